@@ -1,0 +1,19 @@
+"""The ``bailiwick`` command line. One module per command group; each registers itself here."""
+from __future__ import annotations
+
+import typer
+
+from cli import db, demo, geodata, seed, serve, user
+
+app = typer.Typer(help="Bailiwick: field operations for UK civil enforcement.", no_args_is_help=True,
+                  pretty_exceptions_show_locals=False)
+app.add_typer(db.app, name="db")
+app.add_typer(geodata.app, name="geodata")
+app.add_typer(user.app, name="user")
+app.command("seed")(seed.seed)
+app.command("serve")(serve.serve)
+app.command("demo")(demo.demo)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,423 @@
+"""The core data model: SQLAlchemy 2 typed ORM over PostGIS. Tables are created only by the Alembic
+migrations in ``migrations/``; this module is their Python face.
+
+Conventions (ARCHITECTURE.md): points are ``geometry(Point, 4326)``; money is integer pence; times are
+timezone-aware UTC; enumerations are short strings guarded by CHECK constraints (``enum_check``) so
+that a new value is a one-line migration rather than a type rewrite.
+"""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from geoalchemy2 import Geometry, WKBElement
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def enum_check(column: str, values: type[enum.StrEnum]) -> CheckConstraint:
+    allowed = ", ".join(f"'{v.value}'" for v in values)
+    return CheckConstraint(f"{column} IN ({allowed})", name=f"{column}_allowed")
+
+
+def point_4326() -> Geometry:
+    # Indexes are declared explicitly (GiST) so the migrations show every index they create.
+    return Geometry("POINT", srid=4326, spatial_index=False)
+
+
+def created_at_column() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class BuyerKind(enum.StrEnum):
+    council = "council"
+    national = "national"
+    other = "other"
+
+
+class Role(enum.StrEnum):
+    admin = "admin"
+    dispatcher = "dispatcher"
+    regional_manager = "regional_manager"
+    buyer = "buyer"
+    agent = "agent"
+    device = "device"
+
+
+class DeviceKind(enum.StrEnum):
+    phone = "phone"
+    van = "van"
+
+
+class DebtType(enum.StrEnum):
+    council_tax = "council_tax"
+    business_rates = "business_rates"
+    parking = "parking"
+    sundry = "sundry"
+    housing_benefit_overpayment = "housing_benefit_overpayment"
+    commercial_rent = "commercial_rent"
+    magistrates_fine = "magistrates_fine"
+
+
+class Stage(enum.StrEnum):
+    compliance = "compliance"
+    enforcement = "enforcement"
+    sale = "sale"
+
+
+class CaseStatus(enum.StrEnum):
+    open = "open"
+    paid = "paid"
+    returned = "returned"
+    closed = "closed"
+
+
+class KeeperCheck(enum.StrEnum):
+    not_checked = "not_checked"
+    requested = "requested"
+    confirmed = "confirmed"          # registered keeper is the customer at this address
+    new_address = "new_address"      # the customer, at another address [R-ANPR-KEEPER]
+    different_keeper = "different_keeper"
+
+
+# --- parties -------------------------------------------------------------------------------------
+
+
+class Buyer(Base):
+    """A creditor placing cases: a council or a national body."""
+
+    __tablename__ = "buyer"
+    __table_args__ = (enum_check("kind", BuyerKind),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    # The council's own local authority; null for buyers placing cases anywhere.
+    lad_cd: Mapped[str | None] = mapped_column(String(9))
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class Subcontractor(Base):
+    """An enforcement-agent firm to which the supplier distributes cases [000 §1.4]."""
+
+    __tablename__ = "subcontractor"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class Agent(Base):
+    __tablename__ = "agent"
+    __table_args__ = (
+        Index("ix_agent_home_base", "home_base", postgresql_using="gist"),
+        Index("ix_agent_itl1_cd", "itl1_cd"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    subcontractor_id: Mapped[int] = mapped_column(ForeignKey("subcontractor.id"), index=True)
+    certificated: Mapped[bool] = mapped_column(Boolean, default=True)
+    skills: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default="{}")
+    home_base: Mapped[WKBElement] = mapped_column(point_4326())
+    home_postcode: Mapped[str | None] = mapped_column(String(8))
+    itl1_cd: Mapped[str | None] = mapped_column(String(3))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = created_at_column()
+
+    subcontractor: Mapped[Subcontractor] = relationship()
+
+
+class Van(Base):
+    """An ANPR unit. Owned by a subcontractor, never by an individual agent [000 §1.148], so it has
+    no agent column at all."""
+
+    __tablename__ = "van"
+    __table_args__ = (Index("ix_van_base", "base", postgresql_using="gist"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
+    vrm: Mapped[str] = mapped_column(String(8), unique=True)
+    subcontractor_id: Mapped[int] = mapped_column(ForeignKey("subcontractor.id"), index=True)
+    base: Mapped[WKBElement | None] = mapped_column(point_4326())
+    itl1_cd: Mapped[str | None] = mapped_column(String(3))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = created_at_column()
+
+    subcontractor: Mapped[Subcontractor] = relationship()
+
+
+class Device(Base):
+    """The MQTT identity of an agent's phone or a van. ``credential_hash`` is in Mosquitto's ``$7$``
+    format (see ``core.security``)."""
+
+    __tablename__ = "device"
+    __table_args__ = (
+        enum_check("kind", DeviceKind),
+        CheckConstraint(
+            "(kind = 'phone' AND agent_id IS NOT NULL AND van_id IS NULL)"
+            " OR (kind = 'van' AND van_id IS NOT NULL AND agent_id IS NULL)",
+            name="device_owner_matches_kind",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"), index=True)
+    van_id: Mapped[int | None] = mapped_column(ForeignKey("van.id"), index=True)
+    credential_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class Debtor(Base):
+    __tablename__ = "debtor"
+    __table_args__ = (Index("ix_debtor_name_lower", text("lower(name)")),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class Address(Base):
+    __tablename__ = "address"
+    __table_args__ = (
+        Index("ix_address_location", "location", postgresql_using="gist"),
+        Index("ix_address_postcode", "postcode"),
+        Index("ix_address_itl1_cd", "itl1_cd"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line1: Mapped[str] = mapped_column(String(200))
+    line2: Mapped[str | None] = mapped_column(String(200))
+    town: Mapped[str | None] = mapped_column(String(100))
+    postcode: Mapped[str] = mapped_column(String(8))
+    uprn: Mapped[int | None] = mapped_column(BigInteger)
+    location: Mapped[WKBElement] = mapped_column(point_4326())
+    itl1_cd: Mapped[str | None] = mapped_column(String(3))
+    lad_cd: Mapped[str | None] = mapped_column(String(9))
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class Case(Base):
+    """One debt placed by one buyer against one debtor at one address (a warrant or liability
+    order). Warrants of the same debtor at the same address share ``linked_group`` and exactly one of
+    them leads ("total debt approach", R-FEE-ENFORCEMENT)."""
+
+    __tablename__ = "enforcement_case"
+    __table_args__ = (
+        UniqueConstraint("buyer_id", "buyer_reference", name="uq_case_buyer_reference"),
+        enum_check("debt_type", DebtType),
+        enum_check("stage", Stage),
+        enum_check("status", CaseStatus),
+        CheckConstraint("original_balance_pence >= 0", name="original_balance_non_negative"),
+        Index("ix_case_buyer_status", "buyer_id", "status"),
+        Index("ix_case_subcontractor_reference", "subcontractor_reference"),
+        Index("ix_case_linked_group", "linked_group", postgresql_where="linked_group IS NOT NULL"),
+        Index("uq_case_one_leader_per_group", "linked_group", unique=True,
+              postgresql_where="is_leading AND linked_group IS NOT NULL"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("buyer.id"))
+    buyer_reference: Mapped[str] = mapped_column(String(64))
+    supplier_reference: Mapped[str] = mapped_column(String(32), unique=True)
+    subcontractor_reference: Mapped[str | None] = mapped_column(String(64))
+    debt_type: Mapped[str] = mapped_column(String(32))
+    original_balance_pence: Mapped[int] = mapped_column(BigInteger)
+    current_balance_pence: Mapped[int] = mapped_column(BigInteger)
+    stage: Mapped[str] = mapped_column(String(16), default=Stage.compliance)
+    status: Mapped[str] = mapped_column(String(16), default=CaseStatus.open)
+    on_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    hold_reason: Mapped[str | None] = mapped_column(Text)
+    vulnerable: Mapped[bool] = mapped_column(Boolean, default=False)
+    vulnerability_note: Mapped[str | None] = mapped_column(Text)
+    received_on: Mapped[date] = mapped_column(Date)
+    notice_issued_on: Mapped[date | None] = mapped_column(Date)
+    enforcement_stage_on: Mapped[date | None] = mapped_column(Date)
+    linked_group: Mapped[int | None] = mapped_column(BigInteger)
+    is_leading: Mapped[bool] = mapped_column(Boolean, default=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtor.id"), index=True)
+    address_id: Mapped[int] = mapped_column(ForeignKey("address.id"), index=True)
+    assigned_subcontractor_id: Mapped[int | None] = mapped_column(ForeignKey("subcontractor.id"), index=True)
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
+                                                 onupdate=func.now())
+
+    buyer: Mapped[Buyer] = relationship()
+    debtor: Mapped[Debtor] = relationship()
+    address: Mapped[Address] = relationship()
+    vehicles: Mapped[list[Vehicle]] = relationship(secondary="case_vehicle", back_populates="cases")
+
+
+class Vehicle(Base):
+    __tablename__ = "vehicle"
+    __table_args__ = (enum_check("keeper_check_state", KeeperCheck),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vrm: Mapped[str] = mapped_column(String(8), unique=True)  # normalised: upper case, no spaces
+    make: Mapped[str | None] = mapped_column(String(50))
+    colour: Mapped[str | None] = mapped_column(String(30))
+    keeper_check_state: Mapped[str] = mapped_column(String(20), default=KeeperCheck.not_checked)
+    keeper_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    cases: Mapped[list[Case]] = relationship(secondary="case_vehicle", back_populates="vehicles")
+
+
+class CaseVehicle(Base):
+    __tablename__ = "case_vehicle"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("enforcement_case.id", ondelete="CASCADE"), primary_key=True)
+    vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicle.id"), primary_key=True, index=True)
+
+
+class CaseEvent(Base):
+    """The append-only audit trail of a case [R-CASE-AUDIT]. A database trigger refuses UPDATE and
+    DELETE, so history cannot be edited in place even by mistake."""
+
+    __tablename__ = "case_event"
+    __table_args__ = (Index("ix_case_event_case_at", "case_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("enforcement_case.id"))
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    kind: Mapped[str] = mapped_column(String(50))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+
+
+# --- users and the general audit trail -------------------------------------------------------------
+
+
+class User(Base):
+    __tablename__ = "app_user"
+    __table_args__ = (
+        enum_check("role", Role),
+        CheckConstraint("(role = 'buyer') = (buyer_id IS NOT NULL)", name="buyer_scope_iff_buyer_role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20))
+    buyer_id: Mapped[int | None] = mapped_column(ForeignKey("buyer.id"), index=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class AuditEvent(Base):
+    """Append-only record of every change and every buyer view outside a case's own history."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_at", "at"), Index("ix_audit_event_buyer_at", "buyer_id", "at"))
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str | None] = mapped_column(String(20))
+    buyer_id: Mapped[int | None] = mapped_column(Integer)  # the viewer's scope, not a foreign key: audit outlives rows
+    action: Mapped[str] = mapped_column(String(50))
+    target: Mapped[str | None] = mapped_column(String(200))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+
+
+# --- reference geography (owned by ``geodata``, defined here so one metadata holds the schema) ------
+
+
+class Itl1Region(Base):
+    __tablename__ = "itl1_region"
+    __table_args__ = (Index("ix_itl1_region_geom", "geom", postgresql_using="gist"),)
+
+    code: Mapped[str] = mapped_column(String(3), primary_key=True)  # TLC … TLN
+    rgn_cd: Mapped[str] = mapped_column(String(9))
+    name: Mapped[str] = mapped_column(String(100))
+    country: Mapped[str] = mapped_column(String(30))
+    geom: Mapped[WKBElement] = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False))
+
+
+class LocalAuthority(Base):
+    """A local authority district. ``geom`` is the super-generalised UK-wide boundary; ``geom_detailed``
+    is the finer boundary where one is loaded (around the councils in the scenarios) and wins when it
+    answers."""
+
+    __tablename__ = "local_authority"
+    __table_args__ = (
+        Index("ix_local_authority_geom", "geom", postgresql_using="gist"),
+        Index("ix_local_authority_geom_detailed", "geom_detailed", postgresql_using="gist"),
+    )
+
+    lad_cd: Mapped[str] = mapped_column(String(9), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    itl1_cd: Mapped[str] = mapped_column(String(3))
+    geom: Mapped[WKBElement] = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False))
+    geom_detailed: Mapped[WKBElement | None] = mapped_column(
+        Geometry("MULTIPOLYGON", srid=4326, spatial_index=False))
+
+
+class Postcode(Base):
+    """Unit postcode centroids. ``location_bng`` (EPSG:27700) carries the KNN index so that "nearest"
+    is nearest in metres, not in degrees (a degree of longitude is ~0.6 of a degree of latitude here)."""
+
+    __tablename__ = "postcode"
+    __table_args__ = (Index("ix_postcode_location_bng", "location_bng", postgresql_using="gist"),)
+
+    postcode: Mapped[str] = mapped_column(String(8), primary_key=True)  # "PL1 2AA"
+    location: Mapped[WKBElement] = mapped_column(point_4326())
+    location_bng: Mapped[WKBElement] = mapped_column(Geometry("POINT", srid=27700, spatial_index=False))
+
+
+class SensitivePremises(Base):
+    """Places never to visit [R-VISIT-SENSITIVE]."""
+
+    __tablename__ = "sensitive_premises"
+    __table_args__ = (Index("ix_sensitive_premises_location_bng", "location_bng", postgresql_using="gist"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    source_ref: Mapped[str | None] = mapped_column(String(40))
+    address: Mapped[str | None] = mapped_column(Text)
+    postcode: Mapped[str | None] = mapped_column(String(8))
+    location: Mapped[WKBElement] = mapped_column(point_4326())
+    location_bng: Mapped[WKBElement] = mapped_column(Geometry("POINT", srid=27700, spatial_index=False))
+
+
+class GeodataLoad(Base):
+    """One row per loaded reference dataset: what was loaded, from which file content, and when."""
+
+    __tablename__ = "geodata_load"
+
+    dataset: Mapped[str] = mapped_column(String(50), primary_key=True)
+    source_file: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer)
+    seconds: Mapped[float]
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

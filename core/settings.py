@@ -1,0 +1,52 @@
+"""Configuration from the environment (prefix ``BAILIWICK_``), defaulting to the local services that
+``scripts/stack.sh`` provides and to the shared reference data beside the project."""
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BAILIWICK_", extra="ignore")
+
+    database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/bailiwick"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    # Empty means "use the per-checkout key in secrets_dir", generated on first use.
+    jwt_secret: str = Field(default="", repr=False)
+    jwt_expire_minutes: int = 60
+    shared_dir: Path = PROJECT_ROOT.parent / "shared"
+    # Defaults to ``shared_dir / "geodata"`` when not set.
+    geodata_dir: Path | None = None
+    secrets_dir: Path = PROJECT_ROOT / ".secrets"
+
+    @model_validator(mode="after")
+    def _derive_paths(self) -> "Settings":
+        if self.geodata_dir is None:
+            self.geodata_dir = self.shared_dir / "geodata"
+        return self
+
+    def signing_key(self) -> str:
+        """The JWT signing key: the environment's, else a random key kept in a git-ignored file so
+        that tokens survive a restart of a local server."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        path = self.secrets_dir / "jwt_secret"
+        if not path.exists():
+            self.secrets_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Alembic migrations: the only way Bailiwick's tables are created or changed."""

@@ -1,0 +1,48 @@
+"""Test set-up: every test talks to the real services, on the ``bailiwick_test`` database (never
+``bailiwick``). The schema is migrated once per run; reference geography is loaded once per database
+(the loader skips unchanged files, so later runs pay nothing)."""
+from __future__ import annotations
+
+import os
+
+TEST_DATABASE_URL = os.environ.get(
+    "BAILIWICK_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bailiwick_test")
+# Before anything reads settings: point the whole process at the test database.
+os.environ["BAILIWICK_DATABASE_URL"] = TEST_DATABASE_URL
+if TEST_DATABASE_URL.rsplit("/", 1)[-1] == "bailiwick":
+    raise RuntimeError("tests must not run against the 'bailiwick' database")
+
+import pytest  # noqa: E402
+
+from core import get_settings, migrate, session_scope  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    return TEST_DATABASE_URL
+
+
+@pytest.fixture(scope="session")
+def migrated(database_url: str) -> str:
+    migrate.upgrade(database_url)
+    return database_url
+
+
+@pytest.fixture(scope="session")
+def geodata_loaded(migrated: str) -> str:
+    import geodata
+
+    geodata.load_all(progress=False)
+    return migrated
+
+
+@pytest.fixture
+def db(migrated: str):
+    with session_scope() as session:
+        yield session
+
+
+@pytest.fixture(scope="session")
+def settings():
+    return get_settings()
+
