@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import db, demo, geodata, seed, serve, user
+from cli import caseload, db, demo, geodata, seed, serve, user
 
 app = typer.Typer(help="Bailiwick: field operations for UK civil enforcement.", no_args_is_help=True,
                   pretty_exceptions_show_locals=False)
@@ -13,6 +13,7 @@ app.add_typer(user.app, name="user")
 app.command("seed")(seed.seed)
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
+app.command("caseload")(caseload.caseload)
 
 
 def main() -> None:

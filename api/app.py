@@ -1,0 +1,19 @@
+"""The FastAPI application. Every route except ``/health``, ``/auth/token`` and the API docs needs a
+bearer token; routers get the principal and its buyer scope from ``api.deps``."""
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.routers import auth, caseload, geography, health, users
+
+PUBLIC_PATHS = frozenset({"/health", "/auth/token", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="Bailiwick", version="0.1.0", debug=False,
+                  description="Field operations for UK civil enforcement: cases, rounds, GPS evidence, ANPR.")
+    install_error_handlers(app)
+    for module in (health, auth, users, caseload, geography):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,83 @@
+"""Dependencies every router uses: a database session per request and the signed-in principal with
+its buyer scope."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, status
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import ColumnElement, true
+from sqlalchemy.orm import Session
+
+from api.tokens import TokenError, read_token
+from core import session_scope
+from core.models import Role, User
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+
+
+def get_db() -> Iterator[Session]:
+    with session_scope() as session:
+        yield session
+
+
+DB = Annotated[Session, Depends(get_db)]
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: int
+    username: str
+    role: Role
+    buyer_id: int | None
+    agent_id: int | None
+
+    @property
+    def is_buyer(self) -> bool:
+        return self.role == Role.buyer
+
+    def buyer_filter(self, buyer_id_column) -> ColumnElement[bool]:
+        """A WHERE clause limiting rows to this principal's buyer; everything for other roles."""
+        return buyer_id_column == self.buyer_id if self.is_buyer else true()
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def get_principal(db: DB, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
+    if not token:
+        raise _unauthorized("not authenticated: send a bearer token from POST /auth/token")
+    try:
+        claims = read_token(token)
+    except TokenError as exc:
+        raise _unauthorized(str(exc)) from None
+    # The user row, not the token, is the authority: a disabled user or a changed role takes effect
+    # at once instead of when the token expires.
+    user = db.get(User, claims["uid"])
+    if user is None or not user.active or user.username != claims["sub"]:
+        raise _unauthorized("user unknown or disabled")
+    return Principal(user.id, user.username, Role(user.role), user.buyer_id, user.agent_id)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require_roles(*roles: Role):
+    """A dependency admitting only ``roles`` (403 for any other signed-in principal)."""
+    allowed = frozenset(roles)
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in allowed:
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                f"role {principal.role.value} may not do this; needs one of "
+                                + ", ".join(sorted(r.value for r in allowed)))
+        return principal
+
+    return check
+
+
+PEOPLE = (Role.admin, Role.dispatcher, Role.regional_manager, Role.buyer, Role.agent)
+OFFICE = (Role.admin, Role.dispatcher, Role.regional_manager)

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from api.deps import DB
+from api.schemas import Token
+from api.tokens import issue_token
+from core.users import authenticate
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@router.post("/token", response_model=Token)
+def token(db: DB, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
+    """OAuth2 password flow: exchange a username and password for a bearer token."""
+    user = authenticate(db, form.username, form.password)
+    if user is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "incorrect username or password",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return Token(access_token=issue_token(user))

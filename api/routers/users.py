@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from sqlalchemy import select
+
+from api.deps import DB, CurrentPrincipal, Principal, require_roles
+from api.schemas import UserCreate, UserOut
+from core.models import Role, User
+from core.users import UserError, create_user
+
+router = APIRouter(prefix="/users", tags=["users"])
+Admin = Annotated[Principal, Depends(require_roles(Role.admin))]
+
+
+def _out(user: User) -> UserOut:
+    return UserOut(id=user.id, username=user.username, role=Role(user.role), buyer_id=user.buyer_id,
+                   agent_id=user.agent_id, active=user.active)
+
+
+@router.get("/me", response_model=UserOut)
+def me(db: DB, principal: CurrentPrincipal) -> UserOut:
+    return _out(db.get(User, principal.user_id))
+
+
+@router.get("", response_model=list[UserOut])
+def list_users(db: DB, _admin: Admin) -> list[UserOut]:
+    return [_out(u) for u in db.scalars(select(User).order_by(User.id))]
+
+
+@router.post("", response_model=UserOut, status_code=status.HTTP_201_CREATED)
+def add_user(body: UserCreate, db: DB, admin: Admin) -> UserOut:
+    try:
+        user = create_user(db, username=body.username, password=body.password, role=body.role,
+                           buyer_reference=body.buyer, agent_reference=body.agent,
+                           actor=f"user:{admin.username}")
+    except UserError as exc:
+        code = status.HTTP_409_CONFLICT if "already exists" in exc.message else status.HTTP_422_UNPROCESSABLE_CONTENT
+        raise HTTPException(code, str(exc)) from None
+    return _out(user)

@@ -1,0 +1,75 @@
+"""MQTT plumbing shared by every package that talks to the broker: the ``BAILIWICK_MQTT_URL`` parsed
+once, and MQTT v5 clients built the same way everywhere."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as mqtt
+
+from core.settings import get_settings
+
+
+@dataclass(frozen=True)
+class BrokerAddress:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+
+
+def broker_address(url: str | None = None) -> BrokerAddress:
+    """Parse ``mqtt://[user[:password]@]host[:port]`` (``mqtts://`` for TLS, default port 8883)."""
+    parts = urlsplit(url or get_settings().mqtt_url)
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        raise ValueError(f"BAILIWICK_MQTT_URL must look like mqtt://host:port, got {url!r}")
+    tls = parts.scheme == "mqtts"
+    return BrokerAddress(
+        host=parts.hostname,
+        port=parts.port or (8883 if tls else 1883),
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        tls=tls,
+    )
+
+
+def new_client(client_id: str = "", address: BrokerAddress | None = None) -> mqtt.Client:
+    """An MQTT v5 client configured for ``address`` (credentials, TLS), not yet connected."""
+    address = address or broker_address()
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    if address.username:
+        client.username_pw_set(address.username, address.password)
+    if address.tls:
+        client.tls_set()
+    return client
+
+
+def ping_broker(url: str | None = None, timeout: float = 2.0) -> None:
+    """Connect and wait for the broker's CONNACK; raise ``ConnectionError`` with the reason if none
+    arrives or the broker refuses."""
+    address = broker_address(url)
+    client = new_client(address=address)
+    answered = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def on_connect(_client, _userdata, _flags, reason_code, _properties):
+        outcome["reason"] = reason_code
+        answered.set()
+
+    client.on_connect = on_connect
+    try:
+        client.connect(address.host, address.port, keepalive=10)
+    except OSError as exc:
+        raise ConnectionError(f"cannot reach {address.host}:{address.port}: {exc}") from exc
+    client.loop_start()
+    try:
+        if not answered.wait(timeout):
+            raise ConnectionError(f"no CONNACK from {address.host}:{address.port} within {timeout:g}s")
+        reason = outcome["reason"]
+        if reason.is_failure:
+            raise ConnectionError(f"broker refused the connection: {reason}")
+    finally:
+        client.disconnect()
+        client.loop_stop()

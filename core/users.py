@@ -1,0 +1,81 @@
+"""People who sign in: creation (with its audit row) and authentication. Shared by the CLI and the
+API so that both enforce the same rules."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.audit import record_audit
+from core.models import Agent, Buyer, Role, User
+from core.security import hash_password, verify_password
+
+MIN_PASSWORD_LENGTH = 8
+
+
+class UserError(ValueError):
+    """A user cannot be created as asked; ``field`` names the offending input."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def create_user(db: Session, *, username: str, password: str, role: str, actor: str,
+                buyer_reference: str | None = None, agent_reference: str | None = None) -> User:
+    """Create a user. A ``buyer`` user is bound to exactly one buyer; no other role has a buyer
+    scope (a dispatcher scoped to one buyer would be a different role, not a flag)."""
+    username = username.strip()
+    if not username:
+        raise UserError("username", "must not be empty")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError("password", f"must be at least {MIN_PASSWORD_LENGTH} characters")
+    try:
+        role = Role(role).value
+    except ValueError:
+        raise UserError("role", f"unknown role {role!r}; one of {', '.join(r.value for r in Role)}") from None
+    if db.scalar(select(User.id).where(User.username == username)) is not None:
+        raise UserError("username", f"{username!r} already exists")
+
+    buyer_id = None
+    if role == Role.buyer:
+        if not buyer_reference:
+            raise UserError("buyer", "a buyer user needs the buyer reference it works for")
+        buyer_id = db.scalar(select(Buyer.id).where(Buyer.reference == buyer_reference))
+        if buyer_id is None:
+            raise UserError("buyer", f"no buyer with reference {buyer_reference!r}")
+    elif buyer_reference:
+        raise UserError("buyer", f"only buyer users are bound to a buyer, not {role} users")
+
+    agent_id = None
+    if agent_reference:
+        agent_id = db.scalar(select(Agent.id).where(Agent.reference == agent_reference))
+        if agent_id is None:
+            raise UserError("agent", f"no agent with reference {agent_reference!r}")
+
+    user = User(username=username, password_hash=hash_password(password), role=role,
+                buyer_id=buyer_id, agent_id=agent_id, active=True)
+    db.add(user)
+    db.flush()
+    record_audit(db, actor=actor, action="user.create", target=f"user:{user.id}",
+                 data={"username": username, "role": role, "buyer_id": buyer_id, "agent_id": agent_id})
+    return user
+
+
+def authenticate(db: Session, username: str, password: str) -> User | None:
+    """The active user with these credentials, or None. Unknown names cost a hash too, so response
+    time does not reveal which usernames exist."""
+    user = db.scalar(select(User).where(User.username == username))
+    if user is None:
+        verify_password(password, _dummy_hash())
+        return None
+    if not user.active or not verify_password(password, user.password_hash):
+        return None
+    return user
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return hash_password("not-a-real-password")
