@@ -1,0 +1,25 @@
+# The two commands of the README: `make demo` and `make test`. Each creates .venv if missing,
+# installs the project, makes PostGIS/Redis/Mosquitto available (scripts/stack.sh), then does its job.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: demo test install stack
+
+demo: stack
+	$(BIN)/bailiwick demo
+
+test: stack
+	$(BIN)/pytest
+
+stack: install
+	PYTHON=$(BIN)/python bash scripts/stack.sh
+
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml
+	bash scripts/venv.sh $(PYTHON) $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
