@@ -14,4 +14,7 @@ def seed(
         report = sim.seed_scenario(scenario, seed=seed, progress=True)
     except sim.UnknownScenario as exc:
         raise typer.BadParameter(str(exc), param_hint="--scenario") from None
+    except sim.EmptyPool as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(report.describe())

@@ -10,7 +10,7 @@ Named scenarios (``SCENARIOS``): ``tiny`` (tests), ``demo`` (~2,000 cases) and `
 (200,000 cases). Device credentials in a scenario are derived from the seed and are for simulated
 devices only.
 """
-from sim.generate import Scenario, generate
+from sim.generator import Scenario, generate
 from sim.pool import EmptyPool, PostcodePool, load_pool
 from sim.seed import SeedReport, seed_scenario
 from sim.spec import SCENARIOS, ScenarioSpec, UnknownScenario

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from core.db import get_engine, raw_connection
-from sim.generate import generate
+from sim.generator import generate
 from sim.pool import load_pool
 from sim.spec import get_spec
 from sim.store import store

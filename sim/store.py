@@ -24,7 +24,7 @@ import psycopg
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
-from sim.generate import Scenario
+from sim.generator import Scenario
 
 # Emptied by TRUNCATE. agent and subcontractor are referenced by
 # app_user (directly or through agent), which is kept, and PostgreSQL refuses to TRUNCATE a table

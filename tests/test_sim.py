@@ -332,7 +332,10 @@ def test_demo_case_mix_is_plausible(demo_db: str) -> None:
                                      "GROUP BY debtor_id) d")
     assert 0.07 <= debtors_linked <= 0.13
     assert 0.01 <= mix.on_hold <= 0.045 and 0.004 <= mix.vulnerable <= 0.03
-    assert mix.open >= 0.85 and mix.sale >= 5 and mix.compliance >= 50
+    # No sale stage without an attended visit (R-FEE-INCURRED), and the scenario has no visits yet.
+    assert mix.open >= 0.85 and mix.sale == 0 and mix.compliance >= 50
+    # R-CASE-VULN: no enforcement action against a vulnerable customer.
+    assert scalar(demo_db, "SELECT count(*) FROM enforcement_case WHERE vulnerable AND stage <> 'compliance'") == 0
     assert 0.10 <= mix.with_vehicle <= 0.22
     shares = dict(rows(demo_db, "SELECT b.reference, count(*)::float / :n FROM enforcement_case c "
                                 "JOIN buyer b ON b.id = c.buyer_id GROUP BY 1", n=DEMO.cases))

@@ -35,7 +35,6 @@ SECOND_VEHICLE = 0.08
 HOLD_DEBTORS = 0.025
 VULNERABLE_DEBTORS = 0.015
 MOVED_TO_ENFORCEMENT = 0.88     # of cases past their compliance period; the rest pay by arrangement
-SALE_AFTER_42_DAYS = 0.03
 RETURNED_AFTER_90_DAYS = 0.15
 
 BUSINESS_DEBTS = {DebtType.business_rates.value, DebtType.commercial_rent.value}
@@ -258,16 +257,19 @@ def _draw_cases(spec: ScenarioSpec, rng: _Streams, cal: _Calendars, debtors: pd.
     r_stage = rng("case.stage")
     delay = r_stage.integers(1, 6, n).astype("timedelta64[D]")
     enforcement_on = np.busday_offset(last_clear + delay, 0, roll="forward", busdaycal=cal.office)
-    enforced = noticed & (enforcement_on < cal.as_of) & (r_stage.random(n) < MOVED_TO_ENFORCEMENT)
+    # R-CASE-VULN: a vulnerable customer's cases get no enforcement action, so they stay in compliance.
+    vulnerable = d["vulnerable"].to_numpy()
+    enforced = (noticed & ~vulnerable & (enforcement_on < cal.as_of)
+                & (r_stage.random(n) < MOVED_TO_ENFORCEMENT))
 
     day = np.timedelta64(1, "D")
-    sale = enforced & (enforcement_on <= cal.as_of - 42 * day) & (r_stage.random(n) < SALE_AFTER_42_DAYS)
-    sale_on = _between(r_stage, enforcement_on + 14 * day, cal.as_of - 2 * day, cal)
-    returned = (enforced & ~sale & (enforcement_on <= cal.as_of - 90 * day)
+    # No case reaches the sale stage: that needs an attended visit (and its fee, R-FEE-INCURRED), and
+    # the scenario has no visits yet.
+    returned = (enforced & (enforcement_on <= cal.as_of - 90 * day)
                 & (r_stage.random(n) < RETURNED_AFTER_90_DAYS))
     returned_on = _between(r_stage, enforcement_on + 60 * day, cal.as_of - 2 * day, cal)
 
-    stage = np.where(sale, Stage.sale.value, np.where(enforced, Stage.enforcement.value, Stage.compliance.value))
+    stage = np.where(enforced, Stage.enforcement.value, Stage.compliance.value)
     on_hold = d["on_hold"].to_numpy() & ~returned
     nat = np.datetime64("NaT")
     return pd.DataFrame({
@@ -280,12 +282,11 @@ def _draw_cases(spec: ScenarioSpec, rng: _Streams, cal: _Calendars, debtors: pd.
         "status": np.where(returned, CaseStatus.returned.value, CaseStatus.open.value),
         "on_hold": on_hold,
         "hold_reason": np.where(on_hold, d["hold_reason"].to_numpy(), None),
-        "vulnerable": d["vulnerable"].to_numpy(),
-        "vulnerability_note": np.where(d["vulnerable"].to_numpy(), d["vulnerability_note"].to_numpy(), None),
+        "vulnerable": vulnerable,
+        "vulnerability_note": np.where(vulnerable, d["vulnerability_note"].to_numpy(), None),
         "received_on": received,
         "notice_issued_on": np.where(noticed, notice, nat),
         "enforcement_stage_on": np.where(enforced, enforcement_on, nat),
-        "sale_on": np.where(sale, sale_on, nat),
         "returned_on": np.where(returned, returned_on, nat),
         "compliance_days": clear_days,
     })
@@ -526,16 +527,14 @@ def _events(spec: ScenarioSpec, rng: _Streams, debtors: pd.DataFrame, cases: pd.
         "data": names.concat('{"from": "compliance", "to": "enforcement", "compliance_clear_days": ',
                           enforced["compliance_days"].to_numpy(), "}"),
     }))
-    for column, kind, data in (
-        ("sale_on", "sale_stage", '{"from": "enforcement", "to": "sale"}'),
-        ("returned_on", "returned", '{"reason": "not collected: visit schedule completed", "rule": "R-CASE-RETURN"}'),
-    ):
-        sub = c[c[column].notna()]
-        frames.append(pd.DataFrame({"case_id": sub["id"].to_numpy(), "kind": kind, "at": at(sub[column].to_numpy(), 10, 16),
-                                    "data": data}))
+    returned = c[c["returned_on"].notna()]
+    frames.append(pd.DataFrame({
+        "case_id": returned["id"].to_numpy(), "kind": "returned", "at": at(returned["returned_on"].to_numpy(), 10, 16),
+        "data": '{"reason": "not collected: visit schedule completed", "rule": "R-CASE-RETURN"}',
+    }))
 
     # Holds and vulnerability flags come after everything else that happened to the case.
-    last = c[["received_on", "notice_issued_on", "enforcement_stage_on", "sale_on", "returned_on"]].max(axis=1)
+    last = c[["received_on", "notice_issued_on", "enforcement_stage_on", "returned_on"]].max(axis=1)
     day = np.timedelta64(1, "D")
     as_of = np.datetime64(spec.as_of, "D")
     r_flag = rng("event.flag_date")
