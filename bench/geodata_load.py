@@ -13,43 +13,23 @@ Run: ``.venv/bin/python bench/geodata_load.py``. The last line is ``RESULT key=v
 """
 from __future__ import annotations
 
-import os
 import time
 
 import numpy as np
 import pandas as pd
 import psycopg
-from psycopg import sql
 from sqlalchemy.engine import make_url
 
+from common import bench_url, ensure_database
+
 import geodata
-from core import get_settings, libpq_dsn, migrate, session_scope
+from core import libpq_dsn, session_scope
 from geodata import sources
 
 BASELINE_SAMPLE = 50_000
 LOCATE_POINTS = 200_000
 SCALAR_POINTS = 2_000
 SEED = 20261121
-
-
-def bench_url() -> str:
-    url = os.environ.get("BAILIWICK_BENCH_DATABASE_URL")
-    if url:
-        return url
-    return make_url(get_settings().database_url).set(database="bailiwick_bench").render_as_string(
-        hide_password=False)
-
-
-def ensure_database(url: str) -> None:
-    name = make_url(url).database
-    admin = make_url(url).set(database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(libpq_dsn(admin), autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            print(f"created database {name}")
-    with psycopg.connect(libpq_dsn(url), autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-    migrate.upgrade(url)
 
 
 def baseline_insert(url: str, sample: pd.DataFrame) -> float:

@@ -16,43 +16,20 @@ Run: ``.venv/bin/python bench/seed.py``. The last line is ``RESULT key=value ...
 """
 from __future__ import annotations
 
-import os
 import time
 
 import pandas as pd
-import psycopg
-from psycopg import sql
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 import geodata
 import sim
-from core import get_engine, get_settings, libpq_dsn, migrate, session_scope
+from common import bench_url, ensure_database
+from core import get_engine, session_scope
 from core.models import Address, Buyer, Case, Debtor
 
 SEED = 1
 ORM_GROUP_OFFSET = 10_000_000  # keeps the baseline's linked groups apart from the seeded ones
-
-
-def bench_url() -> str:
-    url = os.environ.get("BAILIWICK_BENCH_DATABASE_URL")
-    if url:
-        return url
-    return make_url(get_settings().database_url).set(database="bailiwick_bench").render_as_string(
-        hide_password=False)
-
-
-def ensure_database(url: str) -> None:
-    name = make_url(url).database
-    admin = make_url(url).set(database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(libpq_dsn(admin), autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            print(f"created database {name}")
-    with psycopg.connect(libpq_dsn(url), autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-    migrate.upgrade(url)
-    geodata.load_all(url=url, progress=False)  # skips unchanged files
 
 
 def _nullable(value):
@@ -99,6 +76,7 @@ def orm_baseline(url: str) -> tuple[float, int]:
 def main() -> None:
     url = bench_url()
     ensure_database(url)
+    geodata.load_all(url=url, progress=False)  # skips unchanged files
     print(f"database: {make_url(url).render_as_string(hide_password=True)}")
 
     orm_seconds, orm_cases = orm_baseline(url)

@@ -176,15 +176,22 @@ def region_of(db, lon: float, lat: float, tolerance_m: float = COAST_TOLERANCE_M
     row = db.execute(text(f"SELECT code, name, country FROM itl1_region WHERE ST_Intersects(geom, {_PT}) "
                           "ORDER BY code LIMIT 1"), params).first()
     if row is None:
-        row = db.execute(text(
-            f"SELECT code, name, country FROM itl1_region "
-            f"WHERE geom && ST_Expand({_PT}, :deg) "
-            f"  AND ST_DWithin(ST_Transform(geom, 27700), {_PT_BNG}, :tol) "
-            f"ORDER BY ST_Distance(ST_Transform(geom, 27700), {_PT_BNG}), code LIMIT 1"),
-            {**params, "deg": search_degrees(tolerance_m, y), "tol": tolerance_m}).first()
+        row = _nearest_boundary(db, "itl1_region", "code, name, country", "code", x, y, tolerance_m)
     if row is None:
         raise OutsideUK(x, y, "ITL1 region", tolerance_m)
     return Region(*row)
+
+
+def _nearest_boundary(db, table: str, columns: str, key: str, x: float, y: float, tolerance_m: float):
+    """The row of ``table`` whose generalised boundary is nearest the point within ``tolerance_m``
+    (metres in EPSG:27700), ties to the lowest ``key``; None if there is none. The ``&&`` box lets the
+    GiST index on the 4326 geometry discard distant polygons before the metric distance is computed."""
+    return db.execute(text(
+        f"SELECT {columns} FROM {table} "
+        f"WHERE geom && ST_Expand({_PT}, :deg) "
+        f"  AND ST_DWithin(ST_Transform(geom, 27700), {_PT_BNG}, :tol) "
+        f"ORDER BY ST_Distance(ST_Transform(geom, 27700), {_PT_BNG}), {key} LIMIT 1"),
+        {"lon": x, "lat": y, "deg": search_degrees(tolerance_m, y), "tol": tolerance_m}).first()
 
 
 def local_authority_of(db, lon: float, lat: float,
@@ -211,12 +218,7 @@ def local_authority_of(db, lon: float, lat: float,
         f"  SELECT lad_cd, name, itl1_cd, 1 AS rank FROM local_authority WHERE ST_Intersects(geom, {_PT})"
         ") AS hit ORDER BY rank, lad_cd LIMIT 1"), params).first()
     if row is None:
-        row = db.execute(text(
-            f"SELECT lad_cd, name, itl1_cd FROM local_authority "
-            f"WHERE geom && ST_Expand({_PT}, :deg) "
-            f"  AND ST_DWithin(ST_Transform(geom, 27700), {_PT_BNG}, :tol) "
-            f"ORDER BY ST_Distance(ST_Transform(geom, 27700), {_PT_BNG}), lad_cd LIMIT 1"),
-            {**params, "deg": search_degrees(tolerance_m, y), "tol": tolerance_m}).first()
+        row = _nearest_boundary(db, "local_authority", "lad_cd, name, itl1_cd", "lad_cd", x, y, tolerance_m)
     if row is None:
         raise OutsideUK(x, y, "local authority district", tolerance_m)
     return LocalAuthority(*row)

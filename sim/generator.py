@@ -13,7 +13,7 @@ import base64
 import json
 import zlib
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 import holidays
 import numpy as np

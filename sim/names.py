@@ -3,7 +3,6 @@ name is invented from short word lists; no real register was used."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 FIRST_NAMES = np.array("""
 Oliver George Harry Jack Jacob Noah Charlie Muhammad Thomas Oscar William James Henry Leo Alfie

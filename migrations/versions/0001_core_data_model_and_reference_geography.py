@@ -10,7 +10,6 @@ The audit tables (case_event, audit_event) are append-only: a trigger refuses UP
 from __future__ import annotations
 
 from alembic import op
-import geoalchemy2
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects import postgresql
