@@ -8,7 +8,6 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, status
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import ColumnElement, true
 from sqlalchemy.orm import Session
 
 from api.tokens import TokenError, read_token
@@ -38,9 +37,10 @@ class Principal:
     def is_buyer(self) -> bool:
         return self.role == Role.buyer
 
-    def buyer_filter(self, buyer_id_column) -> ColumnElement[bool]:
-        """A WHERE clause limiting rows to this principal's buyer; everything for other roles."""
-        return buyer_id_column == self.buyer_id if self.is_buyer else true()
+    @property
+    def buyer_scope(self) -> int | None:
+        """The one buyer whose data this principal may see, or None for staff who see every buyer."""
+        return self.buyer_id if self.is_buyer else None
 
 
 def _unauthorized(message: str) -> HTTPException:
@@ -79,5 +79,5 @@ def require_roles(*roles: Role):
     return check
 
 
+# Every signed-in person; devices (MQTT identities) are not people and use no human routes.
 PEOPLE = (Role.admin, Role.dispatcher, Role.regional_manager, Role.buyer, Role.agent)
-OFFICE = (Role.admin, Role.dispatcher, Role.regional_manager)

@@ -18,7 +18,7 @@ Viewer = Annotated[Principal, Depends(require_roles(Role.admin, Role.dispatcher,
 def caseload(db: DB, principal: Viewer) -> CaseloadOut:
     """Cases per ITL1 region and buyer, and active agents per region. A buyer sees only its own
     cases, and each such view is audited."""
-    summary = caseload_summary(db, buyer_id=principal.buyer_id if principal.is_buyer else None)
+    summary = caseload_summary(db, buyer_id=principal.buyer_scope)
     if principal.is_buyer:
         record_audit(db, actor=f"user:{principal.username}", role=principal.role, buyer_id=principal.buyer_id,
                      action="view", target="caseload")
