@@ -128,7 +128,8 @@ def nearest_postcode(db, lon: float, lat: float,
                      max_distance_m: float = NEAREST_POSTCODE_MAX_M) -> NearestPostcode:
     """Return the postcode whose centroid is nearest a point (reverse geocoding).
 
-    Uses the KNN operator ``<->`` on the EPSG:27700 GiST index, so "nearest" is in metres.
+    Uses the KNN operator ``<->`` on the EPSG:27700 GiST index, so "nearest" is in metres. Of
+    several postcodes at the same nearest centroid, the lowest (alphabetically) is returned.
 
     Parameters
     ----------
@@ -146,9 +147,15 @@ def nearest_postcode(db, lon: float, lat: float,
         If lon/lat are not finite WGS84 degrees.
     """
     x, y = check_lon_lat(lon, lat)
+    # Many postcodes share one centroid (25 at PL1 2AA's), and KNN order among exact ties is
+    # arbitrary; the lowest postcode among the nearest wins so the answer never changes between
+    # loads. A second key on the KNN ORDER BY would cost the index, hence the two steps.
     row = db.execute(text(
-        f"SELECT postcode, ST_Distance(location_bng, {_PT_BNG}) FROM postcode "
-        f"ORDER BY location_bng <-> {_PT_BNG} LIMIT 1"), {"lon": x, "lat": y}).first()
+        f"WITH nearest AS (SELECT ST_Distance(location_bng, {_PT_BNG}) AS d FROM postcode "
+        f"                 ORDER BY location_bng <-> {_PT_BNG} LIMIT 1) "
+        f"SELECT p.postcode, n.d FROM nearest n JOIN postcode p "
+        f"  ON ST_DWithin(p.location_bng, {_PT_BNG}, n.d + 0.001) "
+        f"ORDER BY ST_Distance(p.location_bng, {_PT_BNG}), p.postcode LIMIT 1"), {"lon": x, "lat": y}).first()
     if row is None or row[1] > max_distance_m:
         raise NoPostcodeNearby(x, y, max_distance_m)
     return NearestPostcode(row[0], float(row[1]))

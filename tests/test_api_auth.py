@@ -109,7 +109,7 @@ def test_expired_token_is_401(client, people):
 
 
 def test_forged_token_is_401(client, people, monkeypatch):
-    monkeypatch.setattr(get_settings(), "jwt_secret", "someone else's key")
+    monkeypatch.setattr(get_settings(), "jwt_secret", "someone else's signing key, long enough for HS256")
     with session_scope() as db:
         forged = issue_token(db.scalar(select(User).where(User.username == people["users"]["admin"])))
     monkeypatch.undo()
