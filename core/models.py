@@ -92,6 +92,32 @@ class CaseStatus(enum.StrEnum):
     closed = "closed"
 
 
+class VisitOutcome(enum.StrEnum):
+    no_contact = "no_contact"
+    paid = "paid"
+    arrangement = "arrangement"
+    refused = "refused"
+    gone_away = "gone_away"
+    vulnerable = "vulnerable"
+    sensitive_venue = "sensitive_venue"
+
+
+class LedgerKind(enum.StrEnum):
+    debt = "debt"                          # the sum placed by the buyer
+    fee = "fee"                            # a fee for action that happened [R-FEE-INCURRED]
+    payment = "payment"                    # money received (negative amount)
+    refund = "refund"                      # money paid back to the customer (positive amount)
+    fee_cancellation = "fee_cancellation"  # a fee taken off [R-FEE-CANCEL] (negative amount)
+    adjustment = "adjustment"              # a buyer-instructed change to the debt
+
+
+class FeeType(enum.StrEnum):
+    compliance = "compliance"
+    enforcement = "enforcement"
+    sale = "sale"
+    storage = "storage"
+
+
 class KeeperCheck(enum.StrEnum):
     not_checked = "not_checked"
     requested = "requested"
@@ -115,6 +141,8 @@ class Buyer(Base):
     kind: Mapped[str] = mapped_column(String(16))
     # The council's own local authority; null for buyers placing cases anywhere.
     lad_cd: Mapped[str | None] = mapped_column(String(9))
+    # The visit policy (``visit_policy.name``) this buyer's cases follow.
+    policy_name: Mapped[str] = mapped_column(String(64), default="ccs_default", server_default="ccs_default")
     created_at: Mapped[datetime] = created_at_column()
 
 
@@ -223,6 +251,12 @@ class Address(Base):
     location: Mapped[WKBElement] = mapped_column(point_4326())
     itl1_cd: Mapped[str | None] = mapped_column(String(3))
     lad_cd: Mapped[str | None] = mapped_column(String(9))
+    # R-VISIT-SENSITIVE: within 50 m of a sensitive premises. Cases here are not dispatchable until a
+    # person clears the flag (who and when are kept).
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    sensitive_note: Mapped[str | None] = mapped_column(Text)
+    sensitive_cleared_by: Mapped[str | None] = mapped_column(String(100))
+    sensitive_cleared_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at_column()
 
 
@@ -262,6 +296,19 @@ class Case(Base):
     received_on: Mapped[date] = mapped_column(Date)
     notice_issued_on: Mapped[date | None] = mapped_column(Date)
     enforcement_stage_on: Mapped[date | None] = mapped_column(Date)
+    sale_stage_on: Mapped[date | None] = mapped_column(Date)
+    under_arrangement: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    arrangement_since: Mapped[date | None] = mapped_column(Date)
+    # R-FEE-SALE: the buyer's written permission to remove goods.
+    removal_permission: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    return_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    return_reason: Mapped[str | None] = mapped_column(Text)
+    returned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # R-ANPR-24H: the vehicles may join the hotlist from this time (24 h after the first
+    # enforcement visit at the address); null until such a visit.
+    anpr_eligible_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     linked_group: Mapped[int | None] = mapped_column(BigInteger)
     is_leading: Mapped[bool] = mapped_column(Boolean, default=True)
     debtor_id: Mapped[int] = mapped_column(ForeignKey("debtor.id"), index=True)
@@ -311,6 +358,83 @@ class CaseEvent(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     kind: Mapped[str] = mapped_column(String(50))
     data: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+
+
+class Visit(Base):
+    """An agent's attendance at a case's address, with its outcome [R-VISIT-EVIDENCE]. GPS evidence
+    (from tracking) attaches to it; the footage stays on the body-worn-video system, referenced."""
+
+    __tablename__ = "visit"
+    __table_args__ = (
+        enum_check("outcome", VisitOutcome),
+        CheckConstraint("departed_at IS NULL OR departed_at >= arrived_at", name="departure_after_arrival"),
+        Index("ix_visit_case_arrived", "case_id", "arrived_at"),
+        Index("ix_visit_agent_arrived", "agent_id", "arrived_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("enforcement_case.id"))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
+    planned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    arrived_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    departed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str] = mapped_column(String(20))
+    time_band: Mapped[str | None] = mapped_column(String(20))
+    notes: Mapped[str | None] = mapped_column(Text)
+    bwv_reference: Mapped[str | None] = mapped_column(String(100))
+    location: Mapped[WKBElement | None] = mapped_column(point_4326())
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class LedgerEntry(Base):
+    """One movement of a case's balance, in signed integer pence (positive raises what the customer
+    owes). Append-only like the audit trail: a mistake is put right by a further entry. The case's
+    ``current_balance_pence`` always equals the sum of its entries."""
+
+    __tablename__ = "ledger_entry"
+    __table_args__ = (
+        enum_check("kind", LedgerKind),
+        CheckConstraint("fee_type IS NULL OR fee_type IN ('compliance', 'enforcement', 'sale', 'storage')",
+                        name="fee_type_allowed"),
+        CheckConstraint("(kind IN ('fee', 'fee_cancellation')) = (fee_type IS NOT NULL)",
+                        name="fee_type_iff_fee"),
+        Index("ix_ledger_entry_case_at", "case_id", "at"),
+        # Re-sending the same payment (same external reference) must not take the money twice.
+        Index("uq_ledger_entry_reference", "case_id", "kind", "reference", unique=True,
+              postgresql_where="reference IS NOT NULL"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("enforcement_case.id"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    kind: Mapped[str] = mapped_column(String(20))
+    fee_type: Mapped[str | None] = mapped_column(String(20))
+    amount_pence: Mapped[int] = mapped_column(BigInteger)
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id"))
+    reference: Mapped[str | None] = mapped_column(String(100))
+    actor: Mapped[str] = mapped_column(String(100))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+
+
+class VisitPolicyVersion(Base):
+    """One version of a buyer visit policy (``core/policies/*.yaml``), effective from a date. The
+    version in force on a day is the one with the latest ``effective_from`` not after it."""
+
+    __tablename__ = "visit_policy"
+    __table_args__ = (
+        UniqueConstraint("name", "version", name="uq_visit_policy_name_version"),
+        UniqueConstraint("name", "effective_from", name="uq_visit_policy_name_effective_from"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    effective_from: Mapped[date] = mapped_column(Date)
+    document: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    source: Mapped[str] = mapped_column(String(200))  # the YAML file, or "api:<user>"
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = created_at_column()
 
 
 # --- users and the general audit trail -------------------------------------------------------------

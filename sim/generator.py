@@ -69,6 +69,7 @@ class Scenario:
     vehicles: pd.DataFrame
     case_vehicles: pd.DataFrame
     case_events: pd.DataFrame
+    ledger_entries: pd.DataFrame
     device_secrets: dict[str, str] = field(repr=False)
 
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -77,7 +78,7 @@ class Scenario:
             "buyer": self.buyers, "subcontractor": self.subcontractors, "agent": self.agents,
             "van": self.vans, "device": self.devices, "debtor": self.debtors, "address": self.addresses,
             "enforcement_case": self.cases, "vehicle": self.vehicles, "case_vehicle": self.case_vehicles,
-            "case_event": self.case_events,
+            "case_event": self.case_events, "ledger_entry": self.ledger_entries,
         }
 
     def counts(self) -> dict[str, int]:
@@ -124,15 +125,17 @@ def generate(name: str, seed: int, pool: PostcodePool) -> Scenario:
     vans["vrm"], vehicles["vrm"] = plates[: len(vans)], plates[len(vans):]
     devices, secrets = _devices(rng, agents, vans)
     events = _events(spec, rng, debtors, cases)
+    ledger = _ledger(cases, events)
     return Scenario(
         name=name, seed=seed, as_of=spec.as_of,
-        buyers=pd.DataFrame([{"reference": b.reference, "name": b.name, "kind": b.kind, "lad_cd": b.lad_cd}
-                             for b in BUYERS]),
+        buyers=pd.DataFrame([{"reference": b.reference, "name": b.name, "kind": b.kind, "lad_cd": b.lad_cd,
+                               "policy_name": b.policy_name} for b in BUYERS]),
         subcontractors=subcontractors, agents=agents, vans=vans, devices=devices,
         debtors=debtors[["id", "name", "date_of_birth", "phone", "email"]],
         addresses=addresses,
         cases=cases[_CASE_COLUMNS],
-        vehicles=vehicles, case_vehicles=case_vehicles, case_events=events, device_secrets=secrets,
+        vehicles=vehicles, case_vehicles=case_vehicles, case_events=events, ledger_entries=ledger,
+        device_secrets=secrets,
     )
 
 
@@ -552,3 +555,23 @@ def _events(spec: ScenarioSpec, rng: _Streams, debtors: pd.DataFrame, cases: pd.
     events.insert(0, "id", np.arange(1, len(events) + 1))
     events.insert(2, "actor", actor)
     return events[["id", "case_id", "actor", "at", "kind", "data"]]
+
+
+def _ledger(cases: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
+    """The money behind each case's balance: the placed debt, and the compliance fee when the notice
+    was issued [R-FEE-COMPLIANCE], at the times of those events. No other fee has been incurred: the
+    scenario has no visits yet [R-FEE-INCURRED]. Each case's current balance is the sum of its rows."""
+    placed = events[events["kind"] == "placed"]
+    noticed = events[events["kind"] == "notice_issued"]
+    original = pd.Series(cases["original_balance_pence"].to_numpy(), index=cases["id"].to_numpy())
+    ledger = pd.concat([
+        pd.DataFrame({"case_id": placed["case_id"].to_numpy(), "at": placed["at"].to_numpy(), "kind": "debt",
+                      "fee_type": None, "amount_pence": original[placed["case_id"].to_numpy()].to_numpy(),
+                      "data": "{}"}),
+        pd.DataFrame({"case_id": noticed["case_id"].to_numpy(), "at": noticed["at"].to_numpy(), "kind": "fee",
+                      "fee_type": "compliance", "amount_pence": COMPLIANCE_FEE_PENCE,
+                      "data": '{"rule": "R-FEE-COMPLIANCE"}'}),
+    ], ignore_index=True).sort_values(["case_id", "at"], kind="stable", ignore_index=True)
+    ledger.insert(0, "id", np.arange(1, len(ledger) + 1))
+    ledger.insert(3, "actor", events["actor"].iloc[0] if len(events) else "sim")
+    return ledger

@@ -33,6 +33,7 @@ class BuyerSpec:
     compliance_days: int        # clear days before enforcement [R-CASE-COMPLIANCE]; a buyer policy
     notice_within_48h: bool     # Plymouth's contract tightens R-CASE-NOE to 48 hours [001 §1.43]
     debts: tuple[DebtSpec, ...]
+    policy_name: str            # the visit policy (core/policies/<name>.yaml) the buyer's cases follow
 
 
 @dataclass(frozen=True)
@@ -74,11 +75,14 @@ _NATIONAL_DEBTS = (
 )
 
 BUYERS: tuple[BuyerSpec, ...] = (
-    BuyerSpec("plymouth", "Plymouth City Council", "council", "E06000026", "PLY", 7, True, _COUNCIL_DEBTS),
-    BuyerSpec("newcastle", "Newcastle City Council", "council", "E08000021", "NCL", 7, False, _COUNCIL_DEBTS),
-    BuyerSpec("croydon", "London Borough of Croydon", "council", "E09000008", "CRO", 14, False, _COUNCIL_DEBTS),
+    BuyerSpec("plymouth", "Plymouth City Council", "council", "E06000026", "PLY", 7, True, _COUNCIL_DEBTS,
+              "plymouth"),
+    BuyerSpec("newcastle", "Newcastle City Council", "council", "E08000021", "NCL", 7, False, _COUNCIL_DEBTS,
+              "newcastle"),
+    BuyerSpec("croydon", "London Borough of Croydon", "council", "E09000008", "CRO", 14, False, _COUNCIL_DEBTS,
+              "croydon"),
     BuyerSpec("national", "National Fines and Charges Service", "national", None, "NAT", 7, False,
-              _NATIONAL_DEBTS),
+              _NATIONAL_DEBTS, "ccs_default"),
 )
 
 # Fictional firms. Together they cover every ITL1 region, so every case gets a subcontractor.

@@ -29,7 +29,7 @@ from sim.generator import Scenario
 # Emptied by TRUNCATE. agent and subcontractor are referenced by
 # app_user (directly or through agent), which is kept, and PostgreSQL refuses to TRUNCATE a table
 # referenced by a table outside the statement: they are emptied with DELETE instead.
-TRUNCATED = ("case_vehicle", "case_event", "vehicle", "enforcement_case", "address", "debtor", "device", "van")
+TRUNCATED = ("ledger_entry", "visit", "case_vehicle", "case_event", "vehicle", "enforcement_case", "address", "debtor", "device", "van")
 DELETED = ("agent", "subcontractor")
 
 # Geometry column of the tables whose frames carry lon/lat.
@@ -97,11 +97,11 @@ def _bulk_load(cur: psycopg.Cursor, tables: tuple[str, ...]) -> Iterator[None]:
 
 def _upsert_buyers(cur: psycopg.Cursor, buyers: pd.DataFrame) -> dict[str, int]:
     ids = {}
-    for row in buyers[["reference", "name", "kind", "lad_cd"]].itertuples(index=False):
+    for row in buyers[["reference", "name", "kind", "lad_cd", "policy_name"]].itertuples(index=False):
         cur.execute(
-            "INSERT INTO buyer (reference, name, kind, lad_cd) VALUES (%s, %s, %s, %s) "
+            "INSERT INTO buyer (reference, name, kind, lad_cd, policy_name) VALUES (%s, %s, %s, %s, %s) "
             "ON CONFLICT (reference) DO UPDATE SET name = excluded.name, kind = excluded.kind, "
-            "lad_cd = excluded.lad_cd RETURNING id",
+            "lad_cd = excluded.lad_cd, policy_name = excluded.policy_name RETURNING id",
             [None if pd.isna(v) else v for v in row],
         )
         ids[row.reference] = cur.fetchone()[0]

@@ -177,6 +177,24 @@ def test_balances_are_plausible_and_carry_the_compliance_fee_iff_noticed(tiny_db
     assert scalar(tiny_db, "SELECT count(*) FROM enforcement_case WHERE notice_issued_on IS NULL") < TINY.cases
 
 
+def test_every_balance_is_the_sum_of_its_ledger(tiny_db: str) -> None:
+    """The ledger explains each balance: the placed debt plus a compliance fee iff noticed."""
+    assert scalar(tiny_db, """
+        SELECT count(*) FROM enforcement_case c
+        LEFT JOIN (SELECT case_id, sum(amount_pence) AS total, count(*) FILTER (WHERE kind = 'debt') AS debts,
+                          count(*) FILTER (WHERE fee_type = 'compliance') AS fees
+                   FROM ledger_entry GROUP BY case_id) l ON l.case_id = c.id
+        WHERE l.total IS DISTINCT FROM c.current_balance_pence OR l.debts <> 1
+           OR l.fees <> (c.notice_issued_on IS NOT NULL)::int""") == 0
+    assert scalar(tiny_db, "SELECT count(*) FROM ledger_entry WHERE kind = 'fee' AND fee_type <> 'compliance'") == 0
+
+
+def test_buyers_follow_their_visit_policies(tiny_db: str) -> None:
+    assert dict(rows(tiny_db, "SELECT reference, policy_name FROM buyer WHERE reference IN "
+                              "('plymouth', 'newcastle', 'croydon', 'national')")) == {
+        "plymouth": "plymouth", "newcastle": "newcastle", "croydon": "croydon", "national": "ccs_default"}
+
+
 def test_dates_follow_the_notice_and_compliance_rules(tiny_db: str) -> None:
     bad = rows(tiny_db, """
         SELECT c.id FROM enforcement_case c JOIN buyer b ON b.id = c.buyer_id
