@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import typer
 
-from cli import caseload, db, demo, geodata, seed, serve, user
+from cli import caseload, db, demo, geodata, policies, seed, serve, user
 
 app = typer.Typer(help="Bailiwick: field operations for UK civil enforcement.", no_args_is_help=True,
                   pretty_exceptions_show_locals=False)
 app.add_typer(db.app, name="db")
 app.add_typer(geodata.app, name="geodata")
 app.add_typer(user.app, name="user")
+app.add_typer(policies.app, name="policies")
 app.command("seed")(seed.seed)
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)

@@ -36,6 +36,16 @@ def geodata_loaded(migrated: str) -> str:
     return migrated
 
 
+@pytest.fixture(scope="session")
+def policies_loaded(migrated: str) -> str:
+    """The shipped buyer visit policies (core/policies/*.yaml) loaded into the database."""
+    from core.visit_policy import load_policies
+
+    with session_scope() as db:
+        load_policies(db, actor="test")
+    return migrated
+
+
 @pytest.fixture
 def db(migrated: str):
     with session_scope() as session:
