@@ -56,3 +56,19 @@ class CaseOut(BaseModel):
     vehicles: list[CaseVehicleOut]
     dispatchable: bool = Field(description="open, not on hold, not vulnerable, and the address is not "
                                            "flagged sensitive (or the flag was cleared by a person)")
+
+
+class PlacementErrorOut(BaseModel):
+    row: int = Field(description="line number in the file (the CSV header is line 1; JSON lines from 1)")
+    field: str
+    reason: str
+
+
+class PlacementReceipt(BaseModel):
+    """The answer to ``POST /cases/bulk`` [000 §2.88]: ``received = accepted + rejected``; rows whose
+    case was already stored (same buyer reference) count as accepted and also in ``already_present``."""
+    received: int
+    accepted: int
+    rejected: int
+    already_present: int
+    errors: list[PlacementErrorOut]
