@@ -8,6 +8,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from core.errors import DomainError
+
 log = logging.getLogger("bailiwick.api")
 
 
@@ -29,6 +31,11 @@ def install_error_handlers(app: FastAPI) -> None:
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return JSONResponse({"detail": f"invalid request: {summary}", "errors": errors},
                             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    @app.exception_handler(DomainError)
+    async def rule_refused(_request: Request, exc: DomainError) -> JSONResponse:
+        # A domain rule refused the action: a conflict with the case's state, named by its rule id.
+        return JSONResponse({"detail": str(exc), "rule_id": exc.rule_id}, status_code=status.HTTP_409_CONFLICT)
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
