@@ -53,7 +53,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.case_facts import load_case_facts, visit_history
 from core.errors import DomainError, NotFound
+from core.ledger import charge_compliance_fee
 from core.models import Case, CaseEvent, CaseStatus, Stage
 from core.visit_rules import VisitFact, compliance_period_end, ready_to_return
 
@@ -251,8 +253,6 @@ def _effects(db: Session, case: Case, t: Transition, actor: str, reason: str | N
     """Change the row (and the ledger) for an allowed transition."""
     today = at.astimezone(LONDON).date()
     if t is Transition.issue_notice:
-        from core.ledger import charge_compliance_fee  # the fee engine imports the case model; avoid a cycle
-
         case.notice_issued_on = today
         charge_compliance_fee(db, case, actor)
     elif t is Transition.start_enforcement:
@@ -295,8 +295,6 @@ def transition_locked(db: Session, case: Case, transition: Transition | str, act
                       data: dict[str, Any] | None = None) -> CaseEvent:
     """Check and apply ``transition`` to a case the caller has already locked (``lock_case``), and
     append its event. Shared by ``apply_transition`` and the visit outcomes."""
-    from core.case_facts import load_case_facts, visit_history
-
     t = Transition(transition)
     at = at or datetime.now(UTC)
     today = at.astimezone(LONDON).date()
@@ -316,8 +314,7 @@ def transition_locked(db: Session, case: Case, transition: Transition | str, act
 
 def apply_transition(db: Session, case_id: int, transition: Transition | str, actor: str, *,
                      reason: str | None = None, at: datetime | None = None,
-                     buyer_scope: int | None = None) -> Case:
-    """Lock the case, check ``transition``, apply it and record it. The caller commits."""
-    case = lock_case(db, case_id, buyer_scope)
-    transition_locked(db, case, transition, actor, reason=reason, at=at)
-    return case
+                     buyer_scope: int | None = None) -> CaseEvent:
+    """Lock the case, check ``transition``, apply it and return the event recording it. The caller
+    commits."""
+    return transition_locked(db, lock_case(db, case_id, buyer_scope), transition, actor, reason=reason, at=at)
