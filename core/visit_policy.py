@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
 from core.audit import record_audit
@@ -337,7 +338,7 @@ def policy_versions(db: Session, name: str) -> list[VisitPolicyVersion]:
 def current_versions(db: Session, on: date) -> list[VisitPolicyVersion]:
     """The version of each policy in force on ``on`` (policies not yet in force are left out)."""
     rows = db.scalars(select(VisitPolicyVersion).where(VisitPolicyVersion.effective_from <= on)
-                      .distinct(VisitPolicyVersion.name)
+                      .ext(distinct_on(VisitPolicyVersion.name))
                       .order_by(VisitPolicyVersion.name, VisitPolicyVersion.effective_from.desc()))
     return list(rows)
 

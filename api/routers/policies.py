@@ -1,5 +1,87 @@
+"""Buyer visit policies over the API: staff read every policy, a buyer only its own (another policy
+is 404, so existence does not leak) with each buyer view audited; admins add versions, audited as
+``policy.version`` [R-CASE-AUDIT]. A bad document is 422 naming the dotted path of the bad field."""
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from pydantic import BaseModel
+
+from api.deps import DB, Principal, require_roles
+from core.audit import record_audit
+from core.models import Buyer, Role, VisitPolicyVersion
+from core.visit_policy import PolicyError, current_versions, policy_versions, save_policy_version
 
 router = APIRouter(tags=["policies"])
+Reader = Annotated[Principal, Depends(require_roles(Role.admin, Role.dispatcher, Role.regional_manager,
+                                                    Role.agent, Role.buyer))]
+Admin = Annotated[Principal, Depends(require_roles(Role.admin))]
+
+
+class PolicyVersionOut(BaseModel):
+    name: str
+    version: int
+    effective_from: date
+    source: str
+    created_by: str
+    created_at: datetime
+    document: dict[str, Any]
+
+
+class PolicyVersionIn(BaseModel):
+    effective_from: date
+    document: dict[str, Any]
+
+
+def _out(row: VisitPolicyVersion) -> PolicyVersionOut:
+    return PolicyVersionOut(name=row.name, version=row.version, effective_from=row.effective_from,
+                            source=row.source, created_by=row.created_by, created_at=row.created_at,
+                            document=row.document)
+
+
+def _buyer_policy(db: DB, principal: Principal) -> str | None:
+    """The one policy a buyer may see; None for staff, who see all."""
+    if principal.buyer_scope is None:
+        return None
+    return db.get(Buyer, principal.buyer_scope).policy_name
+
+
+def _audit_view(db: DB, principal: Principal, target: str) -> None:
+    record_audit(db, actor=principal.username, role=principal.role.value, buyer_id=principal.buyer_scope,
+                 action="view", target=target)
+
+
+@router.get("/policies", response_model=list[PolicyVersionOut])
+def list_policies(db: DB, principal: Reader) -> list[PolicyVersionOut]:
+    """The version of each policy in force today."""
+    rows = current_versions(db, date.today())
+    if principal.is_buyer:
+        own = _buyer_policy(db, principal)
+        rows = [r for r in rows if r.name == own]
+        _audit_view(db, principal, "policies")
+    return [_out(r) for r in rows]
+
+
+@router.get("/policies/{name}", response_model=list[PolicyVersionOut])
+def get_policy(name: str, db: DB, principal: Reader) -> list[PolicyVersionOut]:
+    """Every version of one policy, oldest first."""
+    if principal.is_buyer and name != _buyer_policy(db, principal):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no policy {name!r}")
+    rows = policy_versions(db, name)
+    if not rows:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no policy {name!r}")
+    if principal.is_buyer:
+        _audit_view(db, principal, f"policy:{name}")
+    return [_out(r) for r in rows]
+
+
+@router.post("/policies/{name}/versions", response_model=PolicyVersionOut, status_code=status.HTTP_201_CREATED)
+def add_policy_version(name: str, body: PolicyVersionIn, db: DB, admin: Admin) -> PolicyVersionOut:
+    try:
+        row = save_policy_version(db, name, body.document, body.effective_from, actor=f"user:{admin.username}")
+    except PolicyError as exc:
+        code = status.HTTP_409_CONFLICT if "already starts" in str(exc) else status.HTTP_422_UNPROCESSABLE_CONTENT
+        raise HTTPException(code, str(exc)) from None
+    return _out(row)
