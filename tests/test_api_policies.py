@@ -73,7 +73,7 @@ def test_buyer_sees_only_its_own_policy_and_views_are_audited(client, people) ->
     assert other.status_code == missing.status_code == 404
     assert other.json()["detail"] == "no policy 'newcastle'"
     with session_scope() as db:
-        targets = db.scalars(select(AuditEvent.target).where(AuditEvent.actor == people["buyer"],
+        targets = db.scalars(select(AuditEvent.target).where(AuditEvent.actor == f"user:{people['buyer']}",
                                                              AuditEvent.action == "view")).all()
     assert sorted(targets) == ["policies", "policy:plymouth"]
 

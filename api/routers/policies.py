@@ -17,7 +17,6 @@ from core.visit_policy import PolicyError, current_versions, policy_versions, sa
 router = APIRouter(tags=["policies"])
 Reader = Annotated[Principal, Depends(require_roles(Role.admin, Role.dispatcher, Role.regional_manager,
                                                     Role.agent, Role.buyer))]
-Admin = Annotated[Principal, Depends(require_roles(Role.admin))]
 
 
 class PolicyVersionOut(BaseModel):
@@ -49,7 +48,7 @@ def _buyer_policy(db: DB, principal: Principal) -> str | None:
 
 
 def _audit_view(db: DB, principal: Principal, target: str) -> None:
-    record_audit(db, actor=principal.username, role=principal.role.value, buyer_id=principal.buyer_scope,
+    record_audit(db, actor=f"user:{principal.username}", role=principal.role.value, buyer_id=principal.buyer_scope,
                  action="view", target=target)
 
 
@@ -78,7 +77,14 @@ def get_policy(name: str, db: DB, principal: Reader) -> list[PolicyVersionOut]:
 
 
 @router.post("/policies/{name}/versions", response_model=PolicyVersionOut, status_code=status.HTTP_201_CREATED)
-def add_policy_version(name: str, body: PolicyVersionIn, db: DB, admin: Admin) -> PolicyVersionOut:
+def add_policy_version(name: str, body: PolicyVersionIn, db: DB, admin: Reader) -> PolicyVersionOut:
+    """Add a version of a policy, effective from a date (admins only). A buyer naming another buyer's
+    policy gets 404 before any role check, so existence does not leak."""
+    if admin.is_buyer and name != _buyer_policy(db, admin):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no policy {name!r}")
+    if admin.role != Role.admin:
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            f"role {admin.role.value} may not do this; needs one of admin")
     try:
         row = save_policy_version(db, name, body.document, body.effective_from, actor=f"user:{admin.username}")
     except PolicyError as exc:
