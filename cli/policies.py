@@ -22,8 +22,7 @@ def load() -> None:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     for r in reports:
-        typer.echo(f"{r.name} v{r.version} from {r.effective_from} ({r.source}): "
-                   f"{'loaded' if r.created else 'unchanged'}")
+        typer.echo(r.describe())
 
 
 @app.command("show")

@@ -267,6 +267,10 @@ class LoadReport:
     source: str
     created: bool
 
+    def describe(self) -> str:
+        return (f"{self.name} v{self.version} from {self.effective_from} ({self.source}): "
+                f"{'loaded' if self.created else 'unchanged'}")
+
 
 def _latest_version(db: Session, name: str) -> int:
     return db.scalar(select(func.coalesce(func.max(VisitPolicyVersion.version), 0))
