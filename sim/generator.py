@@ -238,19 +238,23 @@ def _draw_cases(spec: ScenarioSpec, rng: _Streams, cal: _Calendars, debtors: pd.
     received = np.busday_offset(cal.start, rng("case.received").integers(0, n_days, n), roll="forward",
                                 busdaycal=cal.office)
 
-    # R-CASE-NOE: the notice within 2 working days of receipt; Plymouth within 48 hours.
+    # R-CASE-NOE: the notice within the buyer policy's deadline: N working days of receipt (2 by
+    # default), or N hours (Plymouth: 48 [001 §1.43]), where a weekend in between means the same day.
     buyer_idx = d["buyer_idx"].to_numpy()
-    plymouth = np.array([b.notice_within_48h for b in BUYERS])[buyer_idx]
-    lag = _choice_by_weight(rng("case.notice_lag"), [0.5, 0.35, 0.15], n)
-    lag = np.where(plymouth, np.minimum(lag, 1), lag)
+    policies = [b.policy for b in BUYERS]
+    hours = np.array([p.notice_within_hours or 0 for p in policies])[buyer_idx]
+    max_lag = np.array([p.notice_within_working_days if p.notice_within_working_days is not None
+                        else max(p.notice_within_hours // 24 - 1, 0) if p.notice_within_hours else 2
+                        for p in policies])[buyer_idx]
+    lag = np.minimum(_choice_by_weight(rng("case.notice_lag"), [0.5, 0.35, 0.15], n), max_lag)
     notice = np.busday_offset(received, lag, busdaycal=cal.office)
-    too_late = plymouth & (notice - received > np.timedelta64(2, "D"))
+    too_late = (hours > 0) & ((notice - received).astype(np.int64) * 24 > hours)
     notice = np.where(too_late, received, notice)
     noticed = notice < cal.as_of
 
     # R-CASE-COMPLIANCE: the enforcement stage starts after the buyer's clear days (Sundays and the
     # address nation's bank holidays not counted), i.e. at the earliest the day after the last one.
-    clear_days = np.array([b.compliance_days for b in BUYERS])[buyer_idx]
+    clear_days = np.array([p.compliance_period_clear_days for p in policies])[buyer_idx]
     scottish = (d["itl1_cd"] == SCOTLAND).to_numpy()
     last_clear = np.where(
         scottish,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from core.models import DebtType
+from core.visit_policy import POLICY_DIR, VisitPolicy, read_policy_file
 
 
 class UnknownScenario(ValueError):
@@ -30,10 +32,18 @@ class BuyerSpec:
     kind: str
     lad_cd: str | None          # a council's own local authority; None places cases anywhere in GB
     case_prefix: str            # the buyer's own reference format, e.g. "PLY-0000042"
-    compliance_days: int        # clear days before enforcement [R-CASE-COMPLIANCE]; a buyer policy
-    notice_within_48h: bool     # Plymouth's contract tightens R-CASE-NOE to 48 hours [001 §1.43]
     debts: tuple[DebtSpec, ...]
     policy_name: str            # the visit policy (core/policies/<name>.yaml) the buyer's cases follow
+
+    @property
+    def policy(self) -> VisitPolicy:
+        """The buyer's shipped policy: the one source of its notice deadline and compliance period."""
+        return _shipped_policy(self.policy_name)
+
+
+@lru_cache
+def _shipped_policy(name: str) -> VisitPolicy:
+    return read_policy_file(POLICY_DIR / f"{name}.yaml")
 
 
 @dataclass(frozen=True)
@@ -75,13 +85,13 @@ _NATIONAL_DEBTS = (
 )
 
 BUYERS: tuple[BuyerSpec, ...] = (
-    BuyerSpec("plymouth", "Plymouth City Council", "council", "E06000026", "PLY", 7, True, _COUNCIL_DEBTS,
+    BuyerSpec("plymouth", "Plymouth City Council", "council", "E06000026", "PLY", _COUNCIL_DEBTS,
               "plymouth"),
-    BuyerSpec("newcastle", "Newcastle City Council", "council", "E08000021", "NCL", 7, False, _COUNCIL_DEBTS,
+    BuyerSpec("newcastle", "Newcastle City Council", "council", "E08000021", "NCL", _COUNCIL_DEBTS,
               "newcastle"),
-    BuyerSpec("croydon", "London Borough of Croydon", "council", "E09000008", "CRO", 14, False, _COUNCIL_DEBTS,
+    BuyerSpec("croydon", "London Borough of Croydon", "council", "E09000008", "CRO", _COUNCIL_DEBTS,
               "croydon"),
-    BuyerSpec("national", "National Fines and Charges Service", "national", None, "NAT", 7, False,
+    BuyerSpec("national", "National Fines and Charges Service", "national", None, "NAT",
               _NATIONAL_DEBTS, "ccs_default"),
 )
 
