@@ -8,6 +8,9 @@ Fees (Taking Control of Goods (Fees) Regulations 2014; [004 fee table], [000 §1
 - R-FEE-SALE: £110 plus 7.5% of the part above £1,500, only with the buyer's written permission to
   remove [000 §1.99].
 
+- R-FEE-INCURRED storage: only for goods removed, from midnight on the day of removal, for each full
+  24 hours held [000 §2.131] (``storage_periods``); the rate is the store's reasonable cost, an input.
+
 **Sum to be recovered** is the debt still owed, without fees: the placed debt (and buyer adjustments)
 less what has been paid towards it. For linked warrants enforced together it is the sum over the
 warrants, so one fee is charged on the total (2 × £900 → one fee on £1,800) [000 §1.109]. Compliance
@@ -31,7 +34,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 COMPLIANCE_FEE_PENCE = 75_00
 ENFORCEMENT_FIXED_PENCE = 235_00
@@ -71,6 +75,26 @@ def sale_fee(sum_to_recover_pence: int, *, removal_permission: bool = True) -> i
     if not removal_permission:
         raise FeeError("R-FEE-SALE", "no sale fee without the buyer's written permission to remove goods")
     return SALE_FIXED_PENCE + percentage_part(sum_to_recover_pence)
+
+
+def storage_periods(removed_at: datetime, until: datetime) -> int:
+    """R-FEE-INCURRED: the full 24-hour periods goods removed at ``removed_at`` have been stored by
+    ``until`` [000 §2.131]. The clock starts at the midnight that ends the day of removal (London
+    time): starting at the midnight before it would charge for hours before the goods were taken."""
+    if removed_at.tzinfo is None or until.tzinfo is None:
+        raise ValueError("removed_at and until must be timezone-aware")
+    london = ZoneInfo("Europe/London")
+    start = datetime.combine(removed_at.astimezone(london).date() + timedelta(days=1), time(0), london)
+    # Elapsed time in UTC: subtracting two times of one zone gives wall-clock hours, wrong across the
+    # clock changes.
+    return max(int((until.astimezone(UTC) - start.astimezone(UTC)) // timedelta(hours=24)), 0)
+
+
+def storage_fee(removed_at: datetime, until: datetime, daily_rate_pence: int) -> int:
+    """The storage fee for goods held from ``removed_at`` to ``until`` at ``daily_rate_pence`` per
+    full 24 hours (R-FEE-INCURRED)."""
+    _check_amount(daily_rate_pence, "daily_rate_pence")
+    return storage_periods(removed_at, until) * daily_rate_pence
 
 
 def sum_to_be_recovered(debt_pence: int, compliance_fees_pence: int, paid_pence: int) -> int:

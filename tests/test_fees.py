@@ -1,13 +1,15 @@
 """The fee scale and payment allocation (core.fees): pure functions, table-driven worked examples."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 from itertools import combinations
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core import fees
 from core.fees import (
     FeeError,
     Warrant,
@@ -139,3 +141,31 @@ def test_allocation_closes_as_many_warrants_as_any_split_could(balances, data):
                or k == 0)
     assert closed == best
     assert sum(1 for i in shares if shares[i] < balances[i]) <= 1   # never spread
+
+
+# --- storage (R-FEE-INCURRED, [000 §2.131]) ---------------------------------------------------------
+
+LONDON = ZoneInfo("Europe/London")
+
+
+@pytest.mark.parametrize("removed, until, periods", [
+    # Removed Monday 14:00; the clock starts at midnight ending Monday.
+    ((2026, 11, 23, 14, 0), (2026, 11, 23, 23, 59), 0),
+    ((2026, 11, 23, 14, 0), (2026, 11, 24, 23, 59), 0),   # 23 h 59 m is not a full 24 hours
+    ((2026, 11, 23, 14, 0), (2026, 11, 25, 0, 0), 1),
+    ((2026, 11, 23, 0, 5), (2026, 11, 27, 9, 0), 3),
+    # Sunday 25 October 2026 has 25 hours: a full 24 hours from its midnight ends at 23:00 that day.
+    ((2026, 10, 24, 10, 0), (2026, 10, 25, 22, 59), 0),
+    ((2026, 10, 24, 10, 0), (2026, 10, 25, 23, 0), 1),
+])
+def test_storage_counts_full_days_from_midnight_after_removal(removed, until, periods):
+    removed_at, until_at = datetime(*removed, tzinfo=LONDON), datetime(*until, tzinfo=LONDON)
+    assert fees.storage_periods(removed_at, until_at) == periods
+    assert fees.storage_fee(removed_at, until_at, 12_50) == periods * 12_50
+
+
+def test_storage_needs_aware_times_and_a_positive_rate():
+    with pytest.raises(ValueError):
+        fees.storage_periods(datetime(2026, 11, 23, 14), datetime(2026, 11, 30, 14))
+    with pytest.raises(ValueError):
+        fees.storage_fee(datetime(2026, 11, 23, tzinfo=LONDON), datetime(2026, 11, 30, tzinfo=LONDON), -1)
