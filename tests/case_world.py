@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from core.ledger import record_placement
 from core.models import Address, Agent, Buyer, Case, Debtor, Subcontractor
 from core.users import create_user
+from tests.helpers import PASSWORD, bearer  # noqa: F401 (re-exported for the case tests)
 
-PASSWORD = "correct horse battery"
 # A point in Plymouth (England, TLK); the rules only read the region code.
 LON, LAT = -4.1427, 50.3755
 
@@ -71,9 +71,3 @@ def make_user(db: Session, role: str, *, buyer: Buyer | None = None, agent: Agen
     return create_user(db, username=ref(role), password=PASSWORD, role=role, actor="test",
                        buyer_reference=buyer.reference if buyer else None,
                        agent_reference=agent.reference if agent else None).username
-
-
-def bearer(client, username: str) -> dict[str, str]:
-    r = client.post("/auth/token", data={"username": username, "password": PASSWORD})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}

@@ -46,6 +46,17 @@ def policies_loaded(migrated: str) -> str:
     return migrated
 
 
+@pytest.fixture(scope="module")
+def client(migrated: str):
+    """The app in-process; server errors come back as responses, as a real client would see them."""
+    from fastapi.testclient import TestClient
+
+    from api import create_app
+
+    with TestClient(create_app(), raise_server_exceptions=False) as c:
+        yield c
+
+
 @pytest.fixture
 def db(migrated: str):
     with session_scope() as session:

@@ -14,3 +14,13 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+PASSWORD = "correct horse battery"
+
+
+def bearer(client, username: str, password: str = PASSWORD) -> dict[str, str]:
+    """Authorization headers for ``username``, through the real token route."""
+    r = client.post("/auth/token", data={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}

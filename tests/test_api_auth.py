@@ -13,20 +13,11 @@ from api.tokens import issue_token
 from core import get_settings, session_scope
 from core.models import AuditEvent, Buyer, User
 from core.users import create_user
-from tests.helpers import unique
-
-PASSWORD = "correct horse battery"
-
+from tests.helpers import PASSWORD, bearer, unique
 
 @pytest.fixture(scope="module")
 def app():
     return create_app()
-
-
-@pytest.fixture(scope="module")
-def client(app):
-    with TestClient(app, raise_server_exceptions=False) as c:
-        yield c
 
 
 @pytest.fixture(scope="module")
@@ -50,14 +41,6 @@ def people(migrated):
 
 def login(client, username, password=PASSWORD):
     return client.post("/auth/token", data={"username": username, "password": password})
-
-
-def headers(client, username) -> dict[str, str]:
-    r = login(client, username)
-    assert r.status_code == 200, r.text
-    body = r.json()
-    assert body["token_type"] == "bearer"
-    return {"Authorization": f"Bearer {body['access_token']}"}
 
 
 def _concrete(path: str) -> str:
@@ -93,7 +76,7 @@ def test_login_wrong_password_and_unknown_user_are_401(client, people):
 
 
 def test_token_gives_the_principal(client, people):
-    r = client.get("/users/me", headers=headers(client, people["users"]["buyer"]))
+    r = client.get("/users/me", headers=bearer(client, people["users"]["buyer"]))
     assert r.status_code == 200
     me = r.json()
     assert me["role"] == "buyer" and me["buyer_id"] is not None
@@ -120,7 +103,7 @@ def test_forged_token_is_401(client, people, monkeypatch):
 
 def test_disabled_user_token_stops_working_at_once(client, people):
     username = people["users"]["dispatcher"]
-    h = headers(client, username)
+    h = bearer(client, username)
     with session_scope() as db:
         db.scalar(select(User).where(User.username == username)).active = False
     try:
@@ -139,13 +122,13 @@ def test_disabled_user_token_stops_working_at_once(client, people):
     ("device", "GET", "/geography/postcodes/PL1%202AA"),
 ])
 def test_wrong_role_is_403(client, people, role, method, path):
-    r = client.request(method, path, headers=headers(client, people["users"][role]), json={})
+    r = client.request(method, path, headers=bearer(client, people["users"][role]), json={})
     assert r.status_code == 403, r.text
     assert f"role {role} may not do this" in r.json()["detail"]
 
 
 def test_admin_creates_users_and_it_is_audited(client, people):
-    h = headers(client, people["users"]["admin"])
+    h = bearer(client, people["users"]["admin"])
     name = unique("newbuyer")
     r = client.post("/users", headers=h, json={"username": name, "password": PASSWORD, "role": "buyer",
                                                "buyer": people["buyers"][1]})
@@ -165,7 +148,7 @@ def test_admin_creates_users_and_it_is_audited(client, people):
 
 
 def test_bad_input_gets_422_naming_the_field(client, people):
-    h = headers(client, people["users"]["admin"])
+    h = bearer(client, people["users"]["admin"])
     r = client.post("/users", headers=h, json={"username": unique("x"), "password": PASSWORD, "role": "overlord"})
     assert r.status_code == 422
     body = r.json()
@@ -177,14 +160,14 @@ def test_bad_input_gets_422_naming_the_field(client, people):
 
 def test_buyer_sees_only_its_own_caseload_and_the_view_is_audited(client, people):
     username = people["users"]["buyer"]
-    r = client.get("/caseload", headers=headers(client, username))
+    r = client.get("/caseload", headers=bearer(client, username))
     assert r.status_code == 200
     assert r.json()["buyers"] == [people["buyers"][0]]
     with session_scope() as db:
         views = db.scalars(select(AuditEvent).where(AuditEvent.actor == f"user:{username}",
                                                     AuditEvent.action == "view")).all()
     assert [v.target for v in views] == ["caseload"]
-    r = client.get("/caseload", headers=headers(client, people["users"]["regional_manager"]))
+    r = client.get("/caseload", headers=bearer(client, people["users"]["regional_manager"]))
     assert set(people["buyers"]) <= set(r.json()["buyers"])
 
 

@@ -6,25 +6,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
-from api import create_app
 from api.routers import case_intake
 from core import session_scope
 from core.models import AuditEvent, Buyer
 from core.users import create_user
-from tests.helpers import unique
+from tests.helpers import PASSWORD, bearer, unique
 
-PASSWORD = "correct horse battery"
 HEADER = "buyer_reference,debt_type,original_balance_pence,debtor_name,address_line1,postcode,vrm"
 DERRIFORD = (-4.114068, 50.416145)  # Derriford Hospital, PL6 8DH, in the sensitive_premises table
-
-
-@pytest.fixture(scope="module")
-def client(geodata_loaded):
-    with TestClient(create_app(), raise_server_exceptions=False) as c:
-        yield c
 
 
 @pytest.fixture(scope="module")
@@ -42,12 +33,7 @@ def world(geodata_loaded):
 
 @pytest.fixture(scope="module")
 def auth(client, world):
-    tokens = {}
-    for role, username in world["users"].items():
-        r = client.post("/auth/token", data={"username": username, "password": PASSWORD})
-        assert r.status_code == 200, r.text
-        tokens[role] = {"Authorization": f"Bearer {r.json()['access_token']}"}
-    return tokens
+    return {role: bearer(client, username) for role, username in world["users"].items()}
 
 
 def case_body(**overrides):

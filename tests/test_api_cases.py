@@ -5,19 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api import create_app
 from core import session_scope
 from core.models import Address, AuditEvent
 from tests.case_world import bearer, make_agent, make_buyer, make_case, make_user, ref
-
-
-@pytest.fixture(scope="module")
-def client():
-    with TestClient(create_app(), raise_server_exceptions=False) as c:
-        yield c
 
 
 @pytest.fixture(scope="module")

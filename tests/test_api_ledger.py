@@ -2,23 +2,14 @@
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api import create_app
 from core import session_scope
 from core.models import AuditEvent
 from core.users import create_user
-from tests.helpers import unique
+from tests.helpers import PASSWORD, bearer, unique
 from tests.test_ledger import make_buyer, make_cases
 
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture(scope="module")
-def client(migrated):
-    with TestClient(create_app(), raise_server_exceptions=False) as c:
-        yield c
 
 
 @pytest.fixture(scope="module")
@@ -35,15 +26,9 @@ def world(migrated):
         return {"users": users, "leader": leader.id, "other": other.id}
 
 
-def auth(client, username) -> dict[str, str]:
-    r = client.post("/auth/token", data={"username": username, "password": PASSWORD})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-
 def test_ledger_shows_entries_and_breakdown_and_audits_the_buyer_view(client, world):
     who = world["users"]["buyer_a"]
-    r = client.get(f"/cases/{world['leader']}/ledger", headers=auth(client, who))
+    r = client.get(f"/cases/{world['leader']}/ledger", headers=bearer(client, who))
     assert r.status_code == 200, r.text
     body = r.json()
     assert [e["kind"] for e in body["entries"]] == ["debt", "fee"]
@@ -63,14 +48,14 @@ def test_ledger_shows_entries_and_breakdown_and_audits_the_buyer_view(client, wo
 def test_another_buyers_case_is_not_found(client, world, request_):
     method, path, body = request_
     r = client.request(method, f"/cases/{world['leader']}/{path}", json=body,
-                       headers=auth(client, world["users"]["buyer_b"]))
+                       headers=bearer(client, world["users"]["buyer_b"]))
     assert r.status_code == 404
     assert r.json()["detail"] == f"case {world['leader']} not found"
 
 
 def test_payment_is_allocated_and_idempotent(client, world):
     """R-PAY-ALLOC: £875 closes the follower (owing £875) whole instead of spreading over both."""
-    headers = auth(client, world["users"]["buyer_a"])
+    headers = bearer(client, world["users"]["buyer_a"])
     reference = unique("bank")
     body = {"amount_pence": 875_00, "reference": reference, "received_at": "2025-03-01T10:00:00Z"}
     r = client.post(f"/cases/{world['leader']}/payments", json=body, headers=headers)
@@ -84,7 +69,7 @@ def test_payment_is_allocated_and_idempotent(client, world):
 
 def test_overpayment_is_a_409_naming_the_rule(client, world):
     r = client.post(f"/cases/{world['leader']}/payments", json={"amount_pence": 10**9, "reference": unique("p")},
-                    headers=auth(client, world["users"]["dispatcher"]))
+                    headers=bearer(client, world["users"]["dispatcher"]))
     assert r.status_code == 409
     assert r.json()["detail"].startswith("R-PAY-ALLOC: ")
 
@@ -97,18 +82,18 @@ def test_overpayment_is_a_409_naming_the_rule(client, world):
     ({"amount_pence": 100, "reference": "x", "received_at": "2025-03-01T10:00:00"}, "received_at"),
 ])
 def test_bad_payment_bodies_name_the_field(client, world, body, field):
-    r = client.post(f"/cases/{world['leader']}/payments", json=body, headers=auth(client, world["users"]["admin"]))
+    r = client.post(f"/cases/{world['leader']}/payments", json=body, headers=bearer(client, world["users"]["admin"]))
     assert r.status_code == 422
     assert [e["field"] for e in r.json()["errors"]] == [field]
 
 
 def test_roles(client, world):
-    agent = auth(client, world["users"]["agent"])
+    agent = bearer(client, world["users"]["agent"])
     assert client.get(f"/cases/{world['other']}/ledger", headers=agent).status_code == 200
     r = client.post(f"/cases/{world['other']}/payments", json={"amount_pence": 1, "reference": "a"}, headers=agent)
     assert r.status_code == 403
     r = client.post(f"/cases/{world['other']}/refunds", json={"amount_pence": 1, "reason": "x"},
-                    headers=auth(client, world["users"]["buyer_a"]))
+                    headers=bearer(client, world["users"]["buyer_a"]))
     assert r.status_code == 403
 
 
@@ -117,7 +102,7 @@ def test_cancel_fees_then_refund(client, world):
     the £75 back."""
     with session_scope() as db:
         (case,) = make_cases(db, [100_00])
-    headers = auth(client, world["users"]["admin"])
+    headers = bearer(client, world["users"]["admin"])
     paid = client.post(f"/cases/{case.id}/payments", json={"amount_pence": 175_00, "reference": unique("p")},
                        headers=headers)
     assert paid.status_code == 201, paid.text

@@ -6,25 +6,16 @@ import uuid
 
 import pytest
 import yaml
-from fastapi.testclient import TestClient
 from sqlalchemy import delete, select
 from typer.testing import CliRunner
 
-from api import create_app
 from cli import app as cli_app
 from core import session_scope
 from core.models import AuditEvent, Buyer, User
 from core.users import create_user
 from core.visit_policy import POLICY_DIR
-from tests.helpers import unique
+from tests.helpers import PASSWORD, bearer, unique
 
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture(scope="module")
-def client():
-    with TestClient(create_app(), raise_server_exceptions=False) as c:
-        yield c
 
 
 @pytest.fixture(scope="module")
@@ -45,25 +36,19 @@ def people(policies_loaded):
         db.execute(delete(Buyer).where(Buyer.reference == reference))
 
 
-def auth(client, username: str) -> dict[str, str]:
-    r = client.post("/auth/token", data={"username": username, "password": PASSWORD})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-
 def document() -> dict:
     doc = yaml.safe_load((POLICY_DIR / "croydon.yaml").read_text())
     return {k: v for k, v in doc.items() if k not in ("name", "effective_from")}
 
 
 def test_staff_see_every_policy(client, people) -> None:
-    r = client.get("/policies", headers=auth(client, people["dispatcher"]))
+    r = client.get("/policies", headers=bearer(client, people["dispatcher"]))
     assert r.status_code == 200
     assert {"ccs_default", "plymouth", "newcastle", "croydon"} <= {p["name"] for p in r.json()}
 
 
 def test_buyer_sees_only_its_own_policy_and_views_are_audited(client, people) -> None:
-    headers = auth(client, people["buyer"])
+    headers = bearer(client, people["buyer"])
     r = client.get("/policies", headers=headers)
     assert [p["name"] for p in r.json()] == ["plymouth"]
     r = client.get("/policies/plymouth", headers=headers)
@@ -80,7 +65,7 @@ def test_buyer_sees_only_its_own_policy_and_views_are_audited(client, people) ->
 
 def test_admin_adds_a_version_audited(client, people) -> None:
     name = f"t_{uuid.uuid4().hex[:10]}"
-    headers = auth(client, people["admin"])
+    headers = bearer(client, people["admin"])
     r = client.post(f"/policies/{name}/versions", headers=headers,
                     json={"effective_from": "2025-01-01", "document": document()})
     assert r.status_code == 201, r.text
@@ -96,7 +81,7 @@ def test_admin_adds_a_version_audited(client, people) -> None:
 def test_bad_document_is_422_with_the_field_path(client, people) -> None:
     bad = document()
     bad["hours"]["saturday"] = [{"start": "06:00", "end": "25:00"}]
-    r = client.post("/policies/plymouth/versions", headers=auth(client, people["admin"]),
+    r = client.post("/policies/plymouth/versions", headers=bearer(client, people["admin"]),
                     json={"effective_from": "2031-01-01", "document": bad})
     assert r.status_code == 422
     assert "hours.saturday[0].end:" in r.json()["detail"]
@@ -104,7 +89,7 @@ def test_bad_document_is_422_with_the_field_path(client, people) -> None:
 
 def test_non_admin_may_not_edit(client, people) -> None:
     for role in ("dispatcher", "buyer"):
-        r = client.post("/policies/plymouth/versions", headers=auth(client, people[role]),
+        r = client.post("/policies/plymouth/versions", headers=bearer(client, people[role]),
                         json={"effective_from": "2031-01-01", "document": document()})
         assert r.status_code == 403
 

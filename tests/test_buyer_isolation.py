@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from api import create_app
@@ -25,12 +24,6 @@ PREFIXES = ("/cases", "/visits", "/policies")
 @pytest.fixture(scope="module")
 def app():
     return create_app()
-
-
-@pytest.fixture(scope="module")
-def client(app):
-    with TestClient(app, raise_server_exceptions=False) as c:
-        yield c
 
 
 @pytest.fixture(scope="module")
