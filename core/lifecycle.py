@@ -57,7 +57,7 @@ from core.case_facts import load_case_facts, visit_history
 from core.errors import DomainError, NotFound
 from core.ledger import charge_compliance_fee
 from core.models import Case, CaseEvent, CaseStatus, Stage
-from core.visit_rules import VisitFact, compliance_period_end, ready_to_return
+from core.visit_rules import VisitFact, compliance_period_end, notice_due_by, ready_to_return
 
 if TYPE_CHECKING:
     from core.visit_policy import VisitPolicy
@@ -302,6 +302,10 @@ def transition_locked(db: Session, case: Case, transition: Transition | str, act
     visits = visit_history(db, [case.id]).get(case.id, []) if t is Transition.return_case else ()
     before = CaseState.of(case, visits)
     check_transition(before, t, today, facts.policy, facts.nation, reason=reason)
+    if t is Transition.issue_notice:
+        # A late notice must still go out; the event records that it was late, for the buyer's report.
+        due = notice_due_by(case.received_on, facts.policy, facts.nation)
+        data = {"notice_due_by": due.isoformat(), "late": today > due, **(data or {})}
     _effects(db, case, t, actor, reason, at)
     db.flush()
     event = CaseEvent(case_id=case.id, actor=actor, at=at, kind=t.value,

@@ -237,6 +237,26 @@ def visit_allowed(case: CaseFacts, history: Sequence[VisitFact], at: datetime) -
     return failures.decision()
 
 
+DEFAULT_NOTICE_WORKING_DAYS = 2  # R-CASE-NOE [000 §2.89]
+
+
+def notice_due_by(received_on: date, policy: VisitPolicy, nation: str) -> date:
+    """The last day the Notice of Enforcement may be issued for a case received on ``received_on``
+    (R-CASE-NOE): N working days later (Monday to Friday, not the nation's bank holidays), or N hours
+    where the policy says hours (Plymouth: 48 [001 §1.43]). Receipt is known to the day, so hours
+    count from the start of it and the deadline is the day they run out."""
+    if policy.notice_within_hours is not None:
+        return received_on + timedelta(hours=policy.notice_within_hours) // timedelta(days=1) * timedelta(days=1)
+    remaining = (policy.notice_within_working_days if policy.notice_within_working_days is not None
+                 else DEFAULT_NOTICE_WORKING_DAYS)
+    day = received_on
+    while remaining:
+        day += timedelta(days=1)
+        if day.weekday() < 5 and not is_bank_holiday(day, nation):
+            remaining -= 1
+    return day
+
+
 def compliance_period_end(notice_on: date, policy: VisitPolicy, nation: str) -> date:
     """The first date the enforcement stage may start after a notice issued on ``notice_on``
     (R-CASE-COMPLIANCE): the day after ``policy.compliance_period_clear_days`` CLEAR days. A clear day

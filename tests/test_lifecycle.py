@@ -132,6 +132,15 @@ def test_notice_charges_the_compliance_fee_and_writes_the_event(db, world):
     assert [line.charged_pence for line in fee_breakdown(db, case.id).fees if line.fee_type == "compliance"] == [75_00]
     assert (event.kind, event.actor, event.data["rule"]) == ("issue_notice", "user:clerk", "R-CASE-NOE")
     assert "issue_notice" in [e.kind for e in _events(db, case.id)]
+    # R-CASE-NOE under Plymouth's policy: within 48 hours of receipt (received Monday 5 January).
+    assert (event.data["notice_due_by"], event.data["late"]) == ("2026-01-07", False)
+
+
+def test_a_late_notice_still_goes_out_and_says_it_was_late(db, world):
+    case = make_case(db, world)
+    event = apply_transition(db, case.id, "issue_notice", "user:clerk", at=datetime(2026, 1, 8, 10, tzinfo=UTC))
+    assert case.notice_issued_on == date(2026, 1, 8)
+    assert (event.data["notice_due_by"], event.data["late"]) == ("2026-01-07", True)
 
 
 def test_a_lifecycle_run_records_every_transition(db, world):

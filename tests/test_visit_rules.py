@@ -9,7 +9,7 @@ import pytest
 
 from core.visit_policy import POLICY_DIR, read_policy_file
 from core.visit_rules import (
-    CaseFacts, Nation, VisitFact, compliance_period_end, missing_time_bands, nation_of_itl1,
+    CaseFacts, Nation, VisitFact, compliance_period_end, missing_time_bands, nation_of_itl1, notice_due_by,
     ready_to_return, stage_due, time_band_of, visit_allowed, visit_windows,
 )
 
@@ -196,3 +196,17 @@ def test_missing_time_bands() -> None:
     relaxed = POLICIES["plymouth"].model_copy(update={"min_distinct_time_bands": 1})
     assert missing_time_bands(relaxed, [visit(local(2025, 6, 2, 10))]) == {"early", "evening"}
     assert missing_time_bands(relaxed, [visit(local(2025, 6, 2, 20))]) == set()
+
+
+@pytest.mark.parametrize("policy, received, nation, due", [
+    # R-CASE-NOE: 2 working days by default [000 §2.89]; Friday → Tuesday.
+    ("ccs_default", date(2026, 11, 20), Nation.england_wales, date(2026, 11, 24)),
+    # Easter Monday 2026 (6 April) is a bank holiday in England but not in Scotland.
+    ("ccs_default", date(2026, 4, 2), Nation.england_wales, date(2026, 4, 8)),
+    ("ccs_default", date(2026, 4, 2), Nation.scotland, date(2026, 4, 7)),
+    # Newcastle: the next working day [002 App.1 Day 1]; Plymouth: 48 hours, weekends included [001 §1.43].
+    ("newcastle", date(2026, 11, 20), Nation.england_wales, date(2026, 11, 23)),
+    ("plymouth", date(2026, 11, 20), Nation.england_wales, date(2026, 11, 22)),
+])
+def test_notice_deadline(policy, received, nation, due):
+    assert notice_due_by(received, POLICIES[policy], nation) == due
