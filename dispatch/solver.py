@@ -1,0 +1,448 @@
+"""The OR-Tools routing model: today's ``VisitTask``s and agents' ``Shift``s in, a ``Plan`` out.
+
+One vehicle per shift, starting at the agent's home base (or current position when re-planning) and
+ending at its end point. Time is one dimension in whole seconds from ``origin`` (the earliest shift
+start); waiting is slack. What each rule becomes in the model:
+
+- Hard windows (R-VISIT-* via eligibility): a visit must *start and finish* inside one of the task's
+  windows, so its start cumul is restricted to ``[w.start, w.end - service]`` for each window, the
+  union set with ``SetRange`` and the gaps removed with ``RemoveInterval``. Optional tasks (ANPR
+  sightings) are cut at ``expires_at``.
+- Shift hours: vehicle start/end cumul ranges; breaks: ``SetBreakIntervalsOfVehicle`` with the
+  service times as node visit transits (a break never splits a visit).
+- Skills / certificated agents: the allowed values of ``VehicleVar``; a task nobody may do is dropped before
+  solving with the reason ("no agent with skill vehicle").
+- Preferred time bands (R-VISIT-TIMES): soft lower/upper bounds at ``preferred_cost_per_s`` per second.
+- Priorities: disjunction penalties. A task with priority ≥ ``URGENT_PRIORITY`` (or pinned) costs more
+  to drop than the largest cost any plan can have otherwise (see ``_urgent_penalty``), so it is
+  dropped only if no feasible plan serves it, never for travel savings.
+- Pins: ``pinned_agent`` fixes the vehicle, ``pinned_at`` fixes the start cumul.
+- Capacity: a load dimension, only when some task has demand (the Solomon benchmark).
+- Fairness [000 §1.8, §2.94]: when visits are dropped for capacity, served shares per buyer per region
+  are compared with eligible shares; each buyer's fair share of the served count gets a penalty bonus
+  and the model is re-solved from the previous plan (``_fair_share_quota``); the fairest plan is kept.
+
+Arc cost is distance in metres (Solomon: distance units × ``unit``), with no fixed cost per vehicle.
+The benchmark runs this same function (``bench/solomon.py``).
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import numpy as np
+from numpy.typing import NDArray
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from dispatch.matrix import MatrixProvider, TravelMatrix
+from dispatch.model import Dropped, Plan, PlannedVisit, Point, Route, Shift, TimeWindow, VisitTask
+
+__all__ = ["URGENT_PRIORITY", "model_points", "solve"]
+
+URGENT_PRIORITY = 90
+# What serving a non-urgent visit is worth in metres of travel: priority 0 is worth a 30 km detour,
+# priority 89 about 140 km. An optional visit (ANPR sighting) is worth a 5 km detour.
+VISIT_VALUE_M = 30_000
+OPTIONAL_VALUE_M = 5_000
+# Fairness: what serving a task inside its buyer's fair share adds to its drop penalty (metres). Bigger
+# than the travel a swap between nearby and distant buyers can save in a day's round, smaller than the
+# urgent penalty (which bounds everything else, so urgency still wins).
+FAIR_SHARE_BONUS_M = 200_000
+
+
+def model_points(tasks: Sequence[VisitTask], shifts: Sequence[Shift]) -> list[Point]:
+    """The points a ``TravelMatrix`` passed to ``solve`` must cover, in this order: each distinct point
+    of the tasks, then of the shifts' start (current position if set) and end points."""
+    seen: dict[Point, None] = {}
+    for t in tasks:
+        seen.setdefault(t.at)
+    for s in shifts:
+        seen.setdefault(s.current_at or s.start_at)
+        seen.setdefault(s.end_at)
+    return list(seen)
+
+
+@dataclass
+class _Task:
+    """A task that can be planned: its allowed service-start ranges in model seconds."""
+
+    task: VisitTask
+    ranges: list[tuple[int, int]]  # disjoint, sorted, inclusive
+    vehicles: list[int]
+    soft: tuple[int, int] | None  # preferred start range
+
+
+def _secs(dt: datetime, origin: datetime) -> float:
+    return (dt - origin).total_seconds()
+
+
+def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for lo, hi in sorted(r for r in ranges if r[0] <= r[1]):
+        if out and lo <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def _clip(ranges: list[tuple[int, int]], lo: int, hi: int) -> list[tuple[int, int]]:
+    return _merge([(max(a, lo), min(b, hi)) for a, b in ranges])
+
+
+def _shift_span(s: Shift, origin: datetime) -> tuple[int, int]:
+    start = max(s.start, s.available_from) if s.available_from else s.start
+    return math.ceil(_secs(start, origin)), math.floor(_secs(s.end, origin))
+
+
+def _eligible(t: VisitTask, s: Shift) -> bool:
+    return t.required_skills <= s.skills and (s.certificated or not t.needs_certificated)
+
+
+def _prepare(t: VisitTask, shifts: Sequence[Shift], spans: list[tuple[int, int]], origin: datetime,
+             ) -> _Task | str:
+    """The plannable form of a task, or the reason it cannot be planned at all."""
+    if t.pinned_agent is not None:
+        vehicles = [v for v, s in enumerate(shifts) if s.agent_id == t.pinned_agent]
+        if not vehicles:
+            return f"pinned agent {t.pinned_agent} not on shift"
+        if not _eligible(t, shifts[vehicles[0]]):
+            return f"pinned agent {t.pinned_agent} lacks a required skill"
+    else:
+        vehicles = [v for v, s in enumerate(shifts) if _eligible(t, s)]
+        if not vehicles:
+            missing = sorted(t.required_skills - frozenset().union(*(s.skills for s in shifts)))
+            if missing:
+                return f"no agent with skill {', '.join(missing)}"
+            if t.needs_certificated and not any(s.certificated for s in shifts):
+                return "no certificated agent"
+            return f"no agent with all of {', '.join(sorted(t.required_skills))}"
+    if not t.windows:
+        return "no visit window today"
+    ranges = _merge([(math.ceil(_secs(w.start, origin)), math.floor(_secs(w.end, origin)) - t.service_s)
+                     for w in t.windows])
+    if t.expires_at is not None:
+        ranges = _clip(ranges, -(2**40), math.floor(_secs(t.expires_at, origin)))
+        if not ranges:
+            return "expired"
+    lo = min(spans[v][0] for v in vehicles)
+    hi = max(spans[v][1] for v in vehicles) - t.service_s
+    ranges = _clip(ranges, lo, hi)
+    if not ranges:
+        return "no window within shift hours"
+    if t.pinned_at is not None:
+        at = round(_secs(t.pinned_at, origin))
+        if not any(a <= at <= b for a, b in ranges):
+            return "pinned time outside the visit windows"
+        ranges = [(at, at)]
+    soft = None
+    for w in t.preferred:
+        pref = _clip(ranges, math.ceil(_secs(w.start, origin)), math.floor(_secs(w.end, origin)) - t.service_s)
+        if pref:
+            # One soft window per task: the first preferred band that can hold the visit. Bands that
+            # are not contiguous cannot be expressed as a single soft range.
+            soft = (pref[0][0], pref[-1][1])
+            break
+    return _Task(task=t, ranges=ranges, vehicles=vehicles, soft=soft)
+
+
+def _base_penalty(t: VisitTask) -> int:
+    if t.optional:
+        return OPTIONAL_VALUE_M
+    return int(VISIT_VALUE_M * (1 + 4 * t.priority / 100))
+
+
+def _is_urgent(t: VisitTask) -> bool:
+    return (t.priority >= URGENT_PRIORITY and not t.optional) or t.pinned_agent is not None \
+        or t.pinned_at is not None
+
+
+def _urgent_penalty(dist: NDArray[np.int64], n_tasks: int, n_vehicles: int, other_penalties: int,
+                    soft_bound: int) -> int:
+    """Bigger than the whole cost of any other plan, so dropping one urgent visit never pays.
+
+    In any plan each task node and each vehicle start has exactly one outgoing arc, so total travel
+    cost ≤ Σ over those nodes of their longest outgoing arc. Add every non-urgent penalty (all dropped)
+    and the largest possible soft-window cost: the sum bounds the cost difference between any two plans
+    that serve the same urgent visits, and one more than it makes serving an urgent visit always win.
+    """
+    travel = int(dist[: n_tasks + n_vehicles].max(axis=1).sum())
+    return travel + other_penalties + soft_bound + 1
+
+
+def _groups(prepared: Sequence[_Task]) -> dict[str | None, dict[str, list[int]]]:
+    """Positions of the non-urgent tasks by region, then buyer: the visits that compete for capacity
+    (urgent ones are served whenever possible)."""
+    out: dict[str | None, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for i, p in enumerate(prepared):
+        if not _is_urgent(p.task):
+            out[p.task.region][p.task.buyer].append(i)
+    return out
+
+
+def _fairness_ratio(prepared: Sequence[_Task], served: set[int]) -> float:
+    """The smallest, over regions, of min/max across buyers of (served share ÷ eligible share); 1 is
+    perfectly proportional [000 §1.8, §2.94]."""
+    worst = 1.0
+    for buyers in _groups(prepared).values():
+        total_e = sum(len(ix) for ix in buyers.values())
+        total_s = sum(i in served for ix in buyers.values() for i in ix)
+        if len(buyers) < 2 or total_s == 0:
+            continue
+        ratios = [(sum(i in served for i in ix) / total_s) / (len(ix) / total_e) for ix in buyers.values()]
+        worst = min(worst, min(ratios) / max(ratios))
+    return worst
+
+
+def _fair_share_quota(prepared: Sequence[_Task], served: set[int], start_dist: NDArray[np.int64]) -> set[int]:
+    """The tasks that make up each buyer's fair share of what was served, region by region.
+
+    A region that served S of its E competing visits owes buyer b about S × E_b / E of them. Each buyer's
+    quota is filled with its highest-priority tasks, preferring those served last time, then those
+    nearest an agent's start. The model then adds ``FAIR_SHARE_BONUS_M`` to the drop penalty of exactly
+    these tasks, so the solver serves every buyer's share before spending capacity on anything else.
+    """
+    quota: set[int] = set()
+    for buyers in _groups(prepared).values():
+        total_e = sum(len(ix) for ix in buyers.values())
+        total_s = sum(i in served for ix in buyers.values() for i in ix)
+        if len(buyers) < 2 or total_s in (0, total_e):
+            continue
+        for ix in buyers.values():
+            n = round(total_s * len(ix) / total_e)
+            ranked = sorted(ix, key=lambda i: (-prepared[i].task.priority, i not in served, start_dist[i]))
+            quota.update(ranked[:n])
+    return quota
+
+
+class _Model:
+    """One OR-Tools routing model over the plannable tasks."""
+
+    def __init__(self, prepared: list[_Task], shifts: Sequence[Shift], spans: list[tuple[int, int]],
+                 dist: NDArray[np.int64], dur: NDArray[np.int64], vehicle_capacity: int | None,
+                 preferred_cost_per_s: int, origin: datetime, quota: set[int]):
+        n, nv = len(prepared), len(shifts)
+        self.n, self.nv = n, nv
+        self.manager = pywrapcp.RoutingIndexManager(n + 2 * nv, nv, list(range(n, n + nv)),
+                                                    list(range(n + nv, n + 2 * nv)))
+        self.routing = routing = pywrapcp.RoutingModel(self.manager)
+        m = self.manager
+        service = np.zeros(n + 2 * nv, dtype=np.int64)
+        service[:n] = [p.task.service_s for p in prepared]
+        dist_cb = routing.RegisterTransitMatrix(dist.tolist())
+        routing.SetArcCostEvaluatorOfAllVehicles(dist_cb)
+        # Service time is part of leaving a node: transit(i, j) = service(i) + travel(i, j).
+        time_cb = routing.RegisterTransitMatrix((dur + service[:, None]).tolist())
+        horizon = max(hi for _, hi in spans)
+        routing.AddDimension(time_cb, horizon, horizon, False, "Time")
+        self.time = time = routing.GetDimensionOrDie("Time")
+
+        if vehicle_capacity is not None:
+            demand = [0] * (n + 2 * nv)
+            demand[:n] = [p.task.demand for p in prepared]
+            load_cb = routing.RegisterUnaryTransitVector(demand)
+            routing.AddDimensionWithVehicleCapacity(load_cb, 0, [vehicle_capacity] * nv, True, "Load")
+
+        for v, (lo, hi) in enumerate(spans):
+            time.CumulVar(routing.Start(v)).SetRange(lo, hi)
+            time.CumulVar(routing.End(v)).SetRange(lo, hi)
+            # Leave as late and come back as early as the route allows: the reported duration is the
+            # time actually worked.
+            routing.AddVariableMaximizedByFinalizer(time.CumulVar(routing.Start(v)))
+            routing.AddVariableMinimizedByFinalizer(time.CumulVar(routing.End(v)))
+
+        soft_bound = 0
+        for i, p in enumerate(prepared):
+            idx = m.NodeToIndex(i)
+            cumul = time.CumulVar(idx)
+            cumul.SetRange(p.ranges[0][0], p.ranges[-1][1])
+            for (_, a_hi), (b_lo, _) in zip(p.ranges, p.ranges[1:]):
+                cumul.RemoveInterval(a_hi + 1, b_lo - 1)
+            if len(p.vehicles) < nv:
+                # -1 keeps the task droppable (its disjunction). SetAllowedVehiclesForIndex would say the
+                # same, but its absl::Span argument has no Python wrapping in ortools 9.15.
+                routing.VehicleVar(idx).SetValues([-1, *p.vehicles])
+            if p.soft is not None and preferred_cost_per_s > 0:
+                time.SetCumulVarSoftLowerBound(idx, p.soft[0], preferred_cost_per_s)
+                time.SetCumulVarSoftUpperBound(idx, p.soft[1], preferred_cost_per_s)
+                soft_bound += preferred_cost_per_s * horizon
+
+        penalties = [_base_penalty(p.task) + (FAIR_SHARE_BONUS_M if i in quota else 0)
+                     for i, p in enumerate(prepared)]
+        urgent = [_is_urgent(p.task) for p in prepared]
+        big = _urgent_penalty(dist, n, nv, sum(pen for pen, u in zip(penalties, urgent) if not u), soft_bound)
+        for i, (pen, u) in enumerate(zip(penalties, urgent)):
+            routing.AddDisjunction([m.NodeToIndex(i)], big if u else pen)
+
+        node_visit_transits = [int(service[m.IndexToNode(i)]) for i in range(routing.Size())]
+        solver = routing.solver()
+        for v, s in enumerate(shifts):
+            breaks = []
+            for b in s.breaks:
+                b_lo = max(math.ceil(_secs(b.earliest, origin)), spans[v][0])
+                b_hi = min(math.floor(_secs(b.latest, origin)), spans[v][1]) - b.duration_s
+                if b_lo <= b_hi:  # a break already past (re-planning) or outside the shift is not planned
+                    breaks.append(solver.FixedDurationIntervalVar(b_lo, b_hi, b.duration_s, False,
+                                                                  f"break {s.agent_id}"))
+            if breaks:
+                time.SetBreakIntervalsOfVehicle(breaks, v, node_visit_transits)
+
+
+def _params(first_solution: str, time_limit_s: float, gls_lambda: float | None,
+            log: bool) -> pywrapcp.DefaultRoutingSearchParameters:
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, first_solution)
+    params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+    if gls_lambda is not None:
+        params.guided_local_search_lambda_coefficient = gls_lambda
+    params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
+    params.log_search = log
+    return params
+
+
+def solve(tasks: Sequence[VisitTask], shifts: Sequence[Shift], *, matrix: TravelMatrix | MatrixProvider,
+          time_limit_s: float, day: date, vehicle_capacity: int | None = None,
+          first_solution: str = "PARALLEL_CHEAPEST_INSERTION", gls_lambda: float | None = None,
+          preferred_cost_per_s: int = 1, fairness_rounds: int = 2, log_search: bool = False) -> Plan:
+    """Plan ``day``: routes for ``shifts`` serving as many of ``tasks`` as the rules allow.
+
+    ``matrix`` is a provider, or a ``TravelMatrix`` over ``model_points(tasks, shifts)``.
+    ``vehicle_capacity`` is needed only when a task has demand. ``first_solution`` names an OR-Tools
+    ``FirstSolutionStrategy``; ``gls_lambda`` overrides guided local search's lambda coefficient.
+    ``fairness_rounds`` bounds the re-solves that rebalance served shares; the time limit covers them all.
+    """
+    started = time.monotonic()
+    if not shifts:
+        return Plan(day=day, routes=[], dropped=[Dropped(t.case_id, t.buyer, t.at, "no agent on shift")
+                                                  for t in tasks])
+    if any(t.demand > 0 for t in tasks) and vehicle_capacity is None:
+        raise ValueError("tasks have demand but no vehicle_capacity was given")
+    points = model_points(tasks, shifts)
+    tm = matrix if isinstance(matrix, TravelMatrix) else matrix.matrix(points)
+    if tm.size != len(points):
+        raise ValueError(f"matrix is {tm.size}×{tm.size} but the problem has {len(points)} points")
+    origin = min(s.start for s in shifts).replace(microsecond=0)
+    spans = [_shift_span(s, origin) for s in shifts]
+
+    prepared: list[_Task] = []
+    dropped: list[Dropped] = []
+    for t in tasks:
+        p = _prepare(t, shifts, spans, origin)
+        if isinstance(p, str):
+            dropped.append(Dropped(t.case_id, t.buyer, t.at, p))
+        else:
+            prepared.append(p)
+
+    where = {pt: i for i, pt in enumerate(points)}
+    node_pt = np.array([where[p.task.at] for p in prepared]
+                       + [where[s.current_at or s.start_at] for s in shifts]
+                       + [where[s.end_at] for s in shifts], dtype=np.intp)
+    dist = tm.distance_m[np.ix_(node_pt, node_pt)]
+    dur = tm.duration_s[np.ix_(node_pt, node_pt)]
+
+    def build(quota: set[int]) -> _Model:
+        return _Model(prepared, shifts, spans, dist, dur, vehicle_capacity, preferred_cost_per_s, origin, quota)
+
+    # Fairness re-solves need time only when some buyers compete in a region for too little capacity;
+    # otherwise (e.g. Solomon: one buyer, every visit urgent) the first solve gets the whole budget.
+    competing = any(len({p.task.buyer for p in prepared if p.task.region == r and not _is_urgent(p.task)}) > 1
+                    for r in {p.task.region for p in prepared})
+    rounds = fairness_rounds if competing else 0
+    first_share = 1.0 if rounds == 0 else 0.5
+    model = build(set())
+    solution = model.routing.SolveWithParameters(
+        _params(first_solution, time_limit_s * first_share, gls_lambda, log_search))
+    if solution is None:
+        dropped += [Dropped(p.task.case_id, p.task.buyer, p.task.at, "no plan found within the time limit")
+                    for p in prepared]
+        return Plan(day=day, routes=[], dropped=dropped, stats={"solve_seconds": time.monotonic() - started})
+    served = _served(model, solution)
+    best = (_fairness_ratio(prepared, served), len(served)), model, solution
+    start_dist = dist[: len(prepared), len(prepared): len(prepared) + len(shifts)].min(axis=1)
+    for r in range(rounds):
+        remaining = time_limit_s - (time.monotonic() - started)
+        if best[0][0] >= 0.95 or remaining < 0.2:
+            break
+        quota = _fair_share_quota(prepared, served, start_dist)
+        # Warm start: the previous routes are feasible in the new model (only penalties changed).
+        routes = _routes_nodes(model, solution)
+        model = build(quota)
+        warm = model.routing.ReadAssignmentFromRoutes(
+            [[model.manager.NodeToIndex(i) for i in route] for route in routes], True)
+        solution = model.routing.SolveFromAssignmentWithParameters(
+            warm, _params(first_solution, remaining / (rounds - r), gls_lambda, log_search))
+        if solution is None:
+            break
+        served = _served(model, solution)
+        score = (_fairness_ratio(prepared, served), len(served))
+        if score > best[0]:
+            best = score, model, solution
+    (fairness, _), model, solution = best
+    return _plan(model, solution, prepared, shifts, dropped, dist, origin, day,
+                 stats={"solve_seconds": time.monotonic() - started, "fairness_ratio": fairness,
+                        "objective": float(solution.ObjectiveValue())})
+
+
+def _routes_nodes(model: _Model, solution: pywrapcp.Assignment) -> list[list[int]]:
+    routing, m = model.routing, model.manager
+    out = []
+    for v in range(model.nv):
+        idx, nodes = solution.Value(routing.NextVar(routing.Start(v))), []
+        while not routing.IsEnd(idx):
+            nodes.append(m.IndexToNode(idx))
+            idx = solution.Value(routing.NextVar(idx))
+        out.append(nodes)
+    return out
+
+
+def _served(model: _Model, solution: pywrapcp.Assignment) -> set[int]:
+    """Positions (in ``prepared``) of the served tasks."""
+    return {i for route in _routes_nodes(model, solution) for i in route}
+
+
+def _window_of(t: VisitTask, eta: datetime, etd: datetime) -> TimeWindow:
+    for w in t.windows:
+        if w.start <= eta and etd <= w.end:
+            return w
+    raise AssertionError(f"case {t.case_id}: planned {eta}–{etd} outside every window")
+
+
+def _plan(model: _Model, solution: pywrapcp.Assignment, prepared: Sequence[_Task], shifts: Sequence[Shift],
+          dropped: list[Dropped], dist: NDArray[np.int64], origin: datetime, day: date,
+          stats: dict[str, float]) -> Plan:
+    routing, time_dim = model.routing, model.time
+    routes: list[Route] = []
+    served: set[int] = set()
+    for v, nodes in enumerate(_routes_nodes(model, solution)):
+        if not nodes:
+            continue
+        s = shifts[v]
+        start_node, end_node = model.n + v, model.n + model.nv + v
+        path = [start_node, *nodes, end_node]
+        visits = []
+        for seq, i in enumerate(nodes, start=1):
+            t = prepared[i].task
+            eta = origin + timedelta(seconds=solution.Value(time_dim.CumulVar(model.manager.NodeToIndex(i))))
+            etd = eta + timedelta(seconds=t.service_s)
+            window = _window_of(t, eta, etd)
+            band = next((w.time_band for w in t.preferred if w.start <= eta and etd <= w.end), window.time_band)
+            visits.append(PlannedVisit(case_id=t.case_id, agent_id=s.agent_id, seq=seq, eta=eta, etd=etd,
+                                       window=window, service_s=t.service_s, buyer=t.buyer, at=t.at,
+                                       time_band=band))
+            served.add(i)
+        start_s = solution.Value(time_dim.CumulVar(routing.Start(v)))
+        end_s = solution.Value(time_dim.CumulVar(routing.End(v)))
+        routes.append(Route(agent_id=s.agent_id, shift=s, visits=tuple(visits),
+                            distance_m=float(sum(dist[a, b] for a, b in zip(path, path[1:]))),
+                            duration_s=int(end_s - start_s)))
+    for i, p in enumerate(prepared):
+        if i not in served:
+            reason = "pin could not be kept" if (p.task.pinned_agent or p.task.pinned_at) else "capacity"
+            dropped.append(Dropped(p.task.case_id, p.task.buyer, p.task.at, reason))
+    stats = {**stats, "served": float(len(served)), "dropped": float(len(dropped)),
+             "distance_m": float(sum(r.distance_m for r in routes))}
+    return Plan(day=day, routes=routes, dropped=dropped, stats=stats)
