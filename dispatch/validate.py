@@ -43,22 +43,27 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from core.visit_rules import CaseFacts, VisitFact, visit_allowed
 from dispatch.model import Break, Plan, PlannedVisit, Point, Route, Shift, VisitTask
 
-__all__ = ["DurationMatrix", "Violation", "validate"]
+__all__ = ["MatrixLike", "Violation", "validate"]
+
+
+class _Durations(Protocol):
+    duration_s: Any  # indexable as [i, j]: seconds from point i to point j
 
 
 @runtime_checkable
-class DurationMatrix(Protocol):
-    """A matrix provider: travel seconds between every pair of ``points`` (row = from, column = to)."""
+class MatrixLike(Protocol):
+    """A travel-matrix provider as ``dispatch.matrix`` defines them (duck-typed, so that nothing of the
+    planner's is imported): ``matrix(points).duration_s[i, j]`` seconds from point i to point j."""
 
-    def durations(self, points: Sequence[Point]) -> Sequence[Sequence[float]]: ...
+    def matrix(self, points: Sequence[Point]) -> _Durations: ...
 
 
-Travel = Callable[[Point, Point], float] | DurationMatrix
+Travel = Callable[[Point, Point], float] | MatrixLike
 
 
 @dataclass(frozen=True)
@@ -72,11 +77,11 @@ class Violation:
 
 def _travel_seconds(travel: Travel, points: list[Point]) -> Callable[[Point, Point], int]:
     """Whole seconds from ``a`` to ``b``, rounded as the solver's integer model rounds them."""
-    if isinstance(travel, DurationMatrix):
+    if isinstance(travel, MatrixLike):
         unique = list(dict.fromkeys(points))
         index = {p: i for i, p in enumerate(unique)}
-        table = travel.durations(unique) if unique else []
-        return lambda a, b: round(table[index[a]][index[b]])
+        table = travel.matrix(unique).duration_s if unique else None
+        return lambda a, b: round(table[index[a], index[b]])
     return lambda a, b: 0 if a == b else round(travel(a, b))
 
 
@@ -215,7 +220,7 @@ def validate(plan: Plan, tasks: Sequence[VisitTask], shifts: Sequence[Shift], *,
              histories: Mapping[int, Sequence[VisitFact]] | None = None) -> list[Violation]:
     """Every violation of ``plan`` against the ``tasks`` and ``shifts`` it was planned from (module
     docstring); an empty list means the plan may be used. ``travel`` gives seconds between two points,
-    as a function or a matrix provider with ``durations(points)``. With ``facts`` (case id →
+    as a function or a matrix provider (``MatrixLike``). With ``facts`` (case id →
     ``CaseFacts``) each planned visit is also checked with ``visit_allowed`` against ``histories``."""
     report = _Report()
     by_case = {t.case_id: t for t in tasks}

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 
 from core.visit_policy import POLICY_DIR, read_policy_file
@@ -143,12 +145,14 @@ def test_consecutive_etas_allow_for_travel() -> None:
 
 
 def test_travel_from_a_matrix_provider() -> None:
-    class Matrix:
-        def durations(self, points):
-            return [[travel(a, b) * 2 for b in points] for a in points]
+    class Provider:
+        """Shaped like dispatch.matrix's providers: ``matrix(points).duration_s[i, j]``."""
+
+        def matrix(self, points):
+            return SimpleNamespace(duration_s=np.array([[travel(a, b) * 2 for b in points] for a in points]))
 
     plan, tasks, shifts = world()
-    violations = validate(plan, tasks, shifts, travel=Matrix())
+    violations = validate(plan, tasks, shifts, travel=Provider())
     assert kinds(violations) == {"travel"} and [v.case_id for v in violations] == [102]
 
 

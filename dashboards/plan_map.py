@@ -1,0 +1,108 @@
+"""The plan map dispatchers look at (``GET /maps/plans/{day}``, ``plan-file --map``): one colour and one
+layer per agent with its route line and numbered stops, popups with case, buyer, ETA and window in
+London local time, dropped visits apart in a grey layer with their reasons, a layer control, and the
+view fitted to everything shown.
+
+``plan_map_html(plan, self_contained=True)`` inlines Leaflet (vendored under ``vendor/leaflet``,
+BSD-2-Clause) so the page draws its layers with no internet access (the embedded ``plan-file`` way);
+only the background tiles then stay blank.
+"""
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import folium
+
+from dispatch.model import Plan, PlannedVisit, Point
+
+__all__ = ["plan_map", "plan_map_html"]
+
+# Distinct on a light base map; more agents than colours reuse them in order.
+COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2",
+           "#bcbd22", "#393b79", "#637939", "#843c39")
+DROPPED_COLOUR = "#7f7f7f"
+LEAFLET_DIR = Path(__file__).parent / "vendor" / "leaflet"  # the Leaflet version folium loads: 1.9.3
+_LONDON = ZoneInfo("Europe/London")
+# folium builds each popup's content with jQuery as ``$(`<div…>`)[0]``; offline, with jQuery's CDN out
+# of reach, this stands in for exactly that use (a real jQuery, when it loads, is left alone).
+_JQUERY_SHIM = ("window.$ = window.$ || function (markup) { const t = document.createElement('template');"
+                " t.innerHTML = markup.trim(); return [t.content.firstChild]; };")
+
+
+def _hm(at: datetime) -> str:
+    return at.astimezone(_LONDON).strftime("%H:%M")
+
+
+def _visit_popup(v: PlannedVisit) -> str:
+    return (f"<b>Case {v.case_id}</b><br>Buyer: {html.escape(v.buyer)}<br>Stop {v.seq}, agent {v.agent_id}"
+            f"<br>ETA {_hm(v.eta)}, leaves {_hm(v.etd)}<br>Window {_hm(v.window.start)}–{_hm(v.window.end)}"
+            + (f" ({html.escape(v.time_band)})" if v.time_band else ""))
+
+
+def _stop_icon(seq: int, colour: str) -> folium.DivIcon:
+    return folium.DivIcon(
+        html=f'<div class="plan-stop" style="background:{colour};color:#fff;border-radius:50%;width:22px;'
+             f'height:22px;line-height:22px;text-align:center;font:bold 12px sans-serif;'
+             f'border:1px solid #fff">{seq}</div>',
+        icon_size=(22, 22), icon_anchor=(11, 11))
+
+
+def _latlon(p: Point) -> tuple[float, float]:
+    return (p.lat, p.lon)  # Leaflet wants (lat, lon), GeoJSON the other way round
+
+
+def plan_map(plan: Plan) -> folium.Map:
+    """The plan as a folium map (module docstring)."""
+    fmap = folium.Map(tiles="OpenStreetMap", control_scale=True)
+    bounds: list[tuple[float, float]] = []
+    for i, route in enumerate(plan.routes):
+        colour = COLOURS[i % len(COLOURS)]
+        layer = folium.FeatureGroup(name=f"Agent {route.agent_id} ({len(route.visits)} visits)")
+        shift = route.shift
+        line = [_latlon(shift.current_at or shift.start_at), *(_latlon(v.at) for v in route.visits),
+                _latlon(shift.end_at)]
+        folium.PolyLine(line, color=colour, weight=4, opacity=0.8,
+                        tooltip=f"Agent {route.agent_id}: {route.distance_m / 1000:.1f} km, "
+                                f"{_hm(shift.start)}–{_hm(shift.end)}").add_to(layer)
+        folium.CircleMarker(_latlon(shift.start_at), radius=7, color=colour, fill=True, fill_opacity=1,
+                            tooltip=f"Agent {route.agent_id} base").add_to(layer)
+        for v in route.visits:
+            folium.Marker(_latlon(v.at), icon=_stop_icon(v.seq, colour),
+                          popup=folium.Popup(_visit_popup(v), max_width=300)).add_to(layer)
+        layer.add_to(fmap)
+        bounds += line
+    if plan.dropped:
+        layer = folium.FeatureGroup(name=f"Dropped ({len(plan.dropped)})")
+        for d in plan.dropped:
+            folium.CircleMarker(
+                _latlon(d.at), radius=6, color=DROPPED_COLOUR, fill=True, fill_color=DROPPED_COLOUR,
+                fill_opacity=0.7,
+                popup=folium.Popup(f"<b>Case {d.case_id}</b> not planned<br>Buyer: {html.escape(d.buyer)}"
+                                   f"<br>Reason: {html.escape(d.reason)}", max_width=300)).add_to(layer)
+            bounds.append(_latlon(d.at))
+        layer.add_to(fmap)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    if bounds:
+        lats, lons = [b[0] for b in bounds], [b[1] for b in bounds]
+        fmap.fit_bounds([(min(lats), min(lons)), (max(lats), max(lons))], padding=(20, 20))
+    return fmap
+
+
+def plan_map_html(plan: Plan, self_contained: bool = False) -> str:
+    """The map as one HTML page; ``self_contained`` inlines Leaflet instead of loading it from its CDN."""
+    fmap = plan_map(plan)
+    page = fmap.get_root().render()
+    if self_contained:
+        js, css = dict(fmap.default_js)["leaflet"], dict(fmap.default_css)["leaflet_css"]
+        tags = {f'<script src="{js}"></script>': f"<script>{(LEAFLET_DIR / 'leaflet.js').read_text()}</script>"
+                                                  f"<script>{_JQUERY_SHIM}</script>",
+                f'<link rel="stylesheet" href="{css}"/>': f"<style>{(LEAFLET_DIR / 'leaflet.css').read_text()}</style>"}
+        for tag, inline in tags.items():
+            if tag not in page:  # a folium upgrade changed Leaflet's URL: re-vendor that version
+                raise RuntimeError(f"folium no longer loads Leaflet as {tag}")
+            page = page.replace(tag, inline)
+    return page
+
