@@ -5,13 +5,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test install stack
+.PHONY: demo test install stack browser
 
 demo: stack
 	$(BIN)/bailiwick demo
 
-test: stack
+test: stack browser
 	$(BIN)/pytest
+
+browser:
+	bash scripts/chromium.sh
 
 stack: install
 	PYTHON=$(BIN)/python bash scripts/stack.sh
