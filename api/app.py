@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routers import auth, case_intake, caseload, cases, geography, health, ledger, policies, users, visits
+from api.routers import auth, case_intake, caseload, cases, dispatch, geography, health, ledger, policies, users, visits
 
 PUBLIC_PATHS = frozenset({"/health", "/auth/token", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 
@@ -14,6 +14,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="Bailiwick", version="0.1.0", debug=False,
                   description="Field operations for UK civil enforcement: cases, rounds, GPS evidence, ANPR.")
     install_error_handlers(app)
-    for module in (health, auth, users, caseload, geography, case_intake, cases, ledger, visits, policies):
+    for module in (health, auth, users, caseload, geography, case_intake, cases, ledger, visits, policies,
+                   dispatch):
         app.include_router(module.router)
     return app

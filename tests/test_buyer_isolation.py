@@ -18,7 +18,7 @@ from core.models import CaseEvent, LedgerEntry, Visit
 from core.visits import record_visit
 from tests.case_world import bearer, make_agent, make_buyer, make_case, make_user
 
-PREFIXES = ("/cases", "/visits", "/policies")
+PREFIXES = ("/cases", "/visits", "/policies", "/dispatch")
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,68 @@
+"""Dispatch questions: "why is this case (not) in the day's plan?" (``dispatch.eligibility.why``).
+
+Scope before role, as for the case routes: the case is resolved within the caller's buyer scope first
+(404 for a missing case or another buyer's), then the role is checked (403). Admins, dispatchers and
+regional managers may ask about any case; a buyer may ask about its own cases (it is entitled to know
+why its case is not being visited, e.g. a bank holiday or a hold it placed; the answer names rules,
+not agents), and the view is audited; agents may not ask (their day comes from the plan).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from pydantic import BaseModel
+
+from api.deps import DB, PEOPLE, Principal, require_roles
+from api.routers.cases import audit_buyer_view, not_found_404
+from core.case_query import case_in_scope
+from core.models import Role
+from core.visit_rules import LONDON
+from dispatch.eligibility import why
+
+router = APIRouter(tags=["dispatch"])
+People = Annotated[Principal, Depends(require_roles(*PEOPLE))]
+
+ASKERS = frozenset({Role.admin, Role.dispatcher, Role.regional_manager, Role.buyer})
+
+
+class WindowOut(BaseModel):
+    start: datetime
+    end: datetime
+    time_band: str | None
+
+
+class WhyOut(BaseModel):
+    case_id: int
+    day: date
+    eligible: bool
+    rule_ids: list[str]
+    reasons: list[str]
+    windows: list[WindowOut]
+    preferred: list[WindowOut]
+    priority: int | None
+    due_by: date | None
+    visited_with: int | None  # the task's case: the leading linked warrant, or the case itself
+
+
+@router.get("/dispatch/why/{case_id}", response_model=WhyOut)
+def why_case(case_id: int, db: DB, principal: People,
+             day: Annotated[date | None, Query(description="the plan day (default: today, UK time)")] = None
+             ) -> WhyOut:
+    """Whether the case may be visited on ``day`` and when (windows in UTC, preferred time bands), or
+    the rule ids that keep it out of the plan (e.g. ``R-VISIT-HOLIDAY``, ``R-CASE-HOLD``,
+    ``R-VISIT-GAP``)."""
+    with not_found_404():
+        case_in_scope(db, case_id, principal.buyer_scope)
+    if principal.role not in ASKERS:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {principal.role.value} may not ask why")
+    day = day or datetime.now(LONDON).date()
+    answer = why(db, case_id, day)
+    audit_buyer_view(db, principal, "dispatch.why", f"case:{case_id}", {"day": day.isoformat()})
+    task = answer.task
+    return WhyOut(case_id=case_id, day=day, eligible=answer.eligible, rule_ids=list(answer.rule_ids),
+                  reasons=list(answer.reasons), windows=[WindowOut(**w.__dict__) for w in answer.windows],
+                  preferred=[WindowOut(**w.__dict__) for w in task.preferred] if task else [],
+                  priority=task.priority if task else None, due_by=task.due_by if task else None,
+                  visited_with=task.case_id if task else None)
