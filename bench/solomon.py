@@ -70,11 +70,11 @@ def routes_length(inst: SolomonInstance, routes: list[list[int]]) -> float:
                for r in routes for a, b in zip([0, *r], [*r, 0]))
 
 
-def run_ours(inst: SolomonInstance, seconds: float, unit: int) -> tuple[float, float, int, int]:
+def run_ours(inst: SolomonInstance, seconds: float, unit: int, options: dict) -> tuple[float, float, int, int]:
     p = to_problem(inst, unit=unit)
     t0 = time.monotonic()
     plan = solve(p.tasks, p.shifts, matrix=p.matrix, time_limit_s=seconds, day=p.day,
-                 vehicle_capacity=p.vehicle_capacity)
+                 vehicle_capacity=p.vehicle_capacity, **options)
     wall = time.monotonic() - t0
     routes = [[v.case_id for v in r.visits] for r in plan.routes]
     return plan_distance(inst, plan), wall, len(plan.routes), check_routes(inst, routes)
@@ -104,11 +104,11 @@ def run_vroom(inst: SolomonInstance, unit: int, threads: int) -> tuple[float, fl
     return routes_length(inst, routes), wall, check_routes(inst, routes)
 
 
-def run_one(args: tuple[Path, float, float, int, int]) -> Row:
-    path, bks, seconds, unit, vroom_threads = args
+def run_one(args: tuple[Path, float, float, int, int, dict, bool]) -> Row:
+    path, bks, seconds, unit, vroom_threads, options, with_vroom = args
     inst = read_instance(path)
-    ours, ours_s, vehicles, ours_problems = run_ours(inst, seconds, unit)
-    vroom_d, vroom_s, vroom_problems = run_vroom(inst, unit, vroom_threads)
+    ours, ours_s, vehicles, ours_problems = run_ours(inst, seconds, unit, options)
+    vroom_d, vroom_s, vroom_problems = run_vroom(inst, unit, vroom_threads) if with_vroom else (math.nan, 0.0, 0)
     return Row(inst.name, bks, ours, ours_s, vehicles, ours_problems, vroom_d, vroom_s, vroom_problems)
 
 
@@ -122,14 +122,20 @@ def main() -> None:
     ap.add_argument("--instances", default="", help="comma-separated names (default: all 56)")
     ap.add_argument("--jobs", type=int, default=1, help="instances solved at a time (processes)")
     ap.add_argument("--unit", type=int, default=1000, help="integer scaling of Solomon distances/times")
+    ap.add_argument("--first-solution", default=None, help="solver option: OR-Tools first solution strategy")
+    ap.add_argument("--gls-lambda", type=float, default=None, help="solver option: GLS lambda coefficient")
+    ap.add_argument("--no-vroom", action="store_true", help="skip pyvroom (while tuning only)")
     args = ap.parse_args()
+    options = {k: v for k, v in (("first_solution", args.first_solution), ("gls_lambda", args.gls_lambda))
+               if v is not None}
 
     root = get_settings().shared_dir / "bench" / "solomon"
     with (root / "bks_solomon.csv").open() as f:
         bks = {r["instance"]: float(r["dist_distance"]) for r in csv.DictReader(f)}
     names = [n.strip().upper() for n in args.instances.split(",") if n.strip()] or sorted(bks)
     vroom_threads = max(1, 2 // args.jobs)
-    work = [(root / "instances" / f"{n}.txt", bks[n], args.seconds, args.unit, vroom_threads) for n in names]
+    work = [(root / "instances" / f"{n}.txt", bks[n], args.seconds, args.unit, vroom_threads, options,
+             not args.no_vroom) for n in names]
 
     print(f"{'instance':9} {'BKS':>9} {'ours':>9} {'gap%':>7} {'s':>6} {'veh':>4} {'viol':>4} "
           f"{'vroom':>9} {'gap%':>7} {'s':>6} {'viol':>4}", flush=True)

@@ -306,7 +306,7 @@ def _params(first_solution: str, time_limit_s: float, gls_lambda: float | None,
 
 def solve(tasks: Sequence[VisitTask], shifts: Sequence[Shift], *, matrix: TravelMatrix | MatrixProvider,
           time_limit_s: float, day: date, vehicle_capacity: int | None = None,
-          first_solution: str = "PARALLEL_CHEAPEST_INSERTION", gls_lambda: float | None = None,
+          first_solution: str = "LOCAL_CHEAPEST_INSERTION", gls_lambda: float | None = None,
           preferred_cost_per_s: int = 1, fairness_rounds: int = 2, log_search: bool = False) -> Plan:
     """Plan ``day``: routes for ``shifts`` serving as many of ``tasks`` as the rules allow.
 
@@ -354,8 +354,9 @@ def solve(tasks: Sequence[VisitTask], shifts: Sequence[Shift], *, matrix: Travel
     rounds = fairness_rounds if competing else 0
     first_share = 1.0 if rounds == 0 else 0.5
     model = build(set())
-    solution = model.routing.SolveWithParameters(
-        _params(first_solution, time_limit_s * first_share, gls_lambda, log_search))
+    # The time limit covers the whole call: matrix and model building come out of the first solve's share.
+    first_limit = time_limit_s * first_share - (time.monotonic() - started) - 0.05
+    solution = model.routing.SolveWithParameters(_params(first_solution, first_limit, gls_lambda, log_search))
     if solution is None:
         dropped += [Dropped(p.task.case_id, p.task.buyer, p.task.at, "no plan found within the time limit")
                     for p in prepared]
