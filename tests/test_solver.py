@@ -141,9 +141,8 @@ def test_break_is_taken():
     gaps = []
     for a, b in zip(visits, visits[1:]):
         travel = int(provider.matrix([a.at, b.at]).duration_s[0, 1])
-        idle_start, idle_end = a.etd, b.eta - timedelta(seconds=travel)
         # The break fits in the idle time before or after the travel, within its own window.
-        lo, hi = max(idle_start, brk.earliest), min(b.eta, brk.latest)
+        lo, hi = max(a.etd, brk.earliest), min(b.eta, brk.latest)
         gaps.append((hi - lo).total_seconds() - travel)
     assert max(gaps) >= brk.duration_s
 
