@@ -5,27 +5,24 @@ and ledger are append-only, so nothing is deleted afterwards.
 """
 from __future__ import annotations
 
-import uuid
 from datetime import date
 
 from geoalchemy2 import WKTElement
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from core.ledger import record_placement
+from core.ledger import charge_compliance_fee, record_placement
 from core.models import Address, Agent, Buyer, Case, Debtor, Subcontractor
 from core.users import create_user
-from tests.helpers import PASSWORD, bearer  # noqa: F401 (re-exported for the case tests)
+from tests.helpers import PASSWORD, bearer, unique  # noqa: F401 (bearer re-exported for the case tests)
 
 # A point in Plymouth (England, TLK); the rules only read the region code.
 LON, LAT = -4.1427, 50.3755
 
 
-def ref(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
 
 def make_buyer(db: Session, policy: str = "ccs_default") -> Buyer:
-    buyer = Buyer(reference=ref("buyer"), name="Test Council", kind="council", policy_name=policy)
+    buyer = Buyer(reference=unique("buyer"), name="Test Council", kind="council", policy_name=policy)
     db.add(buyer)
     db.flush()
     return buyer
@@ -34,16 +31,16 @@ def make_buyer(db: Session, policy: str = "ccs_default") -> Buyer:
 def make_case(db: Session, buyer: Buyer, *, debtor_name: str = "Alex Tester", postcode: str = "PL1 2AA",
               itl1_cd: str = "TLK", balance_pence: int = 500_00, address: Address | None = None,
               linked_group: int | None = None, is_leading: bool = True, received_on: date = date(2026, 1, 5),
-              **fields) -> Case:
+              debtor: Debtor | None = None, **fields) -> Case:
     """An open compliance-stage case with its debt on the ledger; ``fields`` override columns."""
     if address is None:
         address = Address(line1="1 Test Street", town="Plymouth", postcode=postcode, itl1_cd=itl1_cd,
                           location=WKTElement(f"POINT({LON} {LAT})", srid=4326))
-    debtor = Debtor(name=debtor_name)
+    debtor = debtor or Debtor(name=debtor_name)
     db.add_all([address, debtor])
     db.flush()
-    case = Case(buyer_id=buyer.id, buyer_reference=ref("BR"), supplier_reference=ref("SR"),
-                subcontractor_reference=ref("SUB"), debt_type="council_tax", original_balance_pence=balance_pence,
+    case = Case(buyer_id=buyer.id, buyer_reference=unique("BR"), supplier_reference=unique("SR"),
+                subcontractor_reference=unique("SUB"), debt_type="council_tax", original_balance_pence=balance_pence,
                 current_balance_pence=0, received_on=received_on, debtor_id=debtor.id, address_id=address.id,
                 linked_group=linked_group, is_leading=is_leading, stage="compliance", status="open",
                 on_hold=False, vulnerable=False)
@@ -56,11 +53,30 @@ def make_case(db: Session, buyer: Buyer, *, debtor_name: str = "Alex Tester", po
     return case
 
 
+
+def make_cases(db: Session, debts: list[int], *, buyer: Buyer | None = None, stage: str = "enforcement",
+               noticed: bool = True, **fields) -> list[Case]:
+    """Warrants of one debtor at one address, linked when more than one; the first leads. Each gets
+    its placed debt and, when ``noticed``, its compliance fee."""
+    buyer = buyer or make_buyer(db)
+    group = db.scalar(text("SELECT nextval('enforcement_case_id_seq')")) if len(debts) > 1 else None
+    cases: list[Case] = []
+    for i, debt in enumerate(debts):
+        shared = {"address": cases[0].address, "debtor": cases[0].debtor} if cases else {}
+        case = make_case(db, buyer, balance_pence=debt, linked_group=group, is_leading=i == 0,
+                         received_on=date(2025, 1, 2 + i), stage=stage,
+                         notice_issued_on=date(2025, 1, 3) if noticed else None, **shared, **fields)
+        if noticed:
+            charge_compliance_fee(db, case, "test")
+        cases.append(case)
+    return cases
+
+
 def make_agent(db: Session) -> Agent:
-    firm = Subcontractor(reference=ref("firm"), name="Test Enforcement Ltd")
+    firm = Subcontractor(reference=unique("firm"), name="Test Enforcement Ltd")
     db.add(firm)
     db.flush()
-    agent = Agent(reference=ref("agent"), name="Test Agent", subcontractor_id=firm.id,
+    agent = Agent(reference=unique("agent"), name="Test Agent", subcontractor_id=firm.id,
                   home_base=WKTElement(f"POINT({LON} {LAT})", srid=4326))
     db.add(agent)
     db.flush()
@@ -68,6 +84,6 @@ def make_agent(db: Session) -> Agent:
 
 
 def make_user(db: Session, role: str, *, buyer: Buyer | None = None, agent: Agent | None = None) -> str:
-    return create_user(db, username=ref(role), password=PASSWORD, role=role, actor="test",
+    return create_user(db, username=unique(role), password=PASSWORD, role=role, actor="test",
                        buyer_reference=buyer.reference if buyer else None,
                        agent_reference=agent.reference if agent else None).username

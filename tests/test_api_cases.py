@@ -9,14 +9,15 @@ from sqlalchemy import func, select
 
 from core import session_scope
 from core.models import Address, AuditEvent
-from tests.case_world import bearer, make_agent, make_buyer, make_case, make_user, ref
+from tests.case_world import bearer, make_agent, make_buyer, make_case, make_user
+from tests.helpers import unique
 
 
 @pytest.fixture(scope="module")
 def world(policies_loaded):
     with session_scope() as db:
         buyer = make_buyer(db, "ccs_default")
-        surname = ref("Quist")
+        surname = unique("Quist")
         case = make_case(db, buyer, debtor_name=f"Morgan {surname}", postcode="PL4 8AA")
         other = make_case(db, buyer, debtor_name="Someone Else", postcode="PL4 9ZZ")
         enforced = make_case(db, buyer, stage="enforcement", notice_issued_on=date(2026, 1, 6),

@@ -8,7 +8,7 @@ from core import session_scope
 from core.models import AuditEvent
 from core.users import create_user
 from tests.helpers import PASSWORD, bearer, unique
-from tests.test_ledger import make_buyer, make_cases
+from tests.case_world import make_buyer, make_cases
 
 
 

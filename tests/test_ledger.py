@@ -2,10 +2,9 @@
 and the invariant that every balance is the sum of its ledger entries [R-CASE-AUDIT]."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from geoalchemy2.elements import WKTElement
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
@@ -21,47 +20,13 @@ from core.ledger import (
     fee_breakdown,
     ledger_of,
     record_payment,
-    record_placement,
     record_refund,
 )
-from core.models import Address, Buyer, Case, CaseEvent, Debtor, LedgerEntry, Visit
+from core.models import Case, CaseEvent, LedgerEntry, Visit
+from tests.case_world import make_cases
 from tests.helpers import unique
 
 ACTOR = "test"
-
-
-def make_buyer(db) -> Buyer:
-    buyer = Buyer(reference=unique("fee-buyer"), name="Fee Test Council", kind="council")
-    db.add(buyer)
-    db.flush()
-    return buyer
-
-
-def make_cases(db, debts: list[int], *, buyer: Buyer | None = None, stage: str = "enforcement",
-               noticed: bool = True, **extra) -> list[Case]:
-    """Warrants of one debtor at one address, linked when more than one; the first leads. Each gets
-    its placed debt and, when ``noticed``, its compliance fee."""
-    buyer = buyer or make_buyer(db)
-    debtor = Debtor(name=unique("debtor"))
-    address = Address(line1="1 Test Street", postcode="PL1 1AA",
-                      location=WKTElement("POINT(-4.14 50.37)", srid=4326))
-    db.add_all([debtor, address])
-    db.flush()
-    group = db.scalar(text("SELECT nextval('enforcement_case_id_seq')")) if len(debts) > 1 else None
-    cases = []
-    for i, debt in enumerate(debts):
-        case = Case(buyer_id=buyer.id, buyer_reference=unique("ref"), supplier_reference=unique("S")[:32],
-                    debt_type="council_tax", original_balance_pence=debt, current_balance_pence=0,
-                    stage=stage, received_on=date(2025, 1, 2 + i),
-                    notice_issued_on=date(2025, 1, 3) if noticed else None,
-                    linked_group=group, is_leading=i == 0, debtor_id=debtor.id, address_id=address.id, **extra)
-        db.add(case)
-        db.flush()
-        record_placement(db, case, ACTOR)
-        if noticed:
-            charge_compliance_fee(db, case, ACTOR)
-        cases.append(case)
-    return cases
 
 
 def make_visit(db, case: Case, *, hours_ago: float = 1) -> Visit:
