@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
 from api.tokens import TokenError, read_token
-from core import session_scope
+from core import record_audit, session_scope
 from core.models import Role, User
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
@@ -36,6 +36,11 @@ class Principal:
     @property
     def is_buyer(self) -> bool:
         return self.role == Role.buyer
+
+    @property
+    def actor(self) -> str:
+        """How this principal is named in case events and the audit trail."""
+        return f"user:{self.username}"
 
     @property
     def buyer_scope(self) -> int | None:
@@ -63,6 +68,14 @@ def get_principal(db: DB, token: Annotated[str | None, Depends(oauth2_scheme)]) 
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def audit_buyer_view(db: Session, principal: Principal, action: str, target: str | None,
+                     data: dict[str, Any] | None = None) -> None:
+    """The buyer portal's "every view audited" [000 §1.126]; staff reads are not buyer views."""
+    if principal.is_buyer:
+        record_audit(db, actor=principal.actor, role=principal.role.value, buyer_id=principal.buyer_id,
+                     action=action, target=target, data=data)
 
 
 def require_roles(*roles: Role):

@@ -36,7 +36,7 @@ def test_ledger_shows_entries_and_breakdown_and_audits_the_buyer_view(client, wo
     assert body["breakdown"]["balance_pence"] == 975_00
     assert {f["fee_type"]: f["net_pence"] for f in body["breakdown"]["fees"]}["compliance"] == 75_00
     with session_scope() as db:
-        assert db.scalar(select(AuditEvent).where(AuditEvent.actor == who, AuditEvent.action == "view",
+        assert db.scalar(select(AuditEvent).where(AuditEvent.actor == f"user:{who}", AuditEvent.action == "view",
                                                   AuditEvent.target == f"case:{world['leader']}/ledger"))
 
 

@@ -78,7 +78,7 @@ def _buyer(db: Session, principal: Principal, reference: str | None) -> tuple[in
              responses={200: {"model": CaseOut, "description": "already placed: the stored case, unchanged"}})
 def place_case(body: PlacementIn, db: DB, principal: Placer, response: Response):
     buyer_id, _ = _buyer(db, principal, body.buyer)
-    result = place_batch(db, buyer_id, [(1, body)], actor=f"user:{principal.username}", source="api")
+    result = place_batch(db, buyer_id, [(1, body)], actor=principal.actor, source="api")
     if result.errors:
         errors = [{"field": e.field, "message": e.reason} for e in result.errors]
         return JSONResponse({"detail": "invalid request: " + "; ".join(f"{e['field']}: {e['message']}" for e in errors),
@@ -132,7 +132,7 @@ async def place_bulk(request: Request, principal: Placer, buyer: str | None = No
     chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=_QUEUED_CHUNKS)
     stopped = threading.Event()
     content_type = request.headers.get("content-type", "")
-    actor = f"user:{principal.username}"
+    actor = principal.actor
 
     def work() -> PlacementReceipt:
         try:

@@ -4,9 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from api.deps import DB, Principal, require_roles
+from api.deps import DB, Principal, audit_buyer_view, require_roles
 from api.schemas import CaseloadOut, RegionCaseload
-from core import record_audit
 from core.models import Role
 from regions import caseload_summary
 
@@ -19,9 +18,7 @@ def caseload(db: DB, principal: Viewer) -> CaseloadOut:
     """Cases per ITL1 region and buyer, and active agents per region. A buyer sees only its own
     cases, and each such view is audited."""
     summary = caseload_summary(db, buyer_id=principal.buyer_scope)
-    if principal.is_buyer:
-        record_audit(db, actor=f"user:{principal.username}", role=principal.role, buyer_id=principal.buyer_id,
-                     action="view", target="caseload")
+    audit_buyer_view(db, principal, "view", "caseload")
     return CaseloadOut(
         buyers=summary.buyers, cases=summary.cases, agents=summary.agents,
         regions=[RegionCaseload(itl1_cd=r.itl1_cd, name=r.name, cases=r.cases, cases_by_buyer=r.cases_by_buyer,

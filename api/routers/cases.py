@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
 from api.case_schemas import CaseOut
-from api.deps import DB, PEOPLE, Principal, require_roles
+from api.deps import DB, PEOPLE, Principal, audit_buyer_view, require_roles
 from core import record_audit
 from core.case_query import (
     CaseSearch,
@@ -48,14 +48,6 @@ def not_found_404() -> Iterator[None]:
         yield
     except NotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-
-
-def audit_buyer_view(db: DB, principal: Principal, action: str, target: str | None,
-                     data: dict[str, Any] | None = None) -> None:
-    """The buyer portal's "every view audited" [000 §1.126]; staff reads are not buyer views."""
-    if principal.is_buyer:
-        record_audit(db, actor=f"user:{principal.username}", role=principal.role.value,
-                     buyer_id=principal.buyer_id, action=action, target=target, data=data)
 
 
 class CasePage(BaseModel):
@@ -192,7 +184,7 @@ def transition_case(case_id: int, body: TransitionIn, db: DB, principal: People)
         if principal.role not in STAFF and not (principal.is_buyer and body.transition in BUYER_TRANSITIONS):
             raise HTTPException(status.HTTP_403_FORBIDDEN,
                                 f"role {principal.role.value} may not {body.transition.value}")
-        event = apply_transition(db, case_id, body.transition, f"user:{principal.username}",
+        event = apply_transition(db, case_id, body.transition, principal.actor,
                                  reason=body.reason, buyer_scope=principal.buyer_scope)
     (out,) = load_cases(db, [case_id])
     return TransitionOut(event=EventOut(id=event.id, at=event.at, actor=event.actor, kind=event.kind,
@@ -210,7 +202,7 @@ def clear_sensitive(case_id: int, body: SensitiveClearIn, db: DB, principal: Peo
     address = db.get(Address, case.address_id, with_for_update=True)
     if not address.sensitive or address.sensitive_cleared_at is not None:
         raise DomainError("R-VISIT-SENSITIVE", "the address is not flagged sensitive")
-    actor, now = f"user:{principal.username}", datetime.now(UTC)
+    actor, now = principal.actor, datetime.now(UTC)
     address.sensitive_cleared_by, address.sensitive_cleared_at = actor, now
     db.add(CaseEvent(case_id=case_id, actor=actor, at=now, kind="address_sensitive_cleared",
                      data={"rule": "R-VISIT-SENSITIVE", "address_id": address.id, "note": body.note}))

@@ -14,8 +14,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel
 
-from api.deps import DB, PEOPLE, Principal, require_roles
-from api.routers.cases import audit_buyer_view, not_found_404
+from api.deps import DB, PEOPLE, Principal, audit_buyer_view, require_roles
+from api.routers.cases import not_found_404
 from core.case_query import case_in_scope
 from core.models import Role
 from core.visit_rules import LONDON

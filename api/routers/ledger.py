@@ -8,14 +8,11 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Response, status
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from api.deps import DB, PEOPLE, Principal, require_roles
-from core.audit import record_audit
+from api.deps import DB, PEOPLE, Principal, audit_buyer_view, require_roles
 from core.ledger import (
     CancelReason,
-    FeeBreakdown,
-    LedgerLine,
     cancel_fees,
     fee_breakdown,
     ledger_of,
@@ -32,6 +29,8 @@ Pence = Annotated[int, Field(gt=0, strict=True)]
 
 
 class EntryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     at: datetime
     kind: str
@@ -44,6 +43,8 @@ class EntryOut(BaseModel):
 
 
 class FeeLineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     fee_type: str
     charged_pence: int
     cancelled_pence: int
@@ -51,6 +52,8 @@ class FeeLineOut(BaseModel):
 
 
 class BreakdownOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     debt_pence: int
     fees: list[FeeLineOut]
     fees_net_pence: int
@@ -111,38 +114,19 @@ def _case(db: DB, case_id: int, principal: Principal) -> Case:
     return case
 
 
-def _actor(principal: Principal) -> str:
-    return f"user:{principal.username}"
-
-
-def _entry(line: LedgerLine) -> EntryOut:
-    return EntryOut(id=line.id, at=line.at, kind=line.kind, fee_type=line.fee_type, amount_pence=line.amount_pence,
-                    visit_id=line.visit_id, reference=line.reference, actor=line.actor, data=line.data)
-
-
-def _breakdown(b: FeeBreakdown) -> BreakdownOut:
-    return BreakdownOut(
-        debt_pence=b.debt_pence, fees_net_pence=b.fees_net_pence, paid_pence=b.paid_pence,
-        refunded_pence=b.refunded_pence, balance_pence=b.balance_pence,
-        fees=[FeeLineOut(fee_type=f.fee_type, charged_pence=f.charged_pence, cancelled_pence=f.cancelled_pence,
-                         net_pence=f.net_pence) for f in b.fees])
-
-
 @router.get("/ledger", response_model=LedgerOut)
 def get_ledger(case_id: int, db: DB, principal: Reader) -> LedgerOut:
     case = _case(db, case_id, principal)
-    if principal.is_buyer:
-        record_audit(db, actor=principal.username, role=principal.role.value, buyer_id=principal.buyer_scope,
-                     action="view", target=f"case:{case.id}/ledger")
-    return LedgerOut(case_id=case.id, entries=[_entry(e) for e in ledger_of(db, case.id)],
-                     breakdown=_breakdown(fee_breakdown(db, case.id)))
+    audit_buyer_view(db, principal, "view", f"case:{case.id}/ledger")
+    return LedgerOut(case_id=case.id, entries=[EntryOut.model_validate(e) for e in ledger_of(db, case.id)],
+                     breakdown=BreakdownOut.model_validate(fee_breakdown(db, case.id)))
 
 
 @router.post("/payments", response_model=PaymentOut, status_code=status.HTTP_201_CREATED,
              responses={200: {"description": "the reference was recorded before; nothing changed"}})
 def post_payment(case_id: int, body: PaymentIn, db: DB, principal: Payer, response: Response) -> PaymentOut:
     case = _case(db, case_id, principal)
-    receipt = record_payment(db, case, body.amount_pence, body.reference, _actor(principal), body.received_at)
+    receipt = record_payment(db, case, body.amount_pence, body.reference, principal.actor, body.received_at)
     if receipt.replayed:
         response.status_code = status.HTTP_200_OK
     return PaymentOut(case_id=receipt.case_id, reference=receipt.reference, amount_pence=receipt.amount_pence,
@@ -157,13 +141,14 @@ def post_refund(case_id: int, body: RefundIn, db: DB, principal: Payer) -> Entry
     case = _case(db, case_id, principal)
     if principal.is_buyer:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "role buyer may not do this; needs one of admin, dispatcher")
-    line = record_refund(db, case, body.amount_pence, body.reason, _actor(principal), reference=body.reference)
-    return _entry(line)
+    line = record_refund(db, case, body.amount_pence, body.reason, principal.actor, reference=body.reference)
+    return EntryOut.model_validate(line)
 
 
 @router.post("/fees/cancel", response_model=CancelOut)
 def post_cancel(case_id: int, body: CancelIn, db: DB, principal: Payer) -> CancelOut:
     case = _case(db, case_id, principal)
-    result = cancel_fees(db, case, body.reason, _actor(principal), refund=body.refund)
+    result = cancel_fees(db, case, body.reason, principal.actor, refund=body.refund)
     return CancelOut(case_id=result.case_id, reason=result.reason, cancelled=result.cancelled,
-                     refunded_pence=result.refunded_pence, breakdown=_breakdown(fee_breakdown(db, case.id)))
+                     refunded_pence=result.refunded_pence,
+                     breakdown=BreakdownOut.model_validate(fee_breakdown(db, case.id)))

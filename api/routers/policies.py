@@ -9,8 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel
 
-from api.deps import DB, Principal, require_roles
-from core.audit import record_audit
+from api.deps import DB, Principal, audit_buyer_view, require_roles
 from core.models import Buyer, Role, VisitPolicyVersion
 from core.visit_policy import PolicyError, current_versions, policy_versions, save_policy_version
 
@@ -47,11 +46,6 @@ def _buyer_policy(db: DB, principal: Principal) -> str | None:
     return db.get(Buyer, principal.buyer_scope).policy_name
 
 
-def _audit_view(db: DB, principal: Principal, target: str) -> None:
-    record_audit(db, actor=f"user:{principal.username}", role=principal.role.value, buyer_id=principal.buyer_scope,
-                 action="view", target=target)
-
-
 @router.get("/policies", response_model=list[PolicyVersionOut])
 def list_policies(db: DB, principal: Reader) -> list[PolicyVersionOut]:
     """The version of each policy in force today."""
@@ -59,7 +53,7 @@ def list_policies(db: DB, principal: Reader) -> list[PolicyVersionOut]:
     if principal.is_buyer:
         own = _buyer_policy(db, principal)
         rows = [r for r in rows if r.name == own]
-        _audit_view(db, principal, "policies")
+        audit_buyer_view(db, principal, "view", "policies")
     return [_out(r) for r in rows]
 
 
@@ -71,8 +65,7 @@ def get_policy(name: str, db: DB, principal: Reader) -> list[PolicyVersionOut]:
     rows = policy_versions(db, name)
     if not rows:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no policy {name!r}")
-    if principal.is_buyer:
-        _audit_view(db, principal, f"policy:{name}")
+    audit_buyer_view(db, principal, "view", f"policy:{name}")
     return [_out(r) for r in rows]
 
 
@@ -86,7 +79,7 @@ def add_policy_version(name: str, body: PolicyVersionIn, db: DB, admin: Reader) 
         raise HTTPException(status.HTTP_403_FORBIDDEN,
                             f"role {admin.role.value} may not do this; needs one of admin")
     try:
-        row = save_policy_version(db, name, body.document, body.effective_from, actor=f"user:{admin.username}")
+        row = save_policy_version(db, name, body.document, body.effective_from, actor=admin.actor)
     except PolicyError as exc:
         code = status.HTTP_409_CONFLICT if "already starts" in str(exc) else status.HTTP_422_UNPROCESSABLE_CONTENT
         raise HTTPException(code, str(exc)) from None

@@ -34,7 +34,7 @@ def add_user(body: UserCreate, db: DB, admin: Admin) -> UserOut:
     try:
         user = create_user(db, username=body.username, password=body.password, role=body.role,
                            buyer_reference=body.buyer, agent_reference=body.agent,
-                           actor=f"user:{admin.username}")
+                           actor=admin.actor)
     except UserError as exc:
         code = status.HTTP_409_CONFLICT if "already exists" in exc.message else status.HTTP_422_UNPROCESSABLE_CONTENT
         raise HTTPException(code, str(exc)) from None

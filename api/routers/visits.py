@@ -75,7 +75,7 @@ def post_visit(body: VisitIn, db: DB, principal: People) -> VisitRecorded:
         agent_id = principal.agent_id
     with not_found_404():
         record = record_visit(db, case_id=body.case_id, outcome=body.outcome, arrived_at=body.arrived_at,
-                              actor=f"user:{principal.username}", agent_id=agent_id, planned_at=body.planned_at,
+                              actor=principal.actor, agent_id=agent_id, planned_at=body.planned_at,
                               departed_at=body.departed_at, notes=body.notes, bwv_reference=body.bwv_reference,
                               lat=body.lat, lon=body.lon, amount_pence=body.amount_pence,
                               payment_reference=body.payment_reference,
