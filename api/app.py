@@ -5,7 +5,21 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routers import auth, case_intake, caseload, cases, dispatch, geography, health, ledger, policies, users, visits
+from api.routers import (
+    auth,
+    case_intake,
+    caseload,
+    cases,
+    dispatch,
+    geography,
+    health,
+    ledger,
+    plans,
+    policies,
+    replan,
+    users,
+    visits,
+)
 
 PUBLIC_PATHS = frozenset({"/health", "/auth/token", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 
@@ -15,6 +29,6 @@ def create_app() -> FastAPI:
                   description="Field operations for UK civil enforcement: cases, rounds, GPS evidence, ANPR.")
     install_error_handlers(app)
     for module in (health, auth, users, caseload, geography, case_intake, cases, ledger, visits, policies,
-                   dispatch):
+                   dispatch, plans, replan):
         app.include_router(module.router)
     return app
