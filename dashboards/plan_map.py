@@ -1,7 +1,10 @@
 """The plan map dispatchers look at (``GET /maps/plans/{day}``, ``plan-file --map``): one colour and one
 layer per agent with its route line and numbered stops, popups with case, buyer, ETA and window in
-London local time, dropped visits apart in a grey layer with their reasons, a layer control, and the
-view fitted to everything shown.
+London local time, dropped visits apart in a grey layer with their reasons, a layer control, a legend
+(agent colours, the dropped marker, the time zone), and the view fitted to everything shown.
+
+``route_lines=False`` draws the stops without the agents' lines and home bases: the buyer's view,
+where a line would reveal the agent's stops for other buyers and where the agent lives.
 
 ``plan_map_html(plan, self_contained=True)`` inlines Leaflet (vendored under ``vendor/leaflet``,
 BSD-2-Clause) so the page draws its layers with no internet access (the embedded ``plan-file`` way);
@@ -54,26 +57,43 @@ def _latlon(p: Point) -> tuple[float, float]:
     return (p.lat, p.lon)  # Leaflet wants (lat, lon), GeoJSON the other way round
 
 
-def plan_map(plan: Plan) -> folium.Map:
+def _legend(agents: list[tuple[int, str]], dropped: bool) -> folium.Element:
+    swatch = ('<span style="display:inline-block;width:12px;height:12px;border-radius:50%;'
+              'background:{};margin-right:6px;vertical-align:middle"></span>')
+    rows = [f"<div>{swatch.format(colour)}Agent {agent_id}</div>" for agent_id, colour in agents]
+    if dropped:
+        rows.append(f"<div>{swatch.format(DROPPED_COLOUR)}Dropped (not planned)</div>")
+    return folium.Element(
+        '<div class="plan-legend" style="position:fixed;bottom:24px;left:12px;z-index:1000;background:#fff;'
+        'padding:6px 10px;border:1px solid #999;border-radius:4px;font:12px sans-serif;max-height:40%;'
+        f'overflow:auto">{"".join(rows)}<div style="margin-top:4px;color:#555">Numbers: stop order. '
+        'Times: UK local (Europe/London)</div></div>')
+
+
+def plan_map(plan: Plan, route_lines: bool = True) -> folium.Map:
     """The plan as a folium map (module docstring)."""
     fmap = folium.Map(tiles="OpenStreetMap", control_scale=True)
     bounds: list[tuple[float, float]] = []
+    legend: list[tuple[int, str]] = []
     for i, route in enumerate(plan.routes):
         colour = COLOURS[i % len(COLOURS)]
+        legend.append((route.agent_id, colour))
         layer = folium.FeatureGroup(name=f"Agent {route.agent_id} ({len(route.visits)} visits)")
-        shift = route.shift
-        line = [_latlon(shift.current_at or shift.start_at), *(_latlon(v.at) for v in route.visits),
-                _latlon(shift.end_at)]
-        folium.PolyLine(line, color=colour, weight=4, opacity=0.8,
-                        tooltip=f"Agent {route.agent_id}: {route.distance_m / 1000:.1f} km, "
-                                f"{_hm(shift.start)}–{_hm(shift.end)}").add_to(layer)
-        folium.CircleMarker(_latlon(shift.start_at), radius=7, color=colour, fill=True, fill_opacity=1,
-                            tooltip=f"Agent {route.agent_id} base").add_to(layer)
+        stops = [_latlon(v.at) for v in route.visits]
+        if route_lines:
+            shift = route.shift
+            line = [_latlon(shift.current_at or shift.start_at), *stops, _latlon(shift.end_at)]
+            folium.PolyLine(line, color=colour, weight=4, opacity=0.8,
+                            tooltip=f"Agent {route.agent_id}: {route.distance_m / 1000:.1f} km, "
+                                    f"{_hm(shift.start)}–{_hm(shift.end)}").add_to(layer)
+            folium.CircleMarker(_latlon(shift.start_at), radius=7, color=colour, fill=True, fill_opacity=1,
+                                tooltip=f"Agent {route.agent_id} base").add_to(layer)
+            bounds += line
         for v in route.visits:
             folium.Marker(_latlon(v.at), icon=_stop_icon(v.seq, colour),
                           popup=folium.Popup(_visit_popup(v), max_width=300)).add_to(layer)
         layer.add_to(fmap)
-        bounds += line
+        bounds += stops
     if plan.dropped:
         layer = folium.FeatureGroup(name=f"Dropped ({len(plan.dropped)})")
         for d in plan.dropped:
@@ -85,15 +105,16 @@ def plan_map(plan: Plan) -> folium.Map:
             bounds.append(_latlon(d.at))
         layer.add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
+    fmap.get_root().html.add_child(_legend(legend, bool(plan.dropped)))
     if bounds:
         lats, lons = [b[0] for b in bounds], [b[1] for b in bounds]
         fmap.fit_bounds([(min(lats), min(lons)), (max(lats), max(lons))], padding=(20, 20))
     return fmap
 
 
-def plan_map_html(plan: Plan, self_contained: bool = False) -> str:
+def plan_map_html(plan: Plan, self_contained: bool = False, route_lines: bool = True) -> str:
     """The map as one HTML page; ``self_contained`` inlines Leaflet instead of loading it from its CDN."""
-    fmap = plan_map(plan)
+    fmap = plan_map(plan, route_lines)
     page = fmap.get_root().render()
     if self_contained:
         js, css = dict(fmap.default_js)["leaflet"], dict(fmap.default_css)["leaflet_css"]

@@ -1,8 +1,11 @@
 """Small helpers shared by tests (not fixtures)."""
 from __future__ import annotations
 
+import shutil
 import socket
+import subprocess
 import uuid
+from pathlib import Path
 
 
 def unique(prefix: str) -> str:
@@ -24,3 +27,18 @@ def bearer(client, username: str, password: str = PASSWORD) -> dict[str, str]:
     r = client.post("/auth/token", data={"username": username, "password": password})
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def browser_dom(page: str, workdir: Path) -> str:
+    """The DOM of the HTML ``page`` after headless Chromium ran its scripts (``make test`` installs
+    Chromium; callers skip when ``CHROMIUM`` is None)."""
+    path = workdir / "page.html"
+    path.write_text(page)
+    return subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--no-first-run", f"--user-data-dir={workdir / 'profile'}",
+         "--virtual-time-budget=3000", "--dump-dom", path.as_uri()],
+        capture_output=True, text=True, timeout=90, check=True).stdout

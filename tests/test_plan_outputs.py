@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import shutil
-import subprocess
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
@@ -18,6 +16,7 @@ from dashboards.plan_map import plan_map, plan_map_html
 from dispatch.geojson import plan_from_geojson, plan_to_geojson
 from dispatch.model import Dropped, Point, Route
 from dispatch.plan_file import PlanFileError, check_pins, read_agents, read_cases
+from tests.helpers import CHROMIUM, browser_dom
 from tests.test_validate import DAY, B, at, shift, visit, world
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
@@ -190,18 +189,9 @@ def test_map_has_a_layer_per_agent_and_the_dropped_apart() -> None:
     assert "ETA 10:00" in page and "Window 09:00–12:00 (office)" in page and "fitBounds" in page
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install -y chromium)")
 def test_map_renders_in_a_real_browser(tmp_path: Path) -> None:
-    page = tmp_path / "plan.html"
-    page.write_text(plan_map_html(two_agent_plan(), self_contained=True))
-    dom = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
-         "--virtual-time-budget=3000", "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=90, check=True).stdout
+    dom = browser_dom(plan_map_html(two_agent_plan(), self_contained=True), tmp_path)
     assert re.search(r'class="[^"]*\bleaflet-container\b', dom)
     # Leaflet ran to the end of the script: layer control built, two numbered stops, route lines drawn.
     assert "<span> Agent 1 (1 visits)</span>" in dom and "<span> Dropped (2)</span>" in dom
