@@ -48,7 +48,7 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.case_facts import load_case_facts, visit_history
+from core.case_facts import id_in, load_case_facts, visit_history
 from core.models import Address, Agent, Buyer, Case, CaseStatus
 from core.visit_policy import WEEKDAYS
 from core.visit_rules import (
@@ -287,7 +287,7 @@ def _sites(db: Session, case_ids: Sequence[int]) -> dict[int, CaseSite]:
         select(Case.id, Buyer.reference, func.ST_X(Address.location), func.ST_Y(Address.location),
                Address.itl1_cd, Case.linked_group, Case.is_leading, Case.debt_type)
         .join(Address, Address.id == Case.address_id).join(Buyer, Buyer.id == Case.buyer_id)
-        .where(Case.id.in_(list(case_ids))))
+        .where(id_in(Case.id, case_ids)))
     return {r[0]: CaseSite(Point(r[2], r[3]), r[1], r[4], r[5], r[6], r[7]) for r in rows}
 
 
