@@ -15,6 +15,7 @@ app.command("seed")(seed.seed)
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
 app.command("caseload")(caseload.caseload)
+app.command("plan")(plan.plan)
 app.command("plan-file")(plan.plan_file)
 
 

@@ -1,22 +1,119 @@
-"""``bailiwick plan-file``: plan one day from two CSV files, with no database or other service — the
-embedded way to try the planner. Same solver and same validator as ``bailiwick plan``; a plan with any
-violation is not written (a plan that breaks a rule is worse than no plan)."""
+"""``bailiwick plan``: plan a day from the database, store it and send each agent's day to the phones
+(``dispatch.service.plan_and_store``). ``bailiwick plan-file``: plan one day from two CSV files, with no
+database or other service — the embedded way to try the planner. Both use the same solver and the same
+validator; a plan with any violation is neither stored nor written (a plan that breaks a rule is worse
+than no plan)."""
 from __future__ import annotations
 
 import json
-from datetime import date
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from dashboards.plan_map import plan_map_html
 from dispatch.geojson import plan_to_geojson
 from dispatch.plan_file import PlanFileError, check_pins, read_agents, read_cases
-from dispatch.validate import validate
+from dispatch.validate import Violation, validate
+
+if TYPE_CHECKING:
+    from dispatch.service import PlanOutcome
 
 EXIT_INPUT = 2  # as typer's own usage errors
 EXIT_VIOLATIONS = 1
+STEP_NAMES = {"eligibility": "loading eligible visits and shifts", "solve": "solving", "validate": "validating",
+              "store": "storing", "publish": "publishing agents' days"}
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        typer.echo(f"--day: {text!r} is not a date YYYY-MM-DD", err=True)
+        raise typer.Exit(EXIT_INPUT) from None
+
+
+def _report_violations(violations: Sequence[Violation]) -> None:
+    for v in violations:
+        typer.echo(f"{v.kind} agent={v.agent_id} case={v.case_id} rule={v.rule_id}: {v.message}", err=True)
+
+
+def plan(
+    day: Annotated[str, typer.Option(help="the day to plan, YYYY-MM-DD")],
+    region: Annotated[str | None, typer.Option(help="plan only this ITL1 region (e.g. TLK); default: the "
+                                                    "whole country")] = None,
+    time_limit: Annotated[float, typer.Option(help="solver time limit, seconds")] = 30.0,
+    publish: Annotated[bool, typer.Option("--publish/--no-publish",
+                                          help="send each agent's day on agents/{agent_id}/plan")] = True,
+) -> None:
+    """Plan DAY from the database, store the plan and publish each agent's day; exit 1 listing any
+    validator violation (nothing is then stored or sent)."""
+    from sqlalchemy import select
+
+    from core import session_scope
+    from core.models import Itl1Region
+    from core.visit_rules import LONDON
+    from dispatch.service import plan_and_store
+
+    the_day = _day(day)
+    if not time_limit > 0:
+        typer.echo(f"--time-limit: {time_limit:g} is not a positive number of seconds", err=True)
+        raise typer.Exit(EXIT_INPUT)
+    console = Console(stderr=True)
+    with session_scope() as db:
+        if region is not None:
+            region = region.strip().upper()
+            codes = sorted(db.scalars(select(Itl1Region.code)))
+            if region not in codes:
+                known = ", ".join(codes) if codes else "none loaded (run `bailiwick geodata load`)"
+                typer.echo(f"--region: {region!r} is not an ITL1 region code; known: {known}", err=True)
+                raise typer.Exit(EXIT_INPUT)
+        # Planning today: nothing can be planned before now.
+        now = datetime.now(UTC) if the_day == datetime.now(LONDON).date() else None
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
+                      transient=True) as bar:
+            task = bar.add_task(f"{the_day}: starting", total=None)
+
+            def progress(step: str, done: int, total: int) -> None:
+                count = f" ({done}/{total})" if step in ("solve", "publish") and total > 1 else ""
+                bar.update(task, description=f"{the_day}: {STEP_NAMES.get(step, step)}{count}")
+
+            outcome = plan_and_store(db, the_day, region=region, time_limit_s=time_limit, actor="cli",
+                                     publish=publish, now=now, progress=progress)
+    if outcome.violations:
+        _report_violations(outcome.violations)
+        typer.echo(f"{len(outcome.violations)} violation(s): plan not stored or published", err=True)
+        raise typer.Exit(EXIT_VIOLATIONS)
+    typer.echo(summary(outcome, region, publish and not outcome.publish_error))
+    if outcome.publish_error:
+        typer.echo(f"stored as run {outcome.run_id}, but not published: {outcome.publish_error}", err=True)
+        raise typer.Exit(EXIT_VIOLATIONS)
+
+
+def summary(outcome: PlanOutcome, region: str | None, published: bool) -> str:
+    """What ``bailiwick plan`` prints: served, dropped by reason, travel, agents, fairness, run id."""
+    plan = outcome.plan
+    km = sum(r.distance_m for r in plan.routes) / 1000
+    reasons = Counter(d.reason for d in plan.dropped)
+    lines = [
+        f"{plan.day} {region or 'all regions'}: stored as run {outcome.run_id}",
+        f"  served   {plan.served} visits by {len(plan.routes)} of {len(outcome.shifts)} agents on shift",
+        f"  dropped  {len(plan.dropped)}" + (": " + ", ".join(f"{n} {reason}" for reason, n in reasons.most_common())
+                                             if reasons else ""),
+        f"  travel   {km:.1f} km" + (f" ({km / plan.served:.1f} km a visit)" if plan.served else ""),
+    ]
+    if "fairness_ratio" in plan.stats:
+        lines.append(f"  fairness {plan.stats['fairness_ratio']:.2f} (lowest served share ÷ highest, per region)")
+    if "solve_seconds" in plan.stats:
+        lines.append(f"  solved in {plan.stats['solve_seconds']:.1f} s")
+    if published:
+        lines.append(f"  published {outcome.published} agents' days on agents/{{agent_id}}/plan")
+    return "\n".join(lines)
 
 
 def plan_file(
@@ -32,11 +129,7 @@ def plan_file(
     from dispatch.matrix import BngMatrixProvider
     from dispatch.solver import solve
 
-    try:
-        the_day = date.fromisoformat(day)
-    except ValueError:
-        typer.echo(f"--day: {day!r} is not a date YYYY-MM-DD", err=True)
-        raise typer.Exit(EXIT_INPUT) from None
+    the_day = _day(day)
     errors: list[str] = []
     tasks, shifts = [], []
     for read, path, sink in ((read_cases, cases, tasks), (read_agents, agents, shifts)):
@@ -54,8 +147,7 @@ def plan_file(
     # No database here, so no case facts: the buyer rules reach the plan through the windows in the file.
     violations = validate(plan, tasks, shifts, travel=matrix)
     if violations:
-        for v in violations:
-            typer.echo(f"{v.kind} agent={v.agent_id} case={v.case_id} rule={v.rule_id}: {v.message}", err=True)
+        _report_violations(violations)
         typer.echo(f"{len(violations)} violation(s): plan not written", err=True)
         raise typer.Exit(EXIT_VIOLATIONS)
     out.write_text(json.dumps(plan_to_geojson(plan), indent=1))

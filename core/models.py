@@ -628,7 +628,10 @@ class PlanVisit(Base):
     etd: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     window_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The band the visit counts for (R-VISIT-TIMES) and the band of the hard window it falls in:
+    # policy bands overlap, so the two can differ.
     time_band: Mapped[str | None] = mapped_column(String(20))
+    window_band: Mapped[str | None] = mapped_column(String(20))
     service_s: Mapped[int] = mapped_column(Integer)
     location: Mapped[WKBElement] = mapped_column(point_4326())
     region: Mapped[str | None] = mapped_column(String(3))

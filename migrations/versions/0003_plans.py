@@ -102,6 +102,7 @@ def upgrade() -> None:
     sa.Column('window_start', sa.DateTime(timezone=True), nullable=False),
     sa.Column('window_end', sa.DateTime(timezone=True), nullable=False),
     sa.Column('time_band', sa.String(length=20), nullable=True),
+    sa.Column('window_band', sa.String(length=20), nullable=True),
     sa.Column('service_s', sa.Integer(), nullable=False),
     sa.Column('location', Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry', nullable=False), nullable=False),
     sa.Column('region', sa.String(length=3), nullable=True),
