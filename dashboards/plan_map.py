@@ -3,8 +3,10 @@ layer per agent with its route line and numbered stops, popups with case, buyer,
 London local time, dropped visits apart in a grey layer with their reasons, a layer control, a legend
 (agent colours, the dropped marker, the time zone), and the view fitted to everything shown.
 
-``route_lines=False`` draws the stops without the agents' lines and home bases: the buyer's view,
-where a line would reveal the agent's stops for other buyers and where the agent lives.
+Each route's line runs from the agent's start (its position, when re-planned) through its stops to its
+end, or follows ``route_paths[agent_id]`` when given (a stored or road line). ``route_lines=False``
+draws the stops without the agents' lines and home bases: the buyer's view, where a line would reveal
+the agent's stops for other buyers and where the agent lives.
 
 ``plan_map_html(plan, self_contained=True)`` inlines Leaflet (vendored under ``vendor/leaflet``,
 BSD-2-Clause) so the page draws its layers with no internet access (the embedded ``plan-file`` way);
@@ -13,6 +15,7 @@ only the background tiles then stay blank.
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -70,7 +73,8 @@ def _legend(agents: list[tuple[int, str]], dropped: bool) -> folium.Element:
         'Times: UK local (Europe/London)</div></div>')
 
 
-def plan_map(plan: Plan, route_lines: bool = True) -> folium.Map:
+def plan_map(plan: Plan, route_lines: bool = True,
+             route_paths: Mapping[int, Sequence[Point]] | None = None) -> folium.Map:
     """The plan as a folium map (module docstring)."""
     fmap = folium.Map(tiles="OpenStreetMap", control_scale=True)
     bounds: list[tuple[float, float]] = []
@@ -82,7 +86,9 @@ def plan_map(plan: Plan, route_lines: bool = True) -> folium.Map:
         stops = [_latlon(v.at) for v in route.visits]
         if route_lines:
             shift = route.shift
-            line = [_latlon(shift.current_at or shift.start_at), *stops, _latlon(shift.end_at)]
+            path = (route_paths or {}).get(route.agent_id)
+            line = [_latlon(p) for p in path] if path is not None else \
+                [_latlon(shift.current_at or shift.start_at), *stops, _latlon(shift.end_at)]
             folium.PolyLine(line, color=colour, weight=4, opacity=0.8,
                             tooltip=f"Agent {route.agent_id}: {route.distance_m / 1000:.1f} km, "
                                     f"{_hm(shift.start)}–{_hm(shift.end)}").add_to(layer)
@@ -112,9 +118,10 @@ def plan_map(plan: Plan, route_lines: bool = True) -> folium.Map:
     return fmap
 
 
-def plan_map_html(plan: Plan, self_contained: bool = False, route_lines: bool = True) -> str:
+def plan_map_html(plan: Plan, self_contained: bool = False, route_lines: bool = True,
+                  route_paths: Mapping[int, Sequence[Point]] | None = None) -> str:
     """The map as one HTML page; ``self_contained`` inlines Leaflet instead of loading it from its CDN."""
-    fmap = plan_map(plan, route_lines)
+    fmap = plan_map(plan, route_lines, route_paths)
     page = fmap.get_root().render()
     if self_contained:
         js, css = dict(fmap.default_js)["leaflet"], dict(fmap.default_css)["leaflet_css"]

@@ -35,6 +35,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 def browser_dom(page: str, workdir: Path) -> str:
     """The DOM of the HTML ``page`` after headless Chromium ran its scripts (``make test`` installs
     Chromium; callers skip when ``CHROMIUM`` is None)."""
+    workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / "page.html"
     path.write_text(page)
     return subprocess.run(
