@@ -36,7 +36,7 @@ from dispatch.solver import model_points
 from dispatch.store import save_plan, visit_addresses
 from dispatch.validate import Violation, validate
 
-__all__ = ["PlanOutcome", "Progress", "plan_and_store"]
+__all__ = ["PlanOutcome", "Progress", "check_plan", "plan_and_store", "travel_provider"]
 
 # progress(step, done, total): step is "eligibility", "solve" (done/total sub-problems), "validate",
 # "store" or "publish".
@@ -63,7 +63,8 @@ def _available(shifts: Sequence[Shift], now: datetime | None) -> list[Shift]:
     return [replace(s, available_from=max(s.start, now)) for s in shifts if s.end > now]
 
 
-def _travel(db: Session, points: Sequence[Point]) -> BngMatrixProvider:
+def travel_provider(db: Session, points: Sequence[Point]) -> BngMatrixProvider:
+    """The planner's travel times: BNG distances at the urban or rural speed of each point's local authority."""
     from geodata.batch import locate_points
 
     located = locate_points(db, [p.lon for p in points], [p.lat for p in points])
@@ -120,7 +121,7 @@ def plan_and_store(db: Session, day: date, *, region: str | None = None, time_li
     step("eligibility", 0, 1)
     eligibility = load_eligibility(db, day, region=region, now=now)
     shifts = _available(shifts_for_day(db, day, region=region), now)
-    travel = _travel(db, model_points(eligibility.tasks, shifts))
+    travel = travel_provider(db, model_points(eligibility.tasks, shifts))
     step("eligibility", 1, 1)
     plan = plan_day(eligibility.tasks, shifts, matrix=travel, day=day, time_limit_s=time_limit_s,
                     progress=lambda done, total: step("solve", done, total))

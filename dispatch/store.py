@@ -96,7 +96,7 @@ def save_plan(db: Session, plan: Plan, *, region: str | None, actor: str, kind: 
     agent_regions: dict[int, str | None] = {}
     if region is None and any(r.shift.region is None for r in plan.routes):
         agent_regions = dict(db.execute(select(Agent.id, Agent.itl1_cd)
-                                        .where(Agent.id == _ids(r.agent_id for r in plan.routes))).tuples())
+                                        .where(Agent.id == _ids(r.agent_id for r in plan.routes))).all())
 
     run = PlanRun(day=plan.day, region=region, created_by=actor, kind=kind, time_limit_s=time_limit_s,
                   stats=run_stats(plan))

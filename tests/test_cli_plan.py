@@ -1,0 +1,148 @@
+"""``bailiwick plan`` and ``dispatch.service.plan_and_store`` on the seeded ``tiny`` scenario, through
+the real CLI entry point, database and broker: a regional day is planned, validated with the case
+facts, stored and sent to the agents' phones; a plan with a violation is neither stored nor sent; bad
+input exits 2 naming the flag."""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+import dispatch.service
+import sim
+from cli import app
+from core import session_scope
+from core.models import Case, PlanRun
+from dispatch.eligibility import load_eligibility, shifts_for_day
+from dispatch.planner import plan_day
+from dispatch.publish import plan_topic
+from dispatch.service import check_plan, plan_and_store, travel_provider
+from dispatch.solver import model_points
+from dispatch.store import load_current_plan
+from tests.mqtt_listen import clear_retained, listening
+
+DAY = sim.SCENARIOS["tiny"].as_of
+REGION = "TLK"  # the South West: tiny's Plymouth cases and one agent
+SECONDS = "3"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def tiny(geodata_loaded, policies_loaded):
+    sim.seed_scenario("tiny", seed=1, progress=False)
+    return DAY
+
+
+def _runs() -> int:
+    with session_scope() as db:
+        return db.scalar(select(func.count()).select_from(PlanRun))
+
+
+def _agents(region: str) -> list[int]:
+    with session_scope() as db:
+        return [s.agent_id for s in shifts_for_day(db, DAY, region=region)]
+
+
+def test_plan_a_region_stores_and_publishes_it(tiny):
+    agents = _agents(REGION)
+    topics = [plan_topic(a) for a in agents]
+    try:
+        with listening(topics) as phones:
+            result = runner.invoke(app, ["plan", "--day", DAY.isoformat(), "--region", REGION.lower(),
+                                         "--time-limit", SECONDS])
+            days = phones.wait_for(topics)
+    finally:
+        clear_retained(topics)
+    assert result.exit_code == 0, result.output
+    run_id = int(re.search(r"stored as run (\d+)", result.output)[1])
+    served = int(re.search(r"served +(\d+) visits", result.output)[1])
+    assert "dropped" in result.output and "km" in result.output and "fairness" in result.output
+
+    with session_scope() as db:
+        run = db.get(PlanRun, run_id)
+        assert (run.day, run.region, run.created_by, run.kind) == (DAY, REGION, "cli", "plan")
+        plan = load_current_plan(db, DAY, region=REGION)
+        tasks = load_eligibility(db, DAY, region=REGION).tasks
+    assert plan.stats["run_ids"] == [run_id] and plan.served == served > 0
+    # Every eligible visit of the region is either planned or dropped with a reason.
+    assert {v.case_id for r in plan.routes for v in r.visits} | {d.case_id for d in plan.dropped} == \
+        {t.case_id for t in tasks}
+    assert all(d.reason for d in plan.dropped)
+
+    for route in plan.routes:
+        day = days[plan_topic(route.agent_id)]
+        assert (day["run_id"], day["day"]) == (run_id, DAY.isoformat())
+        assert [v["case_id"] for v in day["visits"]] == [v.case_id for v in route.visits]
+        assert all(v["postcode"] and v["address"] for v in day["visits"])
+
+
+def test_a_plan_with_a_violation_is_neither_stored_nor_published(tiny, monkeypatch):
+    """A plan that breaks a rule is worse than no plan: one visit an hour before its window opens
+    (R-VISIT-HOURS) and the whole plan is refused."""
+
+    def early(tasks, shifts, **kw):
+        plan = plan_day(tasks, shifts, **kw)
+        route = next(r for r in plan.routes if r.visits)
+        first = route.visits[0]
+        moved = replace(first, eta=first.window.start - timedelta(hours=1),
+                        etd=first.window.start - timedelta(hours=1) + timedelta(seconds=first.service_s))
+        plan.routes[plan.routes.index(route)] = replace(route, visits=(moved, *route.visits[1:]))
+        return plan
+
+    monkeypatch.setattr(dispatch.service, "plan_day", early)
+    before = _runs()
+    topics = [plan_topic(a) for a in _agents(REGION)]
+    with listening(topics) as phones:
+        result = runner.invoke(app, ["plan", "--day", DAY.isoformat(), "--region", REGION, "--time-limit", SECONDS])
+    assert result.exit_code == 1, result.output
+    assert "R-VISIT-HOURS" in result.output and "not stored or published" in result.output
+    assert _runs() == before
+    assert phones.live() == {}
+
+
+def test_the_validator_reads_the_case_facts_from_the_database(tiny):
+    """A visit to a case that became vulnerable after it was planned is a violation (R-CASE-VULN), and
+    so is one dealing with a linked warrant put on hold (R-CASE-HOLD): the task stands for it too."""
+    with session_scope() as db:
+        outcome = plan_and_store(db, DAY, region="TLC", time_limit_s=float(SECONDS), actor="test", publish=False)
+        assert outcome.violations == [] and outcome.plan.served > 0
+        eligibility = load_eligibility(db, DAY, region="TLC")
+        visited = [v.case_id for r in outcome.plan.routes for v in r.visits]
+        db.get(Case, visited[0]).vulnerable = True
+        linked = [t for t in visited if len(eligibility.carried[t]) > 1]
+        assert linked, "tiny's TLC plan visits a linked group"
+        member = eligibility.carried[linked[0]][1]
+        db.get(Case, member).on_hold = True
+        db.flush()
+        travel = travel_provider(db, model_points(eligibility.tasks, outcome.shifts))
+        violations = check_plan(db, outcome.plan, eligibility, outcome.shifts, travel, DAY)
+        db.rollback()
+    found = {(v.case_id, v.rule_id) for v in violations}
+    assert {(c, r) for c, r in found if r == "R-CASE-VULN"} == {(visited[0], "R-CASE-VULN")}
+    assert (member, "R-CASE-HOLD") in found
+
+
+def test_planning_later_in_the_day_starts_from_now(tiny):
+    with session_scope() as db:
+        shifts = shifts_for_day(db, DAY, region=REGION)
+        now = shifts[0].start + timedelta(hours=5)
+        outcome = plan_and_store(db, DAY, region=REGION, time_limit_s=float(SECONDS), actor="test", publish=False,
+                                 now=now)
+    assert outcome.violations == [] and outcome.run_id is not None
+    assert all(v.eta >= now for r in outcome.plan.routes for v in r.visits)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--day", "2026-13-40"], "--day: '2026-13-40' is not a date"),
+    (["--day", DAY.isoformat(), "--region", "TLZ"], "--region: 'TLZ' is not an ITL1 region code"),
+    (["--day", DAY.isoformat(), "--time-limit", "0"], "--time-limit: 0 is not a positive"),
+])
+def test_bad_input_exits_2_naming_the_flag(tiny, args, message):
+    before = _runs()
+    result = runner.invoke(app, ["plan", *args])
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert _runs() == before
