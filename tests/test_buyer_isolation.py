@@ -1,12 +1,17 @@
 """Buyer isolation across every case, visit and policy route: buyer A's token on buyer B's case, visit
 or policy is 404 (not 403, so existence does not leak) and changes nothing; buyer B sees its own.
 
+The plan routes (``/plans``, ``/maps/plans``) are walked apart: a day's plan is not one buyer's object,
+so buyer A may get an answer there (its own part of the plan, or 403), but never a trace of buyer B's
+planned or dropped visits.
+
 The routes come from the app's own OpenAPI paths, so routes added later are covered without editing
 this test; a path parameter this test cannot fill fails loudly instead of being skipped.
 """
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import re
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -15,10 +20,15 @@ from sqlalchemy import func, select
 from api import create_app
 from core import session_scope
 from core.models import CaseEvent, LedgerEntry, Visit
+from core.visit_rules import TimeWindow
 from core.visits import record_visit
-from tests.case_world import bearer, make_agent, make_buyer, make_case, make_user
+from dispatch.model import Dropped, Plan, PlannedVisit, Point, Route, Shift
+from dispatch.store import save_plan
+from tests.case_world import LAT, LON, bearer, make_agent, make_buyer, make_case, make_user
 
 PREFIXES = ("/cases", "/visits", "/policies", "/dispatch")
+PLAN_PREFIXES = ("/plans", "/maps/plans")
+PLAN_DAY = date(2026, 2, 25)
 
 
 @pytest.fixture(scope="module")
@@ -26,18 +36,37 @@ def app():
     return create_app()
 
 
+def _plan_of_b(visited: int, dropped: int, buyer: str, agent_id: int) -> Plan:
+    """A whole-country plan of ``PLAN_DAY`` in which the agent visits one of buyer B's cases and drops another."""
+    def at(hour: int) -> datetime:
+        return datetime.combine(PLAN_DAY, time(hour), tzinfo=UTC)
+
+    base, where = Point(LON, LAT), Point(LON + 0.01, LAT)
+    visit = PlannedVisit(visited, agent_id, 1, at(10), at(10) + timedelta(minutes=15),
+                         TimeWindow(at(9), at(17), "office"), 900, buyer, where, "office")
+    route = Route(agent_id, Shift(agent_id, at(8), at(18), base, base), (visit,), 2000.0, 3600)
+    return Plan(PLAN_DAY, [route], [Dropped(dropped, buyer, where, "capacity")])
+
+
 @pytest.fixture(scope="module")
 def world(policies_loaded):
     """Buyer A (Plymouth's policy) and buyer B (Croydon's), B's case in the enforcement stage with a
-    visit, and one user each plus an admin."""
+    visit, a stored plan of ``PLAN_DAY`` visiting that case and dropping another of B's, and one user
+    each plus an admin."""
     with session_scope() as db:
         buyer_a, buyer_b = make_buyer(db, "plymouth"), make_buyer(db, "croydon")
         case = make_case(db, buyer_b, stage="enforcement", notice_issued_on=date(2026, 1, 6),
                          enforcement_stage_on=date(2026, 2, 2))
+        agent = make_agent(db)
         visit = record_visit(db, case_id=case.id, outcome="refused", arrived_at=datetime(2026, 3, 3, 10, tzinfo=UTC),
-                             actor="test", agent_id=make_agent(db).id).visit
+                             actor="test", agent_id=agent.id).visit
+        left_out = make_case(db, buyer_b, stage="enforcement", notice_issued_on=date(2026, 1, 6),
+                             enforcement_stage_on=date(2026, 2, 2))
+        save_plan(db, _plan_of_b(case.id, left_out.id, buyer_b.reference, agent.id), region=None, actor="test",
+                  time_limit_s=1)
         ids = {"case_id": case.id, "visit_id": visit.id, "supplier_reference": case.supplier_reference,
-               "policy_b": buyer_b.policy_name, "buyer_a": buyer_a.id,
+               "policy_b": buyer_b.policy_name, "buyer_a": buyer_a.id, "buyer_b_reference": buyer_b.reference,
+               "planned_cases": (case.id, left_out.id), "agent_id": agent.id,
                "a": make_user(db, "buyer", buyer=buyer_a), "b": make_user(db, "buyer", buyer=buyer_b),
                "admin": make_user(db, "admin")}
     return ids
@@ -75,12 +104,16 @@ def _path_value(name: str, world: dict[str, Any]) -> Any:
         return world[name]
     if name in ("name", "policy_name", "policy"):
         return world["policy_b"]
+    if name == "day":
+        return PLAN_DAY.isoformat()
+    if name == "agent_id":
+        return world["agent_id"]
     raise AssertionError(f"test_buyer_isolation cannot fill path parameter {{{name}}}: teach _path_value")
 
 
-def _routes(app) -> list[tuple[str, str, dict[str, Any]]]:
+def _routes(app, prefixes: tuple[str, ...] = PREFIXES) -> list[tuple[str, str, dict[str, Any]]]:
     return [(method.upper(), path, op) for path, ops in app.openapi()["paths"].items()
-            if path.startswith(PREFIXES) and "{" in path for method, op in ops.items()]
+            if path.startswith(prefixes) and "{" in path for method, op in ops.items()]
 
 
 def _snapshot(client, world) -> tuple:
@@ -93,6 +126,7 @@ def _snapshot(client, world) -> tuple:
 
 
 ROUTES = _routes(create_app())
+PLAN_ROUTES = _routes(create_app(), PLAN_PREFIXES)
 
 
 def _call(client, spec, method, path, op, headers, values):
@@ -125,6 +159,28 @@ def test_routes_taking_the_case_in_body_or_query_do_not_leak(client, world):
 def test_the_walk_sees_the_case_and_visit_routes():
     assert {p for _, p, _ in ROUTES} >= {"/cases/{case_id}", "/cases/{case_id}/history",
                                          "/cases/{case_id}/transitions", "/cases/{case_id}/visits"}
+    assert {p for _, p, _ in PLAN_ROUTES} >= {"/plans/{day}", "/plans/{day}/agents/{agent_id}", "/maps/plans/{day}"}
+
+
+@pytest.mark.parametrize(("method", "path", "op"), PLAN_ROUTES, ids=[f"{m} {p}" for m, p, _ in PLAN_ROUTES])
+def test_buyer_a_sees_nothing_of_buyer_b_in_plans(app, client, world, method, path, op):
+    a = bearer(client, world["a"])
+    before = _snapshot(client, world)
+    r = _call(client, app.openapi(), method, path, op, a, lambda name: _path_value(name, world))
+    assert _snapshot(client, world) == before
+    assert r.status_code in (200, 403, 404), (method, path, r.status_code, r.text)
+    assert world["buyer_b_reference"] not in r.text
+    for case_id in world["planned_cases"]:  # as a GeoJSON property or in a map popup
+        assert not re.search(rf'"case_id":\s*{case_id}\b|Case {case_id}\b', r.text), (method, path)
+
+
+def test_buyer_b_sees_its_planned_and_dropped_visits(client, world):
+    b = bearer(client, world["b"])
+    doc = client.get(f"/plans/{PLAN_DAY.isoformat()}", headers=b).json()
+    assert {(f["properties"]["kind"], f["properties"]["case_id"]) for f in doc["features"]} == {
+        ("visit", world["planned_cases"][0]), ("dropped", world["planned_cases"][1])}
+    page = client.get(f"/maps/plans/{PLAN_DAY.isoformat()}", headers=b).text
+    assert all(f"<b>Case {case_id}</b>" in page for case_id in world["planned_cases"])
 
 
 def test_buyer_b_reads_its_own(client, world):
