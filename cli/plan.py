@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -23,6 +24,7 @@ from dispatch.validate import Violation, validate
 
 if TYPE_CHECKING:
     from dispatch.service import PlanOutcome
+    from dispatch.service import Progress as Progress_
 
 EXIT_INPUT = 2  # as typer's own usage errors
 EXIT_VIOLATIONS = 1
@@ -75,14 +77,7 @@ def plan(
                 raise typer.Exit(EXIT_INPUT)
         # Planning today: nothing can be planned before now.
         now = datetime.now(UTC) if the_day == datetime.now(LONDON).date() else None
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
-                      transient=True) as bar:
-            task = bar.add_task(f"{the_day}: starting", total=None)
-
-            def progress(step: str, done: int, total: int) -> None:
-                count = f" ({done}/{total})" if step in ("solve", "publish") and total > 1 else ""
-                bar.update(task, description=f"{the_day}: {STEP_NAMES.get(step, step)}{count}")
-
+        with planning_progress(console, str(the_day)) as progress:
             outcome = plan_and_store(db, the_day, region=region, time_limit_s=time_limit, actor="cli",
                                      publish=publish, now=now, progress=progress)
     if outcome.violations:
@@ -93,6 +88,20 @@ def plan(
     if outcome.publish_error:
         typer.echo(f"stored as run {outcome.run_id}, but not published: {outcome.publish_error}", err=True)
         raise typer.Exit(EXIT_VIOLATIONS)
+
+
+@contextmanager
+def planning_progress(console: Console, label: str) -> Iterator[Progress_]:
+    """A spinner naming the planning step under way (``plan_and_store``'s ``progress``)."""
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
+                  transient=True) as bar:
+        task = bar.add_task(f"{label}: starting", total=None)
+
+        def progress(step: str, done: int, total: int) -> None:
+            count = f" ({done}/{total})" if step in ("solve", "publish") and total > 1 else ""
+            bar.update(task, description=f"{label}: {STEP_NAMES.get(step, step)}{count}")
+
+        yield progress
 
 
 def summary(outcome: PlanOutcome, region: str | None, published: bool) -> str:
