@@ -1,0 +1,243 @@
+"""Re-planning mid-day: the pure rules of ``replan_inputs`` and ``with_started`` on hand-made days, and
+the whole edge on the seeded ``tiny`` scenario with the real PostGIS, Redis and Mosquitto: plan the
+day, record a completed and a started visit, move an agent in Redis, re-plan at noon."""
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, date, datetime, timedelta
+
+import paho.mqtt.client as mqtt
+import pytest
+from sqlalchemy import select
+
+import sim
+from core import session_scope
+from core.models import PlanRun, Visit
+from core.mqtt import broker_address, new_client
+from core.positions import AT_KEY, GEO_KEY, Fix, connect, write_positions
+from dispatch.eligibility import load_eligibility, shifts_for_day
+from dispatch.matrix import BngMatrixProvider
+from dispatch.model import Plan, Point, Shift, TimeWindow, VisitTask
+from dispatch.planner import plan_day
+from dispatch.publish import plan_topic
+from dispatch.replan import (
+    STALE_AFTER,
+    Completed,
+    Pin,
+    Started,
+    can_still_work,
+    replan_day,
+    replan_inputs,
+    started_tasks,
+    with_started,
+)
+from dispatch.solver import solve
+from dispatch.validate import validate
+from tests.helpers import unique
+
+DAY = date(2026, 11, 23)
+BASE = Point(-4.1427, 50.3755)  # Plymouth
+A, B, C = Point(-4.13, 50.38), Point(-4.16, 50.37), Point(-4.12, 50.39)
+EXETER = Point(-3.5339, 50.7184)
+IVYBRIDGE = Point(-3.9207, 50.3897)
+MATRIX = BngMatrixProvider()
+
+
+def at(hh: int, mm: int = 0) -> datetime:
+    return datetime(2026, 11, 23, hh, mm, tzinfo=UTC)
+
+
+NOON = at(12)
+
+
+def shift(agent_id: int, **kw) -> Shift:
+    return Shift(agent_id=agent_id, start=at(8), end=at(18), start_at=BASE, end_at=BASE, **kw)
+
+
+def task(case_id: int, where: Point, h0: int = 8, h1: int = 18, **kw) -> VisitTask:
+    return VisitTask(**{"case_id": case_id, "buyer": "plymouth", "at": where,
+                        "windows": (TimeWindow(at(h0), at(h1), "day"),), "service_s": 900, "priority": 50, **kw})
+
+
+# --- the pure rules ------------------------------------------------------------------------------
+
+
+def test_agents_start_now_from_a_fresh_fix_else_their_last_visit_else_home() -> None:
+    shifts = [shift(1), shift(2), shift(3), shift(4)]
+    positions = {1: Fix(A.lon, A.lat, NOON - timedelta(minutes=5)),            # fresh
+                 2: Fix(A.lon, A.lat, NOON - STALE_AFTER - timedelta(minutes=1)),  # stale: ignored
+                 3: Fix(C.lon, C.lat, at(11, 10))}                              # older than its last visit
+    done = [Completed(99, 2, at(10), at(10, 20), B), Completed(98, 3, at(11, 20), at(11, 40), B)]
+    _, out = replan_inputs([], shifts, now=NOON, positions=positions, in_progress=[], completed=done)
+    where = {s.agent_id: s.current_at for s in out}
+    assert where == {1: A, 2: B, 3: B, 4: BASE}
+    assert all(s.available_from == NOON for s in out)
+
+
+def test_a_visit_under_way_is_pinned_to_its_agent_at_its_arrival_and_the_agent_is_free_after_it() -> None:
+    started = Started(agent_id=2, arrived_at=at(11, 50), task=task(7, C))
+    tasks, shifts = replan_inputs([task(1, A, 12)], [shift(1), shift(2)], now=NOON,
+                                  positions={2: Fix(B.lon, B.lat, NOON)}, in_progress=[started])
+    pinned = next(t for t in tasks if t.case_id == 7)
+    assert (pinned.pinned_agent, pinned.pinned_at, pinned.windows) == (2, at(11, 50), started.task.windows)
+    two = next(s for s in shifts if s.agent_id == 2)
+    # Free when the 15-minute visit ends, where it is (not at the fix: the agent leaves from the door).
+    assert (two.available_from, two.current_at) == (at(12, 5), C)
+    assert started_tasks(tasks, shifts) == {7}
+
+
+def test_done_and_started_cases_are_not_planned_again() -> None:
+    tasks = [task(1, A, 12), task(2, B, 12), task(3, C, 12)]
+    out, _ = replan_inputs(tasks, [shift(1), shift(2)], now=NOON, positions={},
+                           in_progress=[Started(2, at(11, 55), task(2, B))],
+                           completed=[Completed(1, 1, at(9), at(9, 15), A)])
+    assert sorted((t.case_id, t.pinned_agent) for t in out) == [(2, 2), (3, None)]
+
+
+def test_dispatcher_pins_hold_and_a_time_already_past_keeps_only_the_agent() -> None:
+    tasks = [task(1, A, 12), task(2, B, 12), task(3, C, 12)]
+    pins = [Pin(1, 2, at(14)), Pin(2, 1, at(11)), Pin(3, 1), Pin(42, 1, at(15))]  # 42 is no task (any more)
+    out, _ = replan_inputs(tasks, [shift(1), shift(2)], now=NOON, positions={}, in_progress=[], pins=pins)
+    assert sorted((t.case_id, t.pinned_agent, t.pinned_at) for t in out) == [
+        (1, 2, at(14)), (2, 1, None), (3, 1, None)]
+
+
+def test_the_rest_of_the_day_is_solved_around_the_visit_under_way_and_validates() -> None:
+    day = [task(1, A, 12), task(2, B, 12), task(3, IVYBRIDGE, 12)]
+    tasks, shifts = replan_inputs(day, [shift(1), shift(2)], now=NOON, positions={1: Fix(A.lon, A.lat, NOON)},
+                                  in_progress=[Started(2, at(11, 55), task(7, C))], pins=[Pin(3, 1)])
+    under_way = started_tasks(tasks, shifts)
+    plan = solve([t for t in tasks if t.case_id not in under_way], can_still_work(shifts, MATRIX),
+                 matrix=MATRIX, time_limit_s=1, day=DAY)
+    plan = with_started(plan, tasks, shifts, MATRIX)
+    assert validate(plan, tasks, shifts, travel=MATRIX) == []
+    route = {r.agent_id: r for r in plan.routes}
+    assert [(v.case_id, v.seq, v.eta) for v in route[2].visits][0] == (7, 1, at(11, 55))
+    assert all(v.eta >= NOON for r in plan.routes for v in r.visits if v.case_id != 7)
+    assert 3 in {v.case_id for v in route[1].visits}  # the dispatcher's pin
+    assert plan.served == 4
+
+
+def test_an_agent_with_only_a_visit_under_way_gets_a_route_home() -> None:
+    tasks, shifts = replan_inputs([], [shift(1)], now=NOON, positions={},
+                                  in_progress=[Started(1, at(11, 55), task(7, EXETER))])
+    plan = with_started(solve([], can_still_work(shifts, MATRIX), matrix=MATRIX, time_limit_s=1, day=DAY),
+                        tasks, shifts, MATRIX)
+    assert validate(plan, tasks, shifts, travel=MATRIX) == []
+    (route,) = plan.routes
+    assert [v.case_id for v in route.visits] == [7] and route.distance_m > 50_000  # Exeter → Plymouth
+
+
+def test_an_agent_who_can_only_just_get_home_is_given_nothing_more() -> None:
+    late = shift(1, available_from=at(17, 30), current_at=EXETER)
+    assert can_still_work([late, shift(2, available_from=NOON)], MATRIX) == [shift(2, available_from=NOON)]
+
+
+# --- the edge, on the tiny scenario ----------------------------------------------------------------
+
+TINY_DAY = sim.SCENARIOS["tiny"].as_of
+
+
+@pytest.fixture(scope="module")
+def tiny(geodata_loaded, policies_loaded) -> date:
+    sim.seed_scenario("tiny", seed=1, progress=False)
+    return TINY_DAY
+
+
+@pytest.fixture
+def redis_ns():
+    client = connect()
+    namespace = f"test:{unique('replan')}:"
+    yield client, namespace
+    client.delete(namespace + GEO_KEY, namespace + AT_KEY)
+
+
+def retained(topic: str, timeout_s: float = 5.0) -> dict:
+    got: dict = {}
+    done = threading.Event()
+    client = new_client(unique("replan-test"))
+
+    def on_message(c, userdata, msg: mqtt.MQTTMessage) -> None:
+        got.update(json.loads(msg.payload))
+        done.set()
+
+    client.on_message = on_message
+    address = broker_address()
+    client.connect(address.host, address.port)
+    client.subscribe(topic, qos=1)
+    client.loop_start()
+    try:
+        assert done.wait(timeout_s), f"no retained message on {topic}"
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    return got
+
+
+def morning_plan(day: date) -> tuple[Plan, list[Shift]]:
+    with session_scope() as db:
+        tasks = load_eligibility(db, day).tasks
+        shifts = shifts_for_day(db, day)
+    return plan_day(tasks, shifts, matrix=MATRIX, day=day, time_limit_s=5), shifts
+
+
+def test_replanning_at_noon_keeps_what_is_done_and_under_way_and_starts_from_positions(tiny, redis_ns) -> None:
+    client, ns = redis_ns
+    noon = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # GMT in November: UK noon
+    plan, shifts = morning_plan(tiny)
+    morning = sorted((v for r in plan.routes for v in r.visits if v.eta < noon - timedelta(minutes=10)),
+                     key=lambda v: v.eta)
+    # A completed visit to a national case: its policy (ccs_default) has no daily cap, so a refusal
+    # leaves the case eligible for the rest of the day.
+    done = next(v for v in morning if v.buyer == "national")
+    # A visit under way, by another agent, begun five minutes before noon, inside its window.
+    going = next(v for v in morning if v.agent_id != done.agent_id and v.window.start <= noon - timedelta(minutes=5)
+                 < v.window.end and v.case_id != done.case_id)
+    arrived = noon - timedelta(minutes=5)
+    with session_scope() as db:
+        db.add_all([
+            Visit(case_id=done.case_id, agent_id=done.agent_id, arrived_at=done.eta, departed_at=done.etd,
+                  outcome="refused", time_band=done.window.time_band, recorded_by="test"),
+            Visit(case_id=going.case_id, agent_id=going.agent_id, arrived_at=arrived, outcome="no_contact",
+                  time_band=going.window.time_band, recorded_by="test")])
+    moved = next(s for s in shifts if s.agent_id not in (done.agent_id, going.agent_id))
+    fix = Point(moved.start_at.lon + 0.02, moved.start_at.lat + 0.01)
+    write_positions(client, {moved.agent_id: (fix, noon - timedelta(minutes=2))}, namespace=ns)
+    try:
+        with session_scope() as db:
+            outcome = replan_day(db, client, tiny, now=noon, time_limit_s=5, actor="test", publish=True,
+                                 matrix=MATRIX, positions_namespace=ns)
+            run = db.get(PlanRun, outcome.run_id)
+            assert run is not None and run.kind == "replan" and run.stats["served"] == outcome.plan.served
+            eligibility = load_eligibility(db, tiny, now=noon)
+            still_eligible = {t.case_id for t in eligibility.tasks}
+            gap = {e.case_id: e.rule_ids for e in eligibility.excluded}
+    finally:
+        with session_scope() as db:
+            for visit in db.scalars(select(Visit).where(Visit.recorded_by == "test",
+                                                        Visit.case_id.in_([done.case_id, going.case_id]))):
+                db.delete(visit)
+
+    assert outcome.violations == []
+    new = outcome.plan
+    visits = {v.case_id: v for r in new.routes for v in r.visits}
+    # The started visit stays with its agent, at its arrival, first in its route.
+    kept = visits[going.case_id]
+    assert (kept.agent_id, kept.eta, kept.seq) == (going.agent_id, arrived, 1)
+    # Nothing else is planned before now; the completed visit is neither planned nor dropped.
+    assert all(v.eta >= noon for v in visits.values() if v.case_id != going.case_id)
+    assert done.case_id not in visits and done.case_id not in {d.case_id for d in new.dropped}
+    # Eligibility alone would have sent an agent back: the re-plan itself keeps the round as made.
+    assert done.case_id in still_eligible
+    # A no-contact visit already keeps its case out of eligibility for 24 hours (R-VISIT-GAP).
+    assert gap[going.case_id] == ("R-VISIT-GAP",)
+    # Agents start from where they are now.
+    shift_of = {s.agent_id: s for s in outcome.shifts}
+    where = shift_of[moved.agent_id].current_at  # through Redis's geohash: within a metre
+    assert abs(where.lon - fix.lon) < 1e-5 and abs(where.lat - fix.lat) < 1e-5
+    assert shift_of[going.agent_id].current_at == going.at
+    assert all(s.available_from >= noon for s in outcome.shifts)
+    # The agent's phone gets the new day, with the visit under way first.
+    day_msg = retained(plan_topic(going.agent_id))
+    assert day_msg["run_id"] == outcome.run_id and day_msg["visits"][0]["case_id"] == going.case_id
