@@ -33,7 +33,7 @@ whole, as it knows visits pinned before ``available_from`` are under way.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Protocol
 
@@ -46,15 +46,16 @@ from core.case_facts import load_case_facts, visit_history
 from core.models import Address, Case, PlanKind, PlanPin, Visit
 from core.positions import read_positions
 from core.visit_rules import LONDON
-from dispatch.eligibility import _sites, eligible_tasks, load_eligibility, shifts_for_day
-from dispatch.matrix import BngMatrixProvider, MatrixProvider
+from dispatch.eligibility import EligibilityResult, _sites, eligible_tasks, load_eligibility, shifts_for_day
+from dispatch.matrix import MatrixProvider
 from dispatch.model import Plan, PlannedVisit, Point, Route, Shift, VisitTask
 from dispatch.planner import plan_day
-from dispatch.publish import publish_plan
+from dispatch.publish import PublishError, publish_plan
+from dispatch.service import PlanOutcome, check_plan, travel_provider
+from dispatch.solver import model_points
 from dispatch.store import save_plan, visit_addresses
-from dispatch.validate import Violation, validate
 
-__all__ = ["STALE_AFTER", "Completed", "Pin", "PositionFix", "ReplanOutcome", "Started", "can_still_work",
+__all__ = ["STALE_AFTER", "Completed", "Pin", "PositionFix", "Started", "can_still_work", "load_pins",
            "replan_day", "replan_inputs", "started_tasks", "with_started"]
 
 STALE_AFTER = timedelta(minutes=30)
@@ -208,17 +209,6 @@ def with_started(plan: Plan, tasks: Sequence[VisitTask], shifts: Sequence[Shift]
 # --- the edge: database, Redis, MQTT -----------------------------------------------------------------
 
 
-@dataclass
-class ReplanOutcome:
-    """A re-plan: stored as ``run_id`` when it broke nothing; with violations nothing is stored or sent."""
-
-    plan: Plan
-    violations: list[Violation]
-    run_id: int | None = None
-    tasks: list[VisitTask] = field(default_factory=list)
-    shifts: list[Shift] = field(default_factory=list)
-
-
 def _started_task(db: Session, visit: Visit, day: date) -> VisitTask | None:
     """The task of ``visit``'s case as it stood when the visit began: eligibility on ``day`` with the
     history before its arrival (None when the case was not eligible then: a visit recorded as a breach)."""
@@ -263,11 +253,12 @@ def load_pins(db: Session, day: date) -> list[Pin]:
 
 def replan_day(db: Session, client: redis.Redis, day: date, *, now: datetime, region: str | None = None,
                time_limit_s: float, actor: str, publish: bool = True, matrix: MatrixProvider | None = None,
-               positions_namespace: str = "") -> ReplanOutcome:
-    """Re-plan the rest of ``day`` (in ``region``) at ``now`` (module docstring), validate the whole plan
-    with the case facts and histories, and when it breaks nothing store it as a ``replan`` run and
-    (``publish``) send each agent its day. The caller's transaction commits the run."""
-    matrix = matrix or BngMatrixProvider()
+               positions_namespace: str = "") -> PlanOutcome:
+    """Re-plan the rest of ``day`` (in ``region``) at ``now`` (module docstring) with the same pieces
+    and the same rules as ``dispatch.service.plan_and_store``: validated with the case facts and
+    histories of every warrant, stored as a ``replan`` run and committed only when it breaks nothing,
+    then (``publish``) sent to each agent. ``matrix`` defaults to the planner's travel times;
+    ``client`` is the Redis holding the live positions (under ``positions_namespace``)."""
     eligibility = load_eligibility(db, day, region, now=now)
     shifts = shifts_for_day(db, day, region)
     agent_ids = [s.agent_id for s in shifts]
@@ -275,19 +266,25 @@ def replan_day(db: Session, client: redis.Redis, day: date, *, now: datetime, re
     positions = read_positions(client, agent_ids, namespace=positions_namespace)
     tasks, shifts = replan_inputs(eligibility.tasks, shifts, now=now, positions=positions, in_progress=started,
                                   completed=completed, pins=load_pins(db, day))
+    travel = matrix or travel_provider(db, model_points(tasks, shifts))
     under_way = started_tasks(tasks, shifts)
-    plan = plan_day([t for t in tasks if t.case_id not in under_way], can_still_work(shifts, matrix),
-                    matrix=matrix, day=day, time_limit_s=time_limit_s)
-    plan = with_started(plan, tasks, shifts, matrix)
-    case_ids = [t.case_id for t in tasks]
-    violations = validate(plan, tasks, shifts, travel=matrix, facts=load_case_facts(db, case_ids, day),
-                          histories=visit_history(db, case_ids))
-    outcome = ReplanOutcome(plan, violations, tasks=tasks, shifts=shifts)
+    plan = plan_day([t for t in tasks if t.case_id not in under_way], can_still_work(shifts, travel),
+                    matrix=travel, day=day, time_limit_s=time_limit_s)
+    plan = with_started(plan, tasks, shifts, travel)
+    # A visit under way stands for its own case (its task came from that case alone).
+    carried = {**eligibility.carried, **{case_id: (case_id,) for case_id in under_way}}
+    checked = EligibilityResult(tasks, eligibility.excluded, carried)
+    violations = check_plan(db, plan, checked, shifts, travel, day)
     if violations:
-        return outcome
-    outcome.run_id = save_plan(db, plan, region=region, actor=actor, kind=PlanKind.replan, time_limit_s=time_limit_s)
-    plan.stats["run_id"] = float(outcome.run_id)
+        return PlanOutcome(None, plan, violations, shifts)
+    run_id = save_plan(db, plan, region=region, actor=actor, kind=PlanKind.replan, time_limit_s=time_limit_s)
+    plan.stats["run_id"] = run_id
+    db.commit()  # stored before it is sent: a phone never gets a plan the database does not have
+    outcome = PlanOutcome(run_id, plan, [], shifts)
     if publish:
-        publish_plan(plan, shifts=shifts, run_id=outcome.run_id,
-                     addresses=visit_addresses(db, [v.case_id for r in plan.routes for v in r.visits]))
+        addresses = visit_addresses(db, (v.case_id for r in plan.routes for v in r.visits))
+        try:
+            outcome.published = publish_plan(plan, shifts=shifts, addresses=addresses, run_id=run_id)
+        except PublishError as exc:
+            outcome.publish_error = str(exc)
     return outcome
