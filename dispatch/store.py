@@ -17,8 +17,8 @@ plans inside its region, so that happens only for cross-border visits.
 A loaded ``Plan`` rebuilds each route's ``Shift`` from the stored shift times and start/end points
 (enough for the GeoJSON and the map; skills, breaks and the certificate are not stored), and its
 ``stats`` are: ``served``, ``dropped``, ``distance_m``, ``duration_s`` over what was loaded, ``run_id``
-(the latest run drawn from) and ``run_ids`` (every run drawn from, ascending). Each run's own solver
-figures are in ``plan_run.stats`` (see ``run_stats``).
+(the latest run drawn from; for one agent's day, the run its route comes from) and ``run_ids`` (every
+run drawn from, ascending). Each run's own solver figures are in ``plan_run.stats`` (``run_stats``).
 """
 from __future__ import annotations
 

@@ -146,3 +146,10 @@ def test_bad_input_exits_2_naming_the_flag(tiny, args, message):
     result = runner.invoke(app, ["plan", *args])
     assert result.exit_code == 2 and message in result.output, result.output
     assert _runs() == before
+
+
+def test_the_command_and_its_flags_exist():
+    result = runner.invoke(app, ["plan", "--help"], env={"COLUMNS": "200", "NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    for flag in ("--day", "--region", "--time-limit", "--no-publish"):
+        assert flag in result.output
