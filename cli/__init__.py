@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import caseload, db, demo, geodata, plan, policies, seed, serve, user
+from cli import caseload, db, demo, geodata, plan, policies, replan, seed, serve, user
 
 app = typer.Typer(help="Bailiwick: field operations for UK civil enforcement.", no_args_is_help=True,
                   pretty_exceptions_show_locals=False)
@@ -17,6 +17,7 @@ app.command("demo")(demo.demo)
 app.command("caseload")(caseload.caseload)
 app.command("plan")(plan.plan)
 app.command("plan-file")(plan.plan_file)
+app.command("replan")(replan.replan)
 
 
 def main() -> None:

@@ -1,3 +1,75 @@
 """``bailiwick replan``: re-plan the rest of a day from agents' live positions, keeping what is done,
-under way or pinned by a dispatcher."""
+under way or pinned by a dispatcher (``dispatch.replan.replan_day``)."""
 from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from cli.plan import EXIT_INPUT, EXIT_VIOLATIONS, _day, _report_violations, summary
+
+
+def _now(text: str | None, day: date) -> datetime:
+    from core.visit_rules import LONDON
+
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        now = datetime.fromisoformat(text)
+    except ValueError:
+        now = None
+    if now is None or now.tzinfo is None:
+        typer.echo(f"--now: {text!r} is not an ISO 8601 time with its UTC offset", err=True)
+        raise typer.Exit(EXIT_INPUT)
+    if now.astimezone(LONDON).date() != day:
+        typer.echo(f"--now: {text} is not on {day} (UK time)", err=True)
+        raise typer.Exit(EXIT_INPUT)
+    return now.astimezone(UTC)
+
+
+def replan(
+    day: Annotated[str, typer.Option(help="the day to re-plan, YYYY-MM-DD")],
+    region: Annotated[str | None, typer.Option(help="re-plan only this ITL1 region (e.g. TLK); default: the "
+                                                    "whole country")] = None,
+    time_limit: Annotated[float, typer.Option(help="solver time limit, seconds")] = 30.0,
+    publish: Annotated[bool, typer.Option("--publish/--no-publish",
+                                          help="send each agent's new day on agents/{agent_id}/plan")] = True,
+    now: Annotated[str | None, typer.Option(help="re-plan from this moment, ISO 8601 with offset "
+                                                 "(default: now)")] = None,
+) -> None:
+    """Re-plan the rest of DAY from now: visits done stay done, visits under way stay with their agents,
+    dispatchers' pins hold, agents start from their live positions (Redis). Stores the plan and
+    publishes each agent's day; exits 1 listing any validator violation (nothing is then stored or sent)."""
+    from sqlalchemy import select
+
+    from core import session_scope
+    from core.models import Itl1Region
+    from core.positions import connect
+    from dispatch.replan import replan_day
+
+    the_day = _day(day)
+    moment = _now(now, the_day)
+    if not 0 < time_limit <= 600:
+        typer.echo(f"--time-limit: {time_limit:g} is not between 0 and 600 seconds", err=True)
+        raise typer.Exit(EXIT_INPUT)
+    console = Console(stderr=True)
+    with session_scope() as db:
+        if region is not None:
+            region = region.strip().upper()
+            if db.get(Itl1Region, region) is None:
+                known = ", ".join(db.scalars(select(Itl1Region.code).order_by(Itl1Region.code))) or "none loaded"
+                typer.echo(f"--region: {region!r} is not an ITL1 region code; known: {known}", err=True)
+                raise typer.Exit(EXIT_INPUT)
+        with console.status(f"{the_day}: re-planning from {moment:%H:%M} UTC"):
+            outcome = replan_day(db, connect(), the_day, now=moment, region=region, time_limit_s=time_limit,
+                                 actor="cli", publish=publish)
+    if outcome.violations:
+        _report_violations(outcome.violations)
+        typer.echo(f"{len(outcome.violations)} violation(s): re-plan not stored or published", err=True)
+        raise typer.Exit(EXIT_VIOLATIONS)
+    typer.echo(summary(outcome, region, publish and not outcome.publish_error))
+    if outcome.publish_error:
+        typer.echo(f"stored as run {outcome.run_id}, but not published: {outcome.publish_error}", err=True)
+        raise typer.Exit(EXIT_VIOLATIONS)

@@ -9,11 +9,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import paho.mqtt.client as mqtt
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
+from typer.testing import CliRunner
 
 import sim
 from core import session_scope
-from core.models import PlanRun, Visit
+from cli import app
+from core.models import Agent, AuditEvent, PlanPin, PlanRun, Visit
 from core.mqtt import broker_address, new_client
 from core.positions import AT_KEY, GEO_KEY, Fix, connect, write_positions
 from dispatch.eligibility import load_eligibility, shifts_for_day
@@ -34,6 +36,7 @@ from dispatch.replan import (
 )
 from dispatch.solver import solve
 from dispatch.validate import validate
+from tests.case_world import bearer, make_agent, make_buyer, make_case, make_user
 from tests.helpers import unique
 
 DAY = date(2026, 11, 23)
@@ -42,6 +45,7 @@ A, B, C = Point(-4.13, 50.38), Point(-4.16, 50.37), Point(-4.12, 50.39)
 EXETER = Point(-3.5339, 50.7184)
 IVYBRIDGE = Point(-3.9207, 50.3897)
 MATRIX = BngMatrixProvider()
+runner = CliRunner()
 
 
 def at(hh: int, mm: int = 0) -> datetime:
@@ -132,6 +136,108 @@ def test_an_agent_with_only_a_visit_under_way_gets_a_route_home() -> None:
 def test_an_agent_who_can_only_just_get_home_is_given_nothing_more() -> None:
     late = shift(1, available_from=at(17, 30), current_at=EXETER)
     assert can_still_work([late, shift(2, available_from=NOON)], MATRIX) == [shift(2, available_from=NOON)]
+
+
+# --- the pins API (its own small world; the tiny scenario below reseeds over it) --------------------
+
+PIN_DAY = date(2026, 11, 23)  # a Monday
+ENFORCED = {"stage": "enforcement", "notice_issued_on": date(2026, 6, 1), "enforcement_stage_on": date(2026, 7, 1)}
+
+
+@pytest.fixture(scope="module")
+def world(policies_loaded):
+    with session_scope() as db:
+        plymouth = make_buyer(db, "plymouth")
+        enforced, second = make_case(db, plymouth, **ENFORCED), make_case(db, plymouth, **ENFORCED)
+        held = make_case(db, plymouth, on_hold=True, hold_reason="buyer instruction", **ENFORCED)
+        agent, uncertified = make_agent(db), make_agent(db)
+        uncertified.certificated = False
+        return {"enforced": enforced.id, "second": second.id, "held": held.id, "agent_id": agent.id,
+                "uncertified": uncertified.id,
+                **{role: make_user(db, role) for role in ("admin", "dispatcher", "regional_manager")},
+                "buyer": make_user(db, "buyer", buyer=plymouth), "agent": make_user(db, "agent", agent=agent)}
+
+
+def pins_url(day: date = PIN_DAY) -> str:
+    return f"/plans/{day.isoformat()}/pins"
+
+
+def test_a_dispatcher_pins_lists_replaces_and_removes_a_pin_and_each_change_is_audited(client, world) -> None:
+    auth = bearer(client, world["dispatcher"])
+    at_ten = "2026-11-23T10:00:00+00:00"
+    r = client.post(pins_url(), json={"case_id": world["enforced"], "agent_id": world["agent_id"], "at": at_ten},
+                    headers=auth)
+    assert r.status_code == 201, r.text
+    assert r.json()["agent_id"] == world["agent_id"] and r.json()["at"].startswith("2026-11-23T10:00:00")
+    r = client.post(pins_url(), json={"case_id": world["enforced"], "agent_id": world["agent_id"]}, headers=auth)
+    assert r.status_code == 201 and r.json()["at"] is None  # one pin per case and day: replaced
+    listed = client.get(pins_url(), headers=bearer(client, world["regional_manager"]))
+    assert listed.status_code == 200
+    assert [(p["case_id"], p["at"]) for p in listed.json() if p["case_id"] == world["enforced"]] == [
+        (world["enforced"], None)]
+    assert client.delete(f"{pins_url()}/{world['enforced']}", headers=auth).status_code == 204
+    assert client.delete(f"{pins_url()}/{world['enforced']}", headers=auth).status_code == 404
+    with session_scope() as db:
+        actions = list(db.scalars(select(AuditEvent.action).where(AuditEvent.target == f"case:{world['enforced']}",
+                                                                  AuditEvent.action.like("plan.%"))))
+        pins = db.scalars(select(PlanPin).where(PlanPin.case_id == world["enforced"])).all()
+    assert actions == ["plan.pin", "plan.pin", "plan.unpin"] and pins == []
+
+
+def test_pins_are_for_admins_and_dispatchers_and_need_a_token(client, world) -> None:
+    body = {"case_id": world["enforced"], "agent_id": world["agent_id"]}
+    assert client.post(pins_url(), json=body).status_code == 401
+    assert client.get(pins_url()).status_code == 401
+    for role in ("buyer", "agent", "regional_manager"):
+        assert client.post(pins_url(), json=body, headers=bearer(client, world[role])).status_code == 403
+    for role in ("buyer", "agent"):
+        assert client.get(pins_url(), headers=bearer(client, world[role])).status_code == 403
+    assert client.post(f"/plans/{PIN_DAY}/replan", json={}, headers=bearer(client, world["buyer"])).status_code == 403
+    r = client.post(pins_url(), json=body, headers=bearer(client, world["admin"]))
+    assert r.status_code == 201, r.text
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"agent_id": 1}, "case_id"),
+    ({"case_id": "x", "agent_id": 1}, "case_id"),
+    ({"case_id": 1, "agent_id": 1, "at": "2026-11-23T10:00:00"}, "at"),        # no UTC offset
+    ({"case_id": 1, "agent_id": 1, "at": "2026-11-24T10:00:00+00:00"}, "at"),  # another day
+    ({"case_id": 1, "agent_id": 1, "colour": "red"}, "colour"),
+])
+def test_bad_pins_are_422_naming_the_field(client, world, body, field) -> None:
+    r = client.post(pins_url(), json=body, headers=bearer(client, world["dispatcher"]))
+    assert r.status_code == 422, r.text
+    assert any(e["field"].split(".")[-1] == field for e in r.json()["errors"]), r.json()
+
+
+def test_unknown_cases_and_agents_are_404(client, world) -> None:
+    auth = bearer(client, world["dispatcher"])
+    r = client.post(pins_url(), json={"case_id": 2_000_000_000, "agent_id": world["agent_id"]}, headers=auth)
+    assert r.status_code == 404 and "case" in r.json()["detail"]
+    r = client.post(pins_url(), json={"case_id": world["second"], "agent_id": 2_000_000_000}, headers=auth)
+    assert r.status_code == 404 and "agent" in r.json()["detail"]
+
+
+def test_a_pin_no_plan_could_keep_is_409_saying_why(client, world) -> None:
+    auth = bearer(client, world["dispatcher"])
+
+    def pin(case: str, agent: str = "agent_id", at: str | None = None, day: date = PIN_DAY):
+        return client.post(pins_url(day), json={"case_id": world[case], "agent_id": world[agent], "at": at},
+                           headers=auth)
+
+    held = pin("held")
+    assert held.status_code == 409 and held.json()["detail"].startswith("R-CASE-HOLD")
+    sunday = pin("second", day=date(2026, 11, 22))  # Plymouth visits Monday to Saturday
+    assert sunday.status_code == 409 and sunday.json()["detail"].startswith("R-VISIT-HOURS"), sunday.text
+    uncertified = pin("second", "uncertified")
+    assert uncertified.status_code == 409 and "certificated" in uncertified.json()["detail"]
+    night = pin("second", at="2026-11-23T20:50:00+00:00")  # a 15-minute visit would end after 21:00
+    assert night.status_code == 409 and "outside the case's windows" in night.json()["detail"]
+    before_shift = pin("second", at="2026-11-23T06:30:00+00:00")  # in the hours, before the 07:00 shift
+    assert before_shift.status_code == 409 and "shift" in before_shift.json()["detail"]
+    with session_scope() as db:
+        assert db.scalars(select(PlanPin).where(PlanPin.case_id.in_([world["held"], world["second"]]),
+                                                PlanPin.day == PIN_DAY)).all() == []
 
 
 # --- the edge, on the tiny scenario ----------------------------------------------------------------
@@ -241,3 +347,45 @@ def test_replanning_at_noon_keeps_what_is_done_and_under_way_and_starts_from_pos
     # The agent's phone gets the new day, with the visit under way first.
     day_msg = retained(plan_topic(going.agent_id))
     assert day_msg["run_id"] == outcome.run_id and day_msg["visits"][0]["case_id"] == going.case_id
+
+
+def busiest_region(db) -> str:
+    return db.scalar(select(Agent.itl1_cd).where(Agent.active).group_by(Agent.itl1_cd)
+                     .order_by(func.count().desc(), Agent.itl1_cd).limit(1))
+
+
+def test_post_replan_answers_the_run_summary_and_is_audited(client, tiny) -> None:
+    with session_scope() as db:
+        region = busiest_region(db)
+        dispatcher = make_user(db, "dispatcher")
+    auth = bearer(client, dispatcher)
+    url = f"/plans/{tiny.isoformat()}/replan"
+    body = {"region": region, "time_limit_s": 3, "publish": False, "now": "2026-11-23T12:00:00+00:00"}
+    r = client.post(url, json=body, headers=auth)
+    assert r.status_code == 201, r.text
+    summary = r.json()
+    assert summary["day"] == tiny.isoformat() and summary["region"] == region
+    assert {"run_id", "served", "dropped", "dropped_by_reason", "distance_m", "agents", "fairness_ratio"} <= set(summary)
+    with session_scope() as db:
+        run = db.get(PlanRun, summary["run_id"])
+        audited = db.scalar(select(AuditEvent).where(AuditEvent.action == "plan.replan",
+                                                     AuditEvent.target == f"plan_run:{run.id}"))
+    assert run.kind == "replan" and run.region == region and run.stats["served"] == summary["served"]
+    assert audited is not None and audited.data["now"] == "2026-11-23T12:00:00+00:00"
+    for bad, field in (({**body, "time_limit_s": 0}, "time_limit_s"), ({**body, "time_limit_s": 601}, "time_limit_s"),
+                       ({**body, "now": "2026-11-24T12:00:00+00:00"}, "now"), ({**body, "region": "ZZZ"}, "region")):
+        r = client.post(url, json=bad, headers=auth)
+        assert r.status_code == 422 and any(e["field"] == field for e in r.json()["errors"]), r.text
+    assert client.post(url, json=body).status_code == 401
+
+
+def test_the_replan_command(tiny) -> None:
+    with session_scope() as db:
+        region = busiest_region(db)
+    common = ["replan", "--day", tiny.isoformat(), "--region", region, "--time-limit", "3", "--no-publish"]
+    result = runner.invoke(app, [*common, "--now", "2026-11-23T12:00:00+00:00"])
+    assert result.exit_code == 0, result.output
+    assert f"{tiny} {region}: stored as run" in result.output and "served" in result.output
+    naive = runner.invoke(app, [*common, "--now", "2026-11-23T12:00:00"])
+    assert naive.exit_code == 2 and "--now" in naive.output
+    assert runner.invoke(app, ["replan", "--day", "23/11/2026"]).exit_code == 2
