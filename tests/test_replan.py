@@ -310,6 +310,15 @@ def test_replanning_at_noon_keeps_what_is_done_and_under_way_and_starts_from_pos
     moved = next(s for s in shifts if s.agent_id not in (done.agent_id, going.agent_id))
     fix = Point(moved.start_at.lon + 0.02, moved.start_at.lat + 0.01)
     write_positions(client, {moved.agent_id: (fix, noon - timedelta(minutes=2))}, namespace=ns)
+    # A dispatcher pins the moved agent's nearest afternoon case at 15:00.
+    three = noon + timedelta(hours=3)
+    with session_scope() as db:
+        afternoon = [t for t in load_eligibility(db, tiny, now=noon).tasks
+                     if t.region == moved.region and t.case_id not in (done.case_id, going.case_id)
+                     and t.required_skills <= moved.skills
+                     and any(w.start <= three and three + timedelta(seconds=t.service_s) <= w.end for w in t.windows)]
+        pinned = min(afternoon, key=lambda t: (t.at.lon - fix.lon) ** 2 + (t.at.lat - fix.lat) ** 2)
+        db.add(PlanPin(day=tiny, case_id=pinned.case_id, agent_id=moved.agent_id, at=three, created_by="test"))
     try:
         with session_scope() as db:
             outcome = replan_day(db, client, tiny, now=noon, time_limit_s=5, actor="test", publish=True,
@@ -324,6 +333,7 @@ def test_replanning_at_noon_keeps_what_is_done_and_under_way_and_starts_from_pos
             for visit in db.scalars(select(Visit).where(Visit.recorded_by == "test",
                                                         Visit.case_id.in_([done.case_id, going.case_id]))):
                 db.delete(visit)
+            db.delete(db.scalar(select(PlanPin).where(PlanPin.day == tiny, PlanPin.case_id == pinned.case_id)))
 
     assert outcome.violations == [] and outcome.publish_error is None
     new = outcome.plan
@@ -331,6 +341,8 @@ def test_replanning_at_noon_keeps_what_is_done_and_under_way_and_starts_from_pos
     # The started visit stays with its agent, at its arrival, first in its route.
     kept = visits[going.case_id]
     assert (kept.agent_id, kept.eta, kept.seq) == (going.agent_id, arrived, 1)
+    # The dispatcher's pin holds.
+    assert (visits[pinned.case_id].agent_id, visits[pinned.case_id].eta) == (moved.agent_id, three)
     # Nothing else is planned before now; the completed visit is neither planned nor dropped.
     assert all(v.eta >= noon for v in visits.values() if v.case_id != going.case_id)
     assert done.case_id not in visits and done.case_id not in {d.case_id for d in new.dropped}
