@@ -164,11 +164,22 @@ def _known_expiry_bug(v: Violation, plan: Plan, day: Day) -> bool:
     return v.kind == "expired" and eta is not None and eta == task.expires_at
 
 
+def _known_pin_bug(v: Violation, plan: Plan, day: Day) -> bool:
+    """A keepable pin dropped for an urgent visit its agent serves instead: the open solver bug that
+    ``test_a_keepable_pin_is_not_traded_for_an_urgent_visit`` pins down (strict xfail)."""
+    if v.kind != "pinned" or v.message != "pinned but not planned":
+        return False
+    task = next(t for t in day.tasks if t.case_id == v.case_id)
+    urgent = {t.case_id for t in day.tasks if t.priority >= URGENT_PRIORITY and t.pinned_agent is None}
+    return any(x.case_id in urgent for r in plan.routes if r.agent_id == task.pinned_agent for x in r.visits)
+
+
 @PROPERTY
 @given(days())
 def test_every_plan_passes_the_validator_and_accounts_for_every_task(day: Day) -> None:
     plan = solve_day(day)
-    violations = [v for v in validate(plan, day.tasks, day.shifts, travel=MATRIX) if not _known_expiry_bug(v, plan, day)]
+    violations = [v for v in validate(plan, day.tasks, day.shifts, travel=MATRIX)
+                  if not _known_expiry_bug(v, plan, day) and not _known_pin_bug(v, plan, day)]
     assert violations == [], "\n".join(f"{v.kind} agent={v.agent_id} case={v.case_id}: {v.message}"
                                        for v in violations)
     outcomes = Counter([v.case_id for r in plan.routes for v in r.visits] + [d.case_id for d in plan.dropped])
@@ -226,6 +237,24 @@ def test_an_optional_visit_is_not_planned_at_its_expiry() -> None:
                          service_s=900, priority=50, optional=True, expires_at=at(6 * 60 + 30))
     plan = solve_day(Day([sighting], [shift]))
     assert validate(plan, [sighting], [shift], travel=MATRIX) == []
+
+
+@pytest.mark.xfail(strict=True, reason="solver bug, reported: a pin costs the same to drop as an urgent visit, "
+                                       "so a keepable pin is traded for an urgent one; the validator counts every "
+                                       "pin not kept")
+def test_a_keepable_pin_is_not_traded_for_an_urgent_visit() -> None:
+    home = Point(-4.085, 50.3755)
+    shift = Shift(agent_id=2, start=at(8 * 60 + 33), end=at(13 * 60 + 33), start_at=home, end_at=home)
+    urgent = VisitTask(case_id=6, buyer="plymouth", at=Point(-4.086, 50.3755), priority=91, service_s=300,
+                       windows=(TimeWindow(at(8 * 60), at(8 * 60 + 45), "early"),), needs_certificated=False)
+    # Alone, the agent keeps the pin (08:46, 13 minutes' drive from home); with the urgent visit
+    # nearby it cannot make both, and the dispatcher's pin must win.
+    pinned = VisitTask(case_id=7, buyer="plymouth", at=BASE, priority=0, service_s=300,
+                       windows=(TimeWindow(at(6 * 60), at(10 * 60 + 55), "early"),), needs_certificated=False,
+                       pinned_agent=2, pinned_at=at(8 * 60 + 46))
+    assert not validate(solve_day(Day([pinned], [shift])), [pinned], [shift], travel=MATRIX)
+    plan = solve_day(Day([urgent, pinned], [shift]))
+    assert validate(plan, [urgent, pinned], [shift], travel=MATRIX) == []
 
 
 # --- scenarios from the database -----------------------------------------------------------------
