@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 import redis
 from geoalchemy2.shape import to_shape
@@ -253,12 +253,14 @@ def load_pins(db: Session, day: date) -> list[Pin]:
 
 def replan_day(db: Session, client: redis.Redis, day: date, *, now: datetime, region: str | None = None,
                time_limit_s: float, actor: str, publish: bool = True, matrix: MatrixProvider | None = None,
-               positions_namespace: str = "") -> PlanOutcome:
+               positions_namespace: str = "", role: str | None = None,
+               audit: dict[str, Any] | None = None) -> PlanOutcome:
     """Re-plan the rest of ``day`` (in ``region``) at ``now`` (module docstring) with the same pieces
     and the same rules as ``dispatch.service.plan_and_store``: validated with the case facts and
     histories of every warrant, stored as a ``replan`` run and committed only when it breaks nothing,
     then (``publish``) sent to each agent. ``matrix`` defaults to the planner's travel times;
-    ``client`` is the Redis holding the live positions (under ``positions_namespace``)."""
+    ``client`` is the Redis holding the live positions (under ``positions_namespace``); ``role`` and
+    ``audit`` go on the audit row stored with the run."""
     eligibility = load_eligibility(db, day, region, now=now)
     shifts = shifts_for_day(db, day, region)
     agent_ids = [s.agent_id for s in shifts]
@@ -277,7 +279,8 @@ def replan_day(db: Session, client: redis.Redis, day: date, *, now: datetime, re
     violations = check_plan(db, plan, checked, shifts, travel, day)
     if violations:
         return PlanOutcome(None, plan, violations, shifts)
-    run_id = save_plan(db, plan, region=region, actor=actor, kind=PlanKind.replan, time_limit_s=time_limit_s)
+    run_id = save_plan(db, plan, region=region, actor=actor, kind=PlanKind.replan, time_limit_s=time_limit_s,
+                       role=role, audit=audit)
     plan.stats["run_id"] = run_id
     db.commit()  # stored before it is sent: a phone never gets a plan the database does not have
     outcome = PlanOutcome(run_id, plan, [], shifts)

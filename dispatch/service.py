@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -112,10 +113,11 @@ def check_plan(db: Session, plan: Plan, eligibility: EligibilityResult, shifts: 
 
 def plan_and_store(db: Session, day: date, *, region: str | None = None, time_limit_s: float = 30.0, actor: str,
                    publish: bool = True, now: datetime | None = None, progress: Progress | None = None,
-                   ) -> PlanOutcome:
+                   role: str | None = None, audit: dict[str, Any] | None = None) -> PlanOutcome:
     """Plan ``day`` (in ``region``, an ITL1 code; None: the whole country) from the database, validate,
     and store and publish the plan only when it has no violation (module docstring). ``actor`` is
-    recorded on the run ("user:12", "cli"). The stored run is committed before it is published, so a
+    recorded on the run ("user:12", "cli") and, with ``role`` and ``audit`` (extra data), on the audit
+    row stored with it. The stored run is committed before it is published, so a
     phone never gets a plan the database does not have."""
     step = progress or (lambda _step, _done, _total: None)
     step("eligibility", 0, 1)
@@ -131,7 +133,7 @@ def plan_and_store(db: Session, day: date, *, region: str | None = None, time_li
     if violations:
         return PlanOutcome(None, plan, violations, shifts)
     step("store", 0, 1)
-    run_id = save_plan(db, plan, region=region, actor=actor, time_limit_s=time_limit_s)
+    run_id = save_plan(db, plan, region=region, actor=actor, time_limit_s=time_limit_s, role=role, audit=audit)
     plan.stats["run_id"] = run_id
     db.commit()
     step("store", 1, 1)

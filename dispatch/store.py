@@ -34,6 +34,7 @@ from sqlalchemy import ColumnElement, Integer, and_, any_, bindparam, func, inse
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from core.audit import record_audit
 from core.models import Address, Agent, Buyer, Case, PlanDropped, PlanKind, PlanRoute, PlanRun, PlanVisit
 from core.visit_rules import TimeWindow
 from dispatch.model import Dropped, Plan, PlannedVisit, Point, Route, Shift
@@ -81,10 +82,12 @@ def run_stats(plan: Plan) -> dict[str, Any]:
 
 
 def save_plan(db: Session, plan: Plan, *, region: str | None, actor: str, kind: str = PlanKind.plan,
-              time_limit_s: float) -> int:
+              time_limit_s: float, role: str | None = None, audit: dict[str, Any] | None = None) -> int:
     """Store ``plan`` as a new run of ``plan.day`` for ``region`` (None: the whole country) and return
-    its id. Rows go in as batched multi-row inserts; the caller's transaction commits them. Every
-    case must exist (its buyer and region are read from it)."""
+    its id. Rows go in as batched multi-row inserts; the caller's transaction commits them, together
+    with the audit row (``plan.create`` or ``plan.replan`` by ``actor``/``role``, with ``audit`` added
+    to its data), so no stored plan is ever without its audit entry. Every case must exist (its buyer
+    and region are read from it)."""
     kind = PlanKind(kind)
     case_ids = [v.case_id for r in plan.routes for v in r.visits] + [d.case_id for d in plan.dropped]
     cases = {row.id: row for row in db.execute(
@@ -123,6 +126,10 @@ def save_plan(db: Session, plan: Plan, *, region: str | None, actor: str, kind: 
     for table, rows in ((PlanRoute, routes), (PlanVisit, visits), (PlanDropped, dropped)):
         if rows:
             db.execute(insert(table), rows)
+    record_audit(db, actor=actor, role=role, action=f"plan.{'create' if kind is PlanKind.plan else 'replan'}",
+                 target=f"plan_run:{run.id}",
+                 data={"day": plan.day.isoformat(), "region": region, "time_limit_s": time_limit_s,
+                       "served": len(visits), "dropped": len(dropped), **(audit or {})})
     return run.id
 
 

@@ -16,7 +16,7 @@ import dispatch.service
 import sim
 from cli import app
 from core import session_scope
-from core.models import Case, PlanRun
+from core.models import AuditEvent, Case, PlanRun
 from dispatch.eligibility import load_eligibility, shifts_for_day
 from dispatch.planner import plan_day
 from dispatch.publish import plan_topic
@@ -65,6 +65,8 @@ def test_plan_a_region_stores_and_publishes_it(tiny):
     with session_scope() as db:
         run = db.get(PlanRun, run_id)
         assert (run.day, run.region, run.created_by, run.kind) == (DAY, REGION, "cli", "plan")
+        audit = db.scalars(select(AuditEvent).where(AuditEvent.target == f"plan_run:{run_id}")).one()
+        assert (audit.action, audit.actor, audit.data["served"]) == ("plan.create", "cli", served)
         plan = load_current_plan(db, DAY, region=REGION)
         tasks = load_eligibility(db, DAY, region=REGION).tasks
     assert plan.stats["run_ids"] == [run_id] and plan.served == served > 0

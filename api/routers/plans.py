@@ -25,7 +25,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import DB, PEOPLE, Principal, audit_buyer_view, require_roles
-from core import record_audit
 from core.models import Itl1Region, Role
 from dashboards.plan_map import plan_map_html
 from dispatch.geojson import plan_to_geojson
@@ -103,21 +102,17 @@ def create_plan(body: PlanIn, db: DB, principal: Planner) -> PlanSummary | JSONR
     """Plan ``day`` (in ``region``) from the database now, store it as the day's current plan and, with
     ``publish``, send each agent its day. The answer waits for the solver (``time_limit_s``). A plan
     the independent validator finds any violation in is refused with 409 and its violations, and
-    nothing is stored or sent. The plan is committed before it is sent to the agents' phones, so
-    the audit row follows it in a transaction of its own."""
+    nothing is stored or sent. The plan and its audit row are committed together, before the plan is
+    sent to the agents' phones."""
     _check_region(db, body.region, ("body", "region"))
     outcome = plan_and_store(db, body.day, region=body.region, time_limit_s=body.time_limit_s,
-                             actor=principal.actor, publish=body.publish)
+                             actor=principal.actor, publish=body.publish, role=principal.role.value,
+                             audit={"publish": body.publish})
     if outcome.violations:
         violations = [ViolationOut(**asdict(v)).model_dump() for v in outcome.violations]
         return JSONResponse({"detail": f"the plan breaks {len(violations)} rule(s); nothing was stored",
                              "violations": violations}, status_code=status.HTTP_409_CONFLICT)
-    summary = _summary(body.day, body.region, outcome)
-    record_audit(db, actor=principal.actor, role=principal.role.value, action="plan.create",
-                 target=f"plan_run:{outcome.run_id}",
-                 data={"day": body.day.isoformat(), "region": body.region, "time_limit_s": body.time_limit_s,
-                       "publish": body.publish, "served": summary.served, "dropped": summary.dropped})
-    return summary
+    return _summary(body.day, body.region, outcome)
 
 
 def _not_found(day: date, region: str | None) -> HTTPException:

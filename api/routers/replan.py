@@ -169,15 +169,10 @@ def replan(day: date, body: ReplanIn, db: DB, principal: Planner) -> PlanSummary
     now = body.now or datetime.now(UTC)
     _on_day(now, day, ("body", "now") if body.now else ("path", "day"))
     outcome = replan_day(db, connect(), day, now=now.astimezone(UTC), region=body.region,
-                         time_limit_s=body.time_limit_s, actor=principal.actor, publish=body.publish)
+                         time_limit_s=body.time_limit_s, actor=principal.actor, publish=body.publish,
+                         role=principal.role.value, audit={"now": now.isoformat(), "publish": body.publish})
     if outcome.violations:
         violations = [ViolationOut(**asdict(v)).model_dump() for v in outcome.violations]
         return JSONResponse({"detail": f"the re-plan breaks {len(violations)} rule(s); nothing was stored",
                              "violations": violations}, status_code=status.HTTP_409_CONFLICT)
-    summary = _summary(day, body.region, outcome)
-    record_audit(db, actor=principal.actor, role=principal.role.value, action="plan.replan",
-                 target=f"plan_run:{outcome.run_id}",
-                 data={"day": day.isoformat(), "region": body.region, "now": now.isoformat(),
-                       "time_limit_s": body.time_limit_s, "publish": body.publish, "served": summary.served,
-                       "dropped": summary.dropped})
-    return summary
+    return _summary(day, body.region, outcome)
