@@ -122,7 +122,8 @@ def test_a_dispatcher_plans_the_day(client, world, planned):
     with session_scope() as db:
         run = db.get(PlanRun, planned["run_id"])
         assert (run.day, run.region, run.created_by) == (DAY, REGION, f"user:{world['dispatcher']}")
-        audit = db.scalars(select(AuditEvent).where(AuditEvent.target == f"plan_run:{planned['run_id']}")).one()
+        audit = db.scalars(select(AuditEvent).where(AuditEvent.target == f"plan_run:{planned['run_id']}")
+                              .order_by(AuditEvent.id.desc()).limit(1)).one()
     assert (audit.action, audit.actor, audit.role) == ("plan.create", f"user:{world['dispatcher']}", "dispatcher")
     assert audit.data["day"] == DAY.isoformat() and audit.data["served"] == planned["served"]
 

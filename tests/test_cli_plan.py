@@ -65,7 +65,8 @@ def test_plan_a_region_stores_and_publishes_it(tiny):
     with session_scope() as db:
         run = db.get(PlanRun, run_id)
         assert (run.day, run.region, run.created_by, run.kind) == (DAY, REGION, "cli", "plan")
-        audit = db.scalars(select(AuditEvent).where(AuditEvent.target == f"plan_run:{run_id}")).one()
+        audit = db.scalars(select(AuditEvent).where(AuditEvent.target == f"plan_run:{run_id}")
+                              .order_by(AuditEvent.id.desc()).limit(1)).one()
         assert (audit.action, audit.actor, audit.data["served"]) == ("plan.create", "cli", served)
         plan = load_current_plan(db, DAY, region=REGION)
         tasks = load_eligibility(db, DAY, region=REGION).tasks

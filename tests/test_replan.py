@@ -381,7 +381,8 @@ def test_post_replan_answers_the_run_summary_and_is_audited(client, tiny) -> Non
     with session_scope() as db:
         run = db.get(PlanRun, summary["run_id"])
         audited = db.scalar(select(AuditEvent).where(AuditEvent.action == "plan.replan",
-                                                     AuditEvent.target == f"plan_run:{run.id}"))
+                                                     AuditEvent.target == f"plan_run:{run.id}")
+                              .order_by(AuditEvent.id.desc()).limit(1))
     assert run.kind == "replan" and run.region == region and run.stats["served"] == summary["served"]
     assert audited is not None and audited.data["now"] == "2026-11-23T12:00:00+00:00"
     for bad, field in (({**body, "time_limit_s": 0}, "time_limit_s"), ({**body, "time_limit_s": 601}, "time_limit_s"),
