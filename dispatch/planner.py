@@ -16,9 +16,10 @@
 4. Fairness [000 §1.8, §2.94]: the solver balances buyers only among non-urgent visits, and among
    urgent ones it serves the cheapest, so a buyer whose cases are spread out (the national buyer
    across London) loses to one whose cases are dense (Croydon). When a sub-problem's first plan
-   (``FIRST_SHARE`` of its time) is below ``FAIR_TARGET`` by ``fairness_by_region``, each buyer's
-   fair share of what was served is offered again (``_fair_shares``) and solved in the rest of the
-   time; the fairer plan is kept (fairness counted up to the target, then visits served).
+   (``FIRST_SHARE`` of its time) is below ``FAIR_TARGET`` by ``fairness_by_region``, the buyers served
+   above the worst-served one's rate are capped near it and the worst-served is offered all its
+   visits again (``_fair_shares``), solved in the rest of the time; the fairer plan is kept unless it
+   gives up more than ``1 - FAIR_KEEP`` of the visits.
 5. Stitch: routes and drops are concatenated. Every sub-problem holds other agents and other tasks
    (``split_day`` puts each task in exactly one), so no case can be planned twice. There is no repair
    pass that moves capacity drops between clusters.
@@ -28,6 +29,7 @@ exact definition); ``plan_day`` records it in ``Plan.stats`` as ``fairness_ratio
 """
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
 import time
@@ -42,12 +44,15 @@ from dispatch.model import Dropped, Plan, Shift, VisitTask
 from dispatch.solver import URGENT_PRIORITY, solve
 from dispatch.split import MAX_AGENTS, SubProblem, planar, split_day
 
-__all__ = ["MARGIN", "fairness_by_region", "plan_day"]
+__all__ = ["COMPETING_REASONS", "MARGIN", "fairness_by_region", "plan_day", "served_shares"]
 
 # A sub-problem's first solve gets this share of its limit; an unfair first plan is re-solved over
 # fair shares in the rest (``_solve_part``), a fair one returns early and leaves the time to others.
-FIRST_SHARE = 0.6
+FIRST_SHARE = 0.7
 FAIR_TARGET = 0.9  # bench/day.py's bar for fairness_min_ratio (issue 4)
+# Fairness is not bought with any number of visits: a fairer plan that serves less than this share of
+# the first plan's visits (a buyer whose visits no agent can reach would cap everyone) is not taken.
+FAIR_KEEP = 0.8
 MARGIN = 0.08  # of the budget, kept for stitching and for solvers that overrun their limit slightly
 
 
@@ -83,7 +88,7 @@ class _Budget:
 def _failed(plan: Plan, part: SubProblem) -> bool:
     """No visit planned although nothing but time stood in the way: the first solution did not finish."""
     return plan.served == 0 and bool(part.tasks) and all(
-        d.reason in ("capacity", "no plan found within the time limit") for d in plan.dropped)
+        d.reason in COMPETING_REASONS for d in plan.dropped)
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -101,8 +106,8 @@ def _ready() -> None:
 
 def _solve_part(part: SubProblem, matrix: MatrixProvider, day: date, limit: float) -> Plan:
     """The sub-problem solved, then re-solved over each buyer's fair share when the first plan is
-    unfair (module docstring, step 4); the better of the two by (fairness up to ``FAIR_TARGET``,
-    served)."""
+    unfair (module docstring, step 4); the second plan is kept when it is fairer and serves at least
+    ``FAIR_KEEP`` of what the first served."""
     started = time.monotonic()
     first = solve(part.tasks, part.shifts, matrix=matrix, time_limit_s=limit * FIRST_SHARE, day=day,
                   fairness_rounds=0)
@@ -112,23 +117,24 @@ def _solve_part(part: SubProblem, matrix: MatrixProvider, day: date, limit: floa
         return first
     offered, cut = _fair_shares(first, part.tasks, matrix)
     second = solve(offered, part.shifts, matrix=matrix, time_limit_s=left, day=day, fairness_rounds=0)
-    structural = [d for d in first.dropped if d.reason != "capacity"]
+    structural = [d for d in first.dropped if d.reason not in COMPETING_REASONS]
     second.dropped = [*second.dropped, *structural,
                       *(Dropped(t.case_id, t.buyer, t.at, "capacity") for t in cut)]
-    if (min(fairness_by_region(second, part.tasks), FAIR_TARGET), second.served) \
-            > (min(fairness, FAIR_TARGET), first.served):
+    if fairness_by_region(second, part.tasks) > fairness and second.served >= FAIR_KEEP * first.served:
         return second
     return first
 
 
 def _fair_shares(plan: Plan, tasks: Sequence[VisitTask], matrix: MatrixProvider,
                  ) -> tuple[list[VisitTask], list[VisitTask]]:
-    """The tasks to offer again so that each buyer's share of ``plan``'s served count in a region
-    matches its share of the competing visits, and those left out. A buyer over its share keeps its
-    highest-priority served visits; one under its share keeps its served visits and gains the
-    unserved ones nearest (in travel time) to a planned stop."""
+    """The tasks to offer again, and those left out, so that in each region every buyer's served rate
+    (served ÷ competing visits) is within ``FAIR_TARGET`` of the lowest buyer's rate in ``plan``: the
+    buyer with the lowest rate is offered all its visits, every other buyer at most that rate ÷
+    ``FAIR_TARGET`` of its visits — its served ones first (highest priority first), then the unserved
+    ones nearest (in travel time) to a planned stop. Served at least as well as before, the lowest
+    buyer then keeps the ratio of rates (which is ``fairness_by_region``'s min/max) at the target."""
     served = {v.case_id for r in plan.routes for v in r.visits}
-    capacity = {d.case_id for d in plan.dropped if d.reason == "capacity"}
+    capacity = {d.case_id for d in plan.dropped if d.reason in COMPETING_REASONS}
     groups: dict[str | None, dict[str, list[VisitTask]]] = defaultdict(lambda: defaultdict(list))
     for t in tasks:
         if t.case_id in served or t.case_id in capacity:
@@ -143,14 +149,17 @@ def _fair_shares(plan: Plan, tasks: Sequence[VisitTask], matrix: MatrixProvider,
     offered: list[VisitTask] = []
     cut: list[VisitTask] = []
     for buyers in groups.values():
-        total_e = sum(len(ts) for ts in buyers.values())
-        total_s = sum(t.case_id in served for ts in buyers.values() for t in ts)
-        for ts in buyers.values():
-            quota = round(total_s * len(ts) / total_e)
+        rates = {b: sum(t.case_id in served for t in ts) / len(ts) for b, ts in buyers.items()}
+        lowest = min(rates.values())
+        for b, ts in buyers.items():
+            if rates[b] == lowest:
+                offered += ts  # all of them: the time others give up may serve more of them
+                continue
+            cap = math.floor(lowest * len(ts) / FAIR_TARGET)
             ranked = sorted(ts, key=lambda t: (t.case_id not in served, -t.priority, near.get(t.case_id, 0),
                                                t.case_id))
-            offered += ranked[:quota]
-            cut += ranked[quota:]
+            offered += ranked[:cap]
+            cut += ranked[cap:]
     return offered, cut
 
 
@@ -223,28 +232,40 @@ def plan_day(tasks: Sequence[VisitTask], shifts: Sequence[Shift], *, matrix: Mat
     return plan
 
 
+# Drops that are capacity given to other visits: dropped for room, or because the solver ran out of time.
+COMPETING_REASONS = frozenset({"capacity", "no plan found within the time limit"})
+
+
+def served_shares(plan: Plan, tasks: Sequence[VisitTask], *, urgent: bool = True,
+                  ) -> dict[str | None, dict[str, tuple[int, int]]]:
+    """Region → buyer → (visits competing for capacity, visits served); see ``fairness_by_region``."""
+    served = {v.case_id for r in plan.routes for v in r.visits}
+    competing = served | {d.case_id for d in plan.dropped if d.reason in COMPETING_REASONS}
+    counts: dict[str | None, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for t in tasks:
+        if t.case_id in competing and (urgent or t.priority < URGENT_PRIORITY):
+            c = counts[t.region][t.buyer]
+            c[0] += 1
+            c[1] += t.case_id in served
+    return {region: {b: (e, s) for b, (e, s) in buyers.items()} for region, buyers in counts.items()}
+
+
 def fairness_by_region(plan: Plan, tasks: Sequence[VisitTask], *, urgent: bool = True) -> float:
     """The smallest, over regions, of min/max across buyers of (served share ÷ competing share); 1 is
     perfectly proportional [000 §1.8, §2.94].
 
     The visits that compete for capacity in a region are its tasks that were planned or dropped for
-    ``capacity``: a visit nobody could make (no window, no skill, a pin that cannot be kept) is not
-    capacity given to another buyer. Regions are the tasks' (ITL1); a region counts only when it has
-    at least two buyers and served something. With ``urgent=False`` only tasks below
+    one of ``COMPETING_REASONS``: a visit nobody could make (no window, no skill, a pin that cannot be
+    kept) is not capacity given to another buyer. Regions are the tasks' (ITL1); a region counts only
+    when it has at least two buyers and served something. With ``urgent=False`` only tasks below
     ``URGENT_PRIORITY`` count, which is the solver's own measure (``dispatch.solver._fairness_ratio``,
     whose urgent visits are served whenever possible); by default every priority counts, because the
     buyer's measure is the share of agent time on its cases against its share of the caseload.
+    A buyer's served share ÷ competing share is its served rate × (competing ÷ served) of the region,
+    so min/max of it across buyers is the lowest served rate over the highest.
     """
-    served = {v.case_id for r in plan.routes for v in r.visits}
-    capacity = {d.case_id for d in plan.dropped if d.reason == "capacity"}
-    counts: dict[str | None, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
-    for t in tasks:
-        if (t.case_id in served or t.case_id in capacity) and (urgent or t.priority < URGENT_PRIORITY):
-            c = counts[t.region][t.buyer]
-            c[0] += 1
-            c[1] += t.case_id in served
     worst = 1.0
-    for buyers in counts.values():
+    for buyers in served_shares(plan, tasks, urgent=urgent).values():
         total_e = sum(e for e, _ in buyers.values())
         total_s = sum(s for _, s in buyers.values())
         if len(buyers) < 2 or total_s == 0:
