@@ -12,7 +12,8 @@
    largest first, each with a limit given when it starts (``_Budget``): its share, by the square of its
    number of tasks (``_weight``), of the worker-seconds left before the deadline, so that time a solver did not use goes to
    those after it. The solver's own limit covers its matrix and model building. A sub-problem whose
-   first solution did not finish in its time (nothing served) is solved once more while time is left.
+   first solution did not finish in its time (nothing served) is solved once more while time is left,
+   from ``RETRY_FIRST_SOLUTION``.
 4. Fairness [000 §1.8, §2.94]: the solver balances buyers only among non-urgent visits, and among
    urgent ones it serves the cheapest, so a buyer whose cases are spread out (the national buyer
    across London) loses to one whose cases are dense (Croydon). When a sub-problem's first plan
@@ -53,6 +54,11 @@ FAIR_TARGET = 0.9  # bench/day.py's bar for fairness_min_ratio (issue 4)
 # Fairness is not bought with any number of visits: a fairer plan that serves less than this share of
 # the first plan's visits (a buyer whose visits no agent can reach would cap everyone) is not taken.
 FAIR_KEEP = 0.8
+# The solver's default first solution (local cheapest insertion) gives the best rounds but nothing
+# until it has placed every task; a sub-problem it did not finish for is solved again from an empty
+# plan that guided local search fills (worse rounds, but something in any time).
+FIRST_SOLUTION = "LOCAL_CHEAPEST_INSERTION"
+RETRY_FIRST_SOLUTION = "ALL_UNPERFORMED"
 MARGIN = 0.08  # of the budget, kept for stitching and for solvers that overrun their limit slightly
 
 
@@ -104,19 +110,21 @@ def _ready() -> None:
     """A no-op for starting a worker."""
 
 
-def _solve_part(part: SubProblem, matrix: MatrixProvider, day: date, limit: float) -> Plan:
+def _solve_part(part: SubProblem, matrix: MatrixProvider, day: date, limit: float,
+                first_solution: str = FIRST_SOLUTION) -> Plan:
     """The sub-problem solved, then re-solved over each buyer's fair share when the first plan is
     unfair (module docstring, step 4); the second plan is kept when it is fairer and serves at least
     ``FAIR_KEEP`` of what the first served."""
     started = time.monotonic()
     first = solve(part.tasks, part.shifts, matrix=matrix, time_limit_s=limit * FIRST_SHARE, day=day,
-                  fairness_rounds=0)
+                  fairness_rounds=0, first_solution=first_solution)
     fairness = fairness_by_region(first, part.tasks)
     left = limit - (time.monotonic() - started)
     if fairness >= FAIR_TARGET or left < 0.5 or first.served == 0:
         return first
     offered, cut = _fair_shares(first, part.tasks, matrix)
-    second = solve(offered, part.shifts, matrix=matrix, time_limit_s=left, day=day, fairness_rounds=0)
+    second = solve(offered, part.shifts, matrix=matrix, time_limit_s=left, day=day, fairness_rounds=0,
+                   first_solution=first_solution)
     structural = [d for d in first.dropped if d.reason not in COMPETING_REASONS]
     second.dropped = [*second.dropped, *structural,
                       *(Dropped(t.case_id, t.buyer, t.at, "capacity") for t in cut)]
@@ -166,7 +174,7 @@ def _fair_shares(plan: Plan, tasks: Sequence[VisitTask], matrix: MatrixProvider,
 def _solve_in_pool(order: list[SubProblem], matrix: MatrixProvider, day: date, n_workers: int,
                    deadline: float, progress: Callable[[int, int], None] | None) -> list[Plan]:
     """Solve ``order`` (largest first) on ``n_workers`` processes; a sub-problem whose first solution
-    did not finish (``_failed``) is solved once more if time is left."""
+    did not finish (``_failed``) is solved once more, from ``RETRY_FIRST_SOLUTION``, if time is left."""
     plans: list[Plan] = []
     with ProcessPoolExecutor(max_workers=n_workers, mp_context=_context()) as pool:
         # Start every worker before dividing the time: what starting them costs depends on the
@@ -181,7 +189,8 @@ def _solve_in_pool(order: list[SubProblem], matrix: MatrixProvider, day: date, n
             while queue and free_slots:
                 (part, retry), slot = queue.pop(0), free_slots.pop(0)
                 limit = budget.start(slot, _weight(part), time.monotonic())
-                running[pool.submit(_solve_part, part, matrix, day, limit)] = (part, retry, slot)
+                strategy = RETRY_FIRST_SOLUTION if retry else FIRST_SOLUTION
+                running[pool.submit(_solve_part, part, matrix, day, limit, strategy)] = (part, retry, slot)
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 part, retry, slot = running.pop(future)
