@@ -12,7 +12,8 @@ start); waiting is slack. What each rule becomes in the model:
   service times as node visit transits (a break never splits a visit).
 - Skills / certificated agents: the allowed values of ``VehicleVar``; a task nobody may do is dropped before
   solving with the reason ("no agent with skill vehicle").
-- Preferred time bands (R-VISIT-TIMES): soft lower/upper bounds at ``preferred_cost_per_s`` per second.
+- Preferred time bands (R-VISIT-TIMES): soft lower/upper bounds at ``preferred_cost_per_s`` per second,
+  only when some plannable band is not preferred.
 - Priorities: disjunction penalties. A task with priority ≥ ``URGENT_PRIORITY`` (or pinned) costs more
   to drop than the largest cost any plan can have otherwise (see ``_urgent_penalty``), so it is
   dropped only if no feasible plan serves it, never for travel savings.
@@ -23,7 +24,9 @@ start); waiting is slack. What each rule becomes in the model:
   and the model is re-solved from the previous plan (``_fair_share_quota``); the fairest plan is kept.
 
 Arc cost is distance in metres (Solomon: distance units × ``unit``), with no fixed cost per vehicle.
-The benchmark runs this same function (``bench/solomon.py``).
+Search: iterated local search from scratch (``_params``), guided local search from a warm start (the
+fairness re-solves, then whatever time is left). The benchmark runs this same function
+(``bench/solomon.py``).
 """
 from __future__ import annotations
 
