@@ -43,11 +43,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.case_facts import load_case_facts, visit_history
-from core.models import Address, Case, PlanKind, PlanPin, Visit
+from core.models import Address, Case, PlanKind, Visit
 from core.positions import read_positions
 from core.visit_rules import LONDON
 from dispatch.eligibility import EligibilityResult, _sites, eligible_tasks, load_eligibility, shifts_for_day
 from dispatch.matrix import MatrixProvider
+from dispatch.pins import Pin, apply_pins, load_pins
 from dispatch.model import Plan, PlannedVisit, Point, Route, Shift, VisitTask
 from dispatch.planner import plan_day
 from dispatch.publish import PublishError, publish_plan
@@ -55,8 +56,8 @@ from dispatch.service import PlanOutcome, check_plan, travel_provider
 from dispatch.solver import model_points
 from dispatch.store import save_plan, visit_addresses
 
-__all__ = ["STALE_AFTER", "Completed", "Pin", "PositionFix", "Started", "can_still_work", "load_pins",
-           "replan_day", "replan_inputs", "started_tasks", "with_started"]
+__all__ = ["STALE_AFTER", "Completed", "PositionFix", "Started", "can_still_work", "replan_day", "replan_inputs",
+           "started_tasks", "with_started"]
 
 STALE_AFTER = timedelta(minutes=30)
 
@@ -89,15 +90,6 @@ class Started:
     agent_id: int
     arrived_at: datetime
     task: VisitTask
-
-
-@dataclass(frozen=True)
-class Pin:
-    """A dispatcher's pin: ``case_id`` is made by ``agent_id``, at ``at`` when given."""
-
-    case_id: int
-    agent_id: int
-    at: datetime | None = None
 
 
 def _fresh(fix: PositionFix | None, now: datetime) -> bool:
@@ -135,17 +127,7 @@ def replan_inputs(tasks: Sequence[VisitTask], shifts: Sequence[Shift], *, now: d
     free_from = {s.agent_id: s.available_from for s in out_shifts}
 
     gone = {c.case_id for c in completed} | {s.task.case_id for s in in_progress}
-    pin_of = {p.case_id: p for p in pins}
-    out_tasks = []
-    for task in tasks:
-        if task.case_id in gone:
-            continue
-        pin = pin_of.get(task.case_id)
-        if pin is not None:
-            free = free_from.get(pin.agent_id)
-            keep_time = pin.at is not None and (free is None or pin.at >= free)
-            task = replace(task, pinned_agent=pin.agent_id, pinned_at=pin.at if keep_time else None)
-        out_tasks.append(task)
+    out_tasks = apply_pins([t for t in tasks if t.case_id not in gone], pins, free_from)
     out_tasks += [replace(s.task, pinned_agent=s.agent_id, pinned_at=s.arrived_at) for s in in_progress]
     return out_tasks, out_shifts
 
@@ -244,11 +226,6 @@ def _recorded(db: Session, day: date, now: datetime, agent_ids: Sequence[int],
     completed += [Completed(task_of[s.task.case_id], s.agent_id, s.arrived_at, now, s.task.at)
                   for s in started.values() if task_of.get(s.task.case_id, s.task.case_id) != s.task.case_id]
     return list(started.values()), completed
-
-
-def load_pins(db: Session, day: date) -> list[Pin]:
-    return [Pin(p.case_id, p.agent_id, p.at) for p in db.scalars(select(PlanPin).where(PlanPin.day == day)
-                                                                 .order_by(PlanPin.id))]
 
 
 def replan_day(db: Session, client: redis.Redis, day: date, *, now: datetime, region: str | None = None,

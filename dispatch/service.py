@@ -31,6 +31,7 @@ from core.visit_rules import CaseFacts, VisitFact, visit_allowed
 from dispatch.eligibility import EligibilityResult, load_eligibility, shifts_for_day
 from dispatch.matrix import AreaType, BngMatrixProvider, area_type_of_lad
 from dispatch.model import Plan, Point, Shift
+from dispatch.pins import apply_pins, load_pins
 from dispatch.planner import plan_day
 from dispatch.publish import PublishError, publish_plan
 from dispatch.solver import model_points
@@ -122,6 +123,7 @@ def plan_and_store(db: Session, day: date, *, region: str | None = None, time_li
     step = progress or (lambda _step, _done, _total: None)
     step("eligibility", 0, 1)
     eligibility = load_eligibility(db, day, region=region, now=now)
+    eligibility = replace(eligibility, tasks=apply_pins(eligibility.tasks, load_pins(db, day)))
     shifts = _available(shifts_for_day(db, day, region=region), now)
     travel = travel_provider(db, model_points(eligibility.tasks, shifts))
     step("eligibility", 1, 1)

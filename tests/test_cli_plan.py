@@ -9,14 +9,14 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from typer.testing import CliRunner
 
 import dispatch.service
 import sim
 from cli import app
 from core import session_scope
-from core.models import AuditEvent, Case, PlanRun
+from core.models import AuditEvent, Case, PlanPin, PlanRun
 from dispatch.eligibility import load_eligibility, shifts_for_day
 from dispatch.planner import plan_day
 from dispatch.publish import plan_topic
@@ -137,6 +137,27 @@ def test_planning_later_in_the_day_starts_from_now(tiny):
                                  now=now)
     assert outcome.violations == [] and outcome.run_id is not None
     assert all(v.eta >= now for r in outcome.plan.routes for v in r.visits)
+
+
+def test_a_plan_honours_the_dispatchers_pins(tiny):
+    with session_scope() as db:
+        agents = _agents(REGION)
+        tasks = load_eligibility(db, DAY, region=REGION).tasks
+        task = tasks[len(tasks) // 2]
+        # Mid-morning, so that the agent can get there from anywhere in the region.
+        late = shifts_for_day(db, DAY, region=REGION)[0].start + timedelta(hours=3)
+        at = next(max(w.start, late) for w in task.windows if w.end - max(w.start, late) >= timedelta(hours=1))
+        db.add(PlanPin(day=DAY, case_id=task.case_id, agent_id=agents[-1], at=at, created_by="test"))
+        db.commit()
+        try:
+            outcome = plan_and_store(db, DAY, region=REGION, time_limit_s=float(SECONDS), actor="test",
+                                     publish=False)
+        finally:
+            db.execute(delete(PlanPin).where(PlanPin.day == DAY, PlanPin.case_id == task.case_id))
+            db.commit()
+    assert outcome.violations == [] and outcome.run_id is not None
+    visit = next(v for r in outcome.plan.routes for v in r.visits if v.case_id == task.case_id)
+    assert (visit.agent_id, visit.eta) == (agents[-1], at)
 
 
 @pytest.mark.parametrize(("args", "message"), [
