@@ -130,7 +130,8 @@ def _prepare(t: VisitTask, shifts: Sequence[Shift], spans: list[tuple[int, int]]
     ranges = _merge([(math.ceil(_secs(w.start, origin)), math.floor(_secs(w.end, origin)) - t.service_s)
                      for w in t.windows])
     if t.expires_at is not None:
-        ranges = _clip(ranges, -(2**40), math.floor(_secs(t.expires_at, origin)))
+        # The expiry is exclusive (as the validator and eligibility read it): the last start is a second before.
+        ranges = _clip(ranges, -(2**40), math.ceil(_secs(t.expires_at, origin)) - 1)
         if not ranges:
             return "expired"
     lo = min(spans[v][0] for v in vehicles)

@@ -155,15 +155,6 @@ PROPERTY = settings(max_examples=12, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
-def _known_expiry_bug(v: Violation, plan: Plan, day: Day) -> bool:
-    """An arrival exactly at an optional visit's expiry: the open solver bug that
-    ``test_an_optional_visit_is_not_planned_at_its_expiry`` pins down (strict xfail, so fixing the
-    solver fails that test, and this filter goes with its marker)."""
-    eta = next((x.eta for r in plan.routes for x in r.visits if x.case_id == v.case_id), None)
-    task = next(t for t in day.tasks if t.case_id == v.case_id)
-    return v.kind == "expired" and eta is not None and eta == task.expires_at
-
-
 def _known_pin_bug(v: Violation, plan: Plan, day: Day) -> bool:
     """A keepable pin dropped for an urgent visit its agent serves instead: the open solver bug that
     ``test_a_keepable_pin_is_not_traded_for_an_urgent_visit`` pins down (strict xfail)."""
@@ -179,7 +170,7 @@ def _known_pin_bug(v: Violation, plan: Plan, day: Day) -> bool:
 def test_every_plan_passes_the_validator_and_accounts_for_every_task(day: Day) -> None:
     plan = solve_day(day)
     violations = [v for v in validate(plan, day.tasks, day.shifts, travel=MATRIX)
-                  if not _known_expiry_bug(v, plan, day) and not _known_pin_bug(v, plan, day)]
+                  if not _known_pin_bug(v, plan, day)]
     assert violations == [], "\n".join(f"{v.kind} agent={v.agent_id} case={v.case_id}: {v.message}"
                                        for v in violations)
     outcomes = Counter([v.case_id for r in plan.routes for v in r.visits] + [d.case_id for d in plan.dropped])
@@ -227,9 +218,6 @@ def test_urgent_visits_are_not_dropped_for_capacity(day: Day) -> None:
                          f"could have made it alone"
 
 
-@pytest.mark.xfail(strict=True, reason="solver bug, reported: _prepare clips an optional task's starts to "
-                                       "expires_at inclusive, the validator (and eligibility) treat the expiry "
-                                       "as exclusive")
 def test_an_optional_visit_is_not_planned_at_its_expiry() -> None:
     home = BASE
     shift = Shift(agent_id=1, start=at(6 * 60), end=at(11 * 60), start_at=home, end_at=home)
