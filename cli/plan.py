@@ -23,6 +23,8 @@ from dispatch.plan_file import PlanFileError, check_pins, read_agents, read_case
 from dispatch.validate import Violation, validate
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from dispatch.service import PlanOutcome
     from dispatch.service import Progress as Progress_
 
@@ -32,7 +34,7 @@ STEP_NAMES = {"eligibility": "loading eligible visits and shifts", "solve": "sol
               "store": "storing", "publish": "publishing agents' days"}
 
 
-def _day(text: str) -> date:
+def day_option(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -55,34 +57,48 @@ def plan(
 ) -> None:
     """Plan DAY from the database, store the plan and publish each agent's day; exit 1 listing any
     validator violation (nothing is then stored or sent)."""
-    from sqlalchemy import select
-
     from core import session_scope
-    from core.models import Itl1Region
     from core.visit_rules import LONDON
     from dispatch.service import plan_and_store
 
-    the_day = _day(day)
+    the_day = day_option(day)
     if not time_limit > 0:
         typer.echo(f"--time-limit: {time_limit:g} is not a positive number of seconds", err=True)
         raise typer.Exit(EXIT_INPUT)
     console = Console(stderr=True)
     with session_scope() as db:
-        if region is not None:
-            region = region.strip().upper()
-            codes = sorted(db.scalars(select(Itl1Region.code)))
-            if region not in codes:
-                known = ", ".join(codes) if codes else "none loaded (run `bailiwick geodata load`)"
-                typer.echo(f"--region: {region!r} is not an ITL1 region code; known: {known}", err=True)
-                raise typer.Exit(EXIT_INPUT)
+        region = region_option(db, region)
         # Planning today: nothing can be planned before now.
         now = datetime.now(UTC) if the_day == datetime.now(LONDON).date() else None
         with planning_progress(console, str(the_day)) as progress:
             outcome = plan_and_store(db, the_day, region=region, time_limit_s=time_limit, actor="cli",
                                      publish=publish, now=now, progress=progress)
+    report_outcome(outcome, region, publish, "plan")
+
+
+def region_option(db: Session, region: str | None) -> str | None:
+    """``--region`` as an ITL1 code known to the database (upper-cased), or exit 2 naming the flag."""
+    from sqlalchemy import select
+
+    from core.models import Itl1Region
+
+    if region is None:
+        return None
+    region = region.strip().upper()
+    codes = sorted(db.scalars(select(Itl1Region.code)))
+    if region not in codes:
+        known = ", ".join(codes) if codes else "none loaded (run `bailiwick geodata load`)"
+        typer.echo(f"--region: {region!r} is not an ITL1 region code; known: {known}", err=True)
+        raise typer.Exit(EXIT_INPUT)
+    return region
+
+
+def report_outcome(outcome: PlanOutcome, region: str | None, publish: bool, what: str) -> None:
+    """Print a stored run's summary, or exit 1 listing the violations of a ``what`` (plan, re-plan)
+    that was not stored, or saying why a stored one was not published."""
     if outcome.violations:
         _report_violations(outcome.violations)
-        typer.echo(f"{len(outcome.violations)} violation(s): plan not stored or published", err=True)
+        typer.echo(f"{len(outcome.violations)} violation(s): {what} not stored or published", err=True)
         raise typer.Exit(EXIT_VIOLATIONS)
     typer.echo(summary(outcome, region, publish and not outcome.publish_error))
     if outcome.publish_error:
@@ -138,7 +154,7 @@ def plan_file(
     from dispatch.matrix import BngMatrixProvider
     from dispatch.solver import solve
 
-    the_day = _day(day)
+    the_day = day_option(day)
     errors: list[str] = []
     tasks, shifts = [], []
     for read, path, sink in ((read_cases, cases, tasks), (read_agents, agents, shifts)):

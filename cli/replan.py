@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from cli.plan import EXIT_INPUT, EXIT_VIOLATIONS, _day, _report_violations, summary
+from cli.plan import EXIT_INPUT, day_option, region_option, report_outcome
 
 
 def _now(text: str | None, day: date) -> datetime:
@@ -42,34 +42,19 @@ def replan(
     """Re-plan the rest of DAY from now: visits done stay done, visits under way stay with their agents,
     dispatchers' pins hold, agents start from their live positions (Redis). Stores the plan and
     publishes each agent's day; exits 1 listing any validator violation (nothing is then stored or sent)."""
-    from sqlalchemy import select
-
     from core import session_scope
-    from core.models import Itl1Region
     from core.positions import connect
     from dispatch.replan import replan_day
 
-    the_day = _day(day)
+    the_day = day_option(day)
     moment = _now(now, the_day)
     if not 0 < time_limit <= 600:
         typer.echo(f"--time-limit: {time_limit:g} is not between 0 and 600 seconds", err=True)
         raise typer.Exit(EXIT_INPUT)
     console = Console(stderr=True)
     with session_scope() as db:
-        if region is not None:
-            region = region.strip().upper()
-            if db.get(Itl1Region, region) is None:
-                known = ", ".join(db.scalars(select(Itl1Region.code).order_by(Itl1Region.code))) or "none loaded"
-                typer.echo(f"--region: {region!r} is not an ITL1 region code; known: {known}", err=True)
-                raise typer.Exit(EXIT_INPUT)
+        region = region_option(db, region)
         with console.status(f"{the_day}: re-planning from {moment:%H:%M} UTC"):
             outcome = replan_day(db, connect(), the_day, now=moment, region=region, time_limit_s=time_limit,
                                  actor="cli", publish=publish)
-    if outcome.violations:
-        _report_violations(outcome.violations)
-        typer.echo(f"{len(outcome.violations)} violation(s): re-plan not stored or published", err=True)
-        raise typer.Exit(EXIT_VIOLATIONS)
-    typer.echo(summary(outcome, region, publish and not outcome.publish_error))
-    if outcome.publish_error:
-        typer.echo(f"stored as run {outcome.run_id}, but not published: {outcome.publish_error}", err=True)
-        raise typer.Exit(EXIT_VIOLATIONS)
+    report_outcome(outcome, region, publish, "re-plan")

@@ -46,10 +46,11 @@ def new_client(client_id: str = "", address: BrokerAddress | None = None) -> mqt
     return client
 
 
-def ping_broker(url: str | None = None, timeout: float = 2.0) -> None:
-    """Connect and wait for the broker's CONNACK; raise ``ConnectionError`` with the reason if none
-    arrives or the broker refuses."""
-    address = broker_address(url)
+def connect(address: BrokerAddress | None = None, timeout: float = 2.0, keepalive: int = 30) -> mqtt.Client:
+    """A client connected to the broker, its network loop running, once the broker's CONNACK accepted
+    it; ``ConnectionError`` with the reason if the broker cannot be reached, does not answer within
+    ``timeout`` seconds or refuses."""
+    address = address or broker_address()
     client = new_client(address=address)
     answered = threading.Event()
     outcome: dict[str, object] = {}
@@ -60,16 +61,25 @@ def ping_broker(url: str | None = None, timeout: float = 2.0) -> None:
 
     client.on_connect = on_connect
     try:
-        client.connect(address.host, address.port, keepalive=10)
+        client.connect(address.host, address.port, keepalive=keepalive)
     except OSError as exc:
         raise ConnectionError(f"cannot reach {address.host}:{address.port}: {exc}") from exc
     client.loop_start()
-    try:
-        if not answered.wait(timeout):
-            raise ConnectionError(f"no CONNACK from {address.host}:{address.port} within {timeout:g}s")
-        reason = outcome["reason"]
-        if reason.is_failure:
-            raise ConnectionError(f"broker refused the connection: {reason}")
-    finally:
+    problem = None
+    if not answered.wait(timeout):
+        problem = f"no CONNACK from {address.host}:{address.port} within {timeout:g}s"
+    elif outcome["reason"].is_failure:
+        problem = f"broker refused the connection: {outcome['reason']}"
+    if problem is not None:
         client.disconnect()
         client.loop_stop()
+        raise ConnectionError(problem)
+    return client
+
+
+def ping_broker(url: str | None = None, timeout: float = 2.0) -> None:
+    """Connect and wait for the broker's CONNACK; raise ``ConnectionError`` with the reason if none
+    arrives or the broker refuses."""
+    client = connect(broker_address(url), timeout=timeout, keepalive=10)
+    client.disconnect()
+    client.loop_stop()

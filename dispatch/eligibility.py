@@ -65,8 +65,8 @@ from dispatch.model import Break, Point, Shift, TimeWindow, VisitTask
 
 __all__ = [
     "DEBT_TYPE_SKILLS", "SERVICE_PER_LINKED_S", "SERVICE_S", "CaseSite", "EligibilityResult", "Exclusion",
-    "OptionalVisit", "OptionalVisitSource", "WhyAnswer", "eligible_tasks", "load_eligibility", "priority_for",
-    "shifts_for_day", "why",
+    "OptionalVisit", "OptionalVisitSource", "WhyAnswer", "case_sites", "eligible_tasks", "load_eligibility",
+    "priority_for", "shifts_for_day", "why",
 ]
 
 SERVICE_S = 15 * 60  # one knock, the conversation, the evidence (R-VISIT-EVIDENCE)
@@ -282,7 +282,7 @@ def _merge_optional(tasks: list[VisitTask], carried: Mapping[int, tuple[int, ...
 # --- the database edge -----------------------------------------------------------------------------
 
 
-def _sites(db: Session, case_ids: Sequence[int]) -> dict[int, CaseSite]:
+def case_sites(db: Session, case_ids: Sequence[int]) -> dict[int, CaseSite]:
     rows = db.execute(
         select(Case.id, Buyer.reference, func.ST_X(Address.location), func.ST_Y(Address.location),
                Address.itl1_cd, Case.linked_group, Case.is_leading, Case.debt_type)
@@ -295,7 +295,7 @@ def _evaluate(db: Session, case_ids: Sequence[int], day: date, now: datetime | N
               sources: Sequence[OptionalVisitSource]) -> EligibilityResult:
     facts = load_case_facts(db, case_ids, day)
     offers = [offer for source in sources for offer in source.optional_visits(day, now)]
-    return eligible_tasks(facts, visit_history(db, case_ids), _sites(db, case_ids), day, now, offers)
+    return eligible_tasks(facts, visit_history(db, case_ids), case_sites(db, case_ids), day, now, offers)
 
 
 def load_eligibility(db: Session, day: date, region: str | None = None, subcontractor_id: int | None = None,

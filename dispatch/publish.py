@@ -28,13 +28,12 @@ is the plan itself.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from core.mqtt import BrokerAddress, broker_address, new_client
+from core.mqtt import connect
 from dispatch.geojson import iso_local
 from dispatch.model import Plan, PlannedVisit, Point, Route, Shift
 from dispatch.store import VisitAddress
@@ -80,29 +79,6 @@ def agent_day(plan: Plan, shift: Shift, route: Route | None, *, run_id: int | No
         "visits": [_visit(v, addresses.get(v.case_id)) for v in (route.visits if route else ())]}
 
 
-def _connect(address: BrokerAddress, timeout_s: float) -> mqtt.Client:
-    client = new_client(address=address)
-    answered = threading.Event()
-    outcome: dict[str, Any] = {}
-
-    def on_connect(_client, _userdata, _flags, reason_code, _properties):
-        outcome["reason"] = reason_code
-        answered.set()
-
-    client.on_connect = on_connect
-    try:
-        client.connect(address.host, address.port, keepalive=30)
-    except OSError as exc:
-        raise PublishError(f"cannot reach the MQTT broker at {address.host}:{address.port}: {exc}") from exc
-    client.loop_start()
-    if not answered.wait(timeout_s) or outcome["reason"].is_failure:
-        client.loop_stop()
-        client.disconnect()
-        raise PublishError(f"the MQTT broker at {address.host}:{address.port} did not accept the connection: "
-                           f"{outcome.get('reason', 'no CONNACK')}")
-    return client
-
-
 def publish_plan(plan: Plan, client: mqtt.Client | None = None, *, shifts: Iterable[Shift] = (),
                  addresses: Mapping[int, VisitAddress] | None = None, run_id: int | None = None,
                  timeout_s: float = 10.0) -> int:
@@ -119,7 +95,10 @@ def publish_plan(plan: Plan, client: mqtt.Client | None = None, *, shifts: Itera
             days[shift.agent_id] = agent_day(plan, shift, None, run_id=run_id)
     own = client is None
     if client is None:
-        client = _connect(broker_address(), timeout_s)
+        try:
+            client = connect(timeout=timeout_s)
+        except ConnectionError as exc:
+            raise PublishError(f"the MQTT broker did not accept the connection: {exc}") from exc
     refused: dict[int, Any] = {}
     chained = client.on_publish
 

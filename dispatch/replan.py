@@ -46,7 +46,7 @@ from core.case_facts import load_case_facts, visit_history
 from core.models import Address, Case, PlanKind, Visit
 from core.positions import read_positions
 from core.visit_rules import LONDON
-from dispatch.eligibility import EligibilityResult, _sites, eligible_tasks, load_eligibility, shifts_for_day
+from dispatch.eligibility import EligibilityResult, case_sites, eligible_tasks, load_eligibility, shifts_for_day
 from dispatch.matrix import MatrixProvider
 from dispatch.pins import Pin, apply_pins, load_pins
 from dispatch.model import Plan, PlannedVisit, Point, Route, Shift, VisitTask
@@ -197,7 +197,7 @@ def _started_task(db: Session, visit: Visit, day: date) -> VisitTask | None:
     ids = [visit.case_id]
     facts = load_case_facts(db, ids, day)
     history = {visit.case_id: [v for v in visit_history(db, ids)[visit.case_id] if v.arrived_at < visit.arrived_at]}
-    result = eligible_tasks(facts, history, _sites(db, ids), day)
+    result = eligible_tasks(facts, history, case_sites(db, ids), day)
     return result.tasks[0] if result.tasks else None
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from core.mqtt import broker_address, new_client
+from core.mqtt import connect
 
 
 class Listener:
@@ -54,14 +54,8 @@ class Listener:
 @contextmanager
 def connected() -> Iterator[mqtt.Client]:
     """A client connected to ``BAILIWICK_MQTT_URL`` (CONNACK received), its loop running."""
-    address = broker_address()
-    client = new_client(address=address)
-    ready = threading.Event()
-    client.on_connect = lambda *_args: ready.set()
-    client.connect(address.host, address.port)
-    client.loop_start()
+    client = connect(timeout=5)
     try:
-        assert ready.wait(5), "no CONNACK"
         yield client
     finally:
         client.disconnect()

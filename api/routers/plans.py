@@ -81,7 +81,7 @@ GEOJSON_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {GEOJSON: {}}, "description": "a FeatureCollection: routes, visits, dropped visits"}}
 
 
-def _check_region(db: Session, region: str | None, loc: tuple[str, ...]) -> None:
+def check_region(db: Session, region: str | None, loc: tuple[str, ...]) -> None:
     if region is None or db.get(Itl1Region, region) is not None:
         return
     known = ", ".join(db.scalars(select(Itl1Region.code).order_by(Itl1Region.code)))
@@ -89,7 +89,7 @@ def _check_region(db: Session, region: str | None, loc: tuple[str, ...]) -> None
                                    "type": "value_error", "input": region}])
 
 
-def _summary(day: date, region: str | None, outcome: PlanOutcome) -> PlanSummary:
+def run_summary(day: date, region: str | None, outcome: PlanOutcome) -> PlanSummary:
     stats = run_stats(outcome.plan)  # the figures stored with the run
     return PlanSummary(run_id=outcome.run_id, day=day, region=region, fairness_ratio=stats.get("fairness_ratio"),
                        published=outcome.published, publish_error=outcome.publish_error,
@@ -104,7 +104,7 @@ def create_plan(body: PlanIn, db: DB, principal: Planner) -> PlanSummary | JSONR
     the independent validator finds any violation in is refused with 409 and its violations, and
     nothing is stored or sent. The plan and its audit row are committed together, before the plan is
     sent to the agents' phones."""
-    _check_region(db, body.region, ("body", "region"))
+    check_region(db, body.region, ("body", "region"))
     outcome = plan_and_store(db, body.day, region=body.region, time_limit_s=body.time_limit_s,
                              actor=principal.actor, publish=body.publish, role=principal.role.value,
                              audit={"publish": body.publish})
@@ -112,7 +112,7 @@ def create_plan(body: PlanIn, db: DB, principal: Planner) -> PlanSummary | JSONR
         violations = [ViolationOut(**asdict(v)).model_dump() for v in outcome.violations]
         return JSONResponse({"detail": f"the plan breaks {len(violations)} rule(s); nothing was stored",
                              "violations": violations}, status_code=status.HTTP_409_CONFLICT)
-    return _summary(body.day, body.region, outcome)
+    return run_summary(body.day, body.region, outcome)
 
 
 def _not_found(day: date, region: str | None) -> HTTPException:
@@ -121,7 +121,7 @@ def _not_found(day: date, region: str | None) -> HTTPException:
 
 
 def _scoped_plan(db: Session, principal: Principal, day: date, region: str | None) -> Plan:
-    _check_region(db, region, ("query", "region"))
+    check_region(db, region, ("query", "region"))
     plan = load_current_plan(db, day, region=region, buyer_id=principal.buyer_scope)
     if plan is None:
         raise _not_found(day, region)

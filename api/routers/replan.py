@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import DB, Principal, require_roles
-from api.routers.plans import STAFF, PlanSummary, ViolationOut, _check_region, _summary
+from api.routers.plans import STAFF, PlanSummary, ViolationOut, check_region, run_summary
 from core import record_audit
 from core.models import Agent, Case, PlanPin, Role
 from core.positions import connect
@@ -165,7 +165,7 @@ def replan(day: date, body: ReplanIn, db: DB, principal: Planner) -> PlanSummary
     """Re-plan the rest of ``day`` (in ``region``) from ``now``: visits done stay done, visits under way
     stay with their agents, pins hold, agents start from their live positions (``dispatch.replan``).
     The answer waits for the solver (``time_limit_s``)."""
-    _check_region(db, body.region, ("body", "region"))
+    check_region(db, body.region, ("body", "region"))
     now = body.now or datetime.now(UTC)
     _on_day(now, day, ("body", "now") if body.now else ("path", "day"))
     outcome = replan_day(db, connect(), day, now=now.astimezone(UTC), region=body.region,
@@ -175,4 +175,4 @@ def replan(day: date, body: ReplanIn, db: DB, principal: Planner) -> PlanSummary
         violations = [ViolationOut(**asdict(v)).model_dump() for v in outcome.violations]
         return JSONResponse({"detail": f"the re-plan breaks {len(violations)} rule(s); nothing was stored",
                              "violations": violations}, status_code=status.HTTP_409_CONFLICT)
-    return _summary(day, body.region, outcome)
+    return run_summary(day, body.region, outcome)
