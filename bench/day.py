@@ -17,7 +17,9 @@ Fairness (``dispatch.planner.fairness_by_region``): per region (ITL1), each buye
 served visits divided by its share of the visits that competed for capacity (served or dropped for
 ``capacity``); per region min/max over buyers; ``fairness_min_ratio`` is the smallest over regions
 and both days, counting every priority. ``*_fairness_nonurgent`` is the same over non-urgent visits
-only (the solver's own measure).
+only (the solver's own measure). What fairness costs shows in the drops: ``fair share`` (visits of a
+buyer above its share, not planned) and ``out of reach: …`` (no agent could make them even alone;
+not counted as competing), see ``dispatch.fairness``.
 
 Baseline, in the same run: the demo day as ONE ``dispatch.solver.solve`` model with the same budget
 (what ``plan_day`` did before the split). The national day has no whole-day baseline: one model over
@@ -75,6 +77,7 @@ class DayResult:
     violations: list
     parts: int
     shares: dict
+    repaired: int
 
 
 def scenario_url(scenario: str) -> str:
@@ -140,7 +143,8 @@ def plan_and_validate(scenario: str, url: str, workers: int | None) -> tuple[Day
         dropped=Counter(d.reason for d in plan.dropped),
         km_per_visit=sum(r.distance_m for r in plan.routes) / 1000 / max(1, plan.served),
         fairness=fairness_by_region(plan, tasks), fairness_nonurgent=fairness_by_region(plan, tasks, urgent=False),
-        violations=violations, parts=int(plan.stats.get("parts", 0)), shares=served_shares(plan, tasks))
+        violations=violations, parts=int(plan.stats.get("parts", 0)), shares=served_shares(plan, tasks),
+        repaired=int(plan.stats.get("repaired_visits", 0)))
     return result, tasks, shifts
 
 
@@ -148,7 +152,8 @@ def report(scenario: str, r: DayResult) -> None:
     print(f"{scenario}: {r.seconds:.1f} s (eligibility {r.load_seconds:.1f}, plan {r.plan_seconds:.1f} in "
           f"{r.parts} sub-problems, facts + validation {r.validate_seconds:.1f}); served {r.served:,} of "
           f"{r.tasks:,} by {r.agents:,} agents, {r.km_per_visit:.2f} km per visit; fairness {r.fairness:.3f} "
-          f"(non-urgent {r.fairness_nonurgent:.3f}); violations {len(r.violations)}", flush=True)
+          f"(non-urgent {r.fairness_nonurgent:.3f}); violations {len(r.violations)}; visits taken off routes the "
+          f"validator rejected: {r.repaired}", flush=True)
     for reason, n in r.dropped.most_common():
         print(f"    dropped {n:>7,}  {reason}")
     for v in r.violations[:10]:

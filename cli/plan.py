@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 EXIT_INPUT = 2  # as typer's own usage errors
 EXIT_VIOLATIONS = 1
+EXIT_NO_PLAN = 3  # no plan found within the time limit: unlike 1, a longer --time-limit may succeed
 STEP_NAMES = {"eligibility": "loading eligible visits and shifts", "solve": "solving", "validate": "validating",
               "store": "storing", "publish": "publishing agents' days"}
 
@@ -56,7 +57,8 @@ def plan(
                                           help="send each agent's day on agents/{agent_id}/plan")] = True,
 ) -> None:
     """Plan DAY from the database, store the plan and publish each agent's day; exit 1 listing any
-    validator violation (nothing is then stored or sent)."""
+    validator violation, 3 when no plan was found within the time limit (nothing is then stored or
+    sent, and the current plan stays)."""
     from core import session_scope
     from core.visit_rules import LONDON
     from dispatch.service import plan_and_store
@@ -94,8 +96,14 @@ def region_option(db: Session, region: str | None) -> str | None:
 
 
 def report_outcome(outcome: PlanOutcome, region: str | None, publish: bool, what: str) -> None:
-    """Print a stored run's summary, or exit 1 listing the violations of a ``what`` (plan, re-plan)
-    that was not stored, or saying why a stored one was not published."""
+    """Print a stored run's summary; or exit 3 when the solver found no plan in time for a ``what``
+    (plan, re-plan), 1 listing the violations of one that was not stored, or saying why a stored one
+    was not published."""
+    if outcome.unsolved:
+        total = outcome.plan.served + len(outcome.plan.dropped)
+        typer.echo(f"no plan found within the time limit for {outcome.unsolved} of {total} visits: {what} not "
+                   "stored or published, the previous plan is kept; try a longer --time-limit", err=True)
+        raise typer.Exit(EXIT_NO_PLAN)
     if outcome.violations:
         _report_violations(outcome.violations)
         typer.echo(f"{len(outcome.violations)} violation(s): {what} not stored or published", err=True)

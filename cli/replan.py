@@ -41,7 +41,8 @@ def replan(
 ) -> None:
     """Re-plan the rest of DAY from now: visits done stay done, visits under way stay with their agents,
     dispatchers' pins hold, agents start from their live positions (Redis). Stores the plan and
-    publishes each agent's day; exits 1 listing any validator violation (nothing is then stored or sent)."""
+    publishes each agent's day; exits 1 listing any validator violation, 3 when no plan was found within
+    the time limit (nothing is then stored or sent, and the current plan stays)."""
     from core import session_scope
     from core.positions import connect
     from dispatch.replan import replan_day

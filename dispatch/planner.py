@@ -10,20 +10,40 @@
 3. Time: ``time_limit_s`` bounds the whole call; a ``MARGIN`` of it is kept for stitching. The
    workers are started first (their start-up is measured, not guessed); then sub-problems start
    largest first, each with a limit given when it starts (``_Budget``): its share, by the square of its
-   number of tasks (``_weight``), of the worker-seconds left before the deadline, so that time a solver did not use goes to
-   those after it. The solver's own limit covers its matrix and model building. A sub-problem whose
-   first solution did not finish in its time (nothing served) is solved once more while time is left,
-   from ``RETRY_FIRST_SOLUTION``.
-4. Fairness [000 §1.8, §2.94]: the solver balances buyers only among non-urgent visits, and among
-   urgent ones it serves the cheapest, so a buyer whose cases are spread out (the national buyer
-   across London) loses to one whose cases are dense (Croydon). When a sub-problem's first plan
-   (``FIRST_SHARE`` of its time) is below ``FAIR_TARGET`` by ``fairness_by_region``, the buyers served
-   above the worst-served one's rate are capped near it and the worst-served is offered all its
-   visits again (``_fair_shares``), solved in the rest of the time; the fairer plan is kept unless it
-   gives up more than ``1 - FAIR_KEEP`` of the visits.
-5. Stitch: routes and drops are concatenated. Every sub-problem holds other agents and other tasks
-   (``split_day`` puts each task in exactly one), so no case can be planned twice. There is no repair
-   pass that moves capacity drops between clusters.
+   number of tasks (``_weight``), of the worker-seconds left before the deadline, so that time a solver
+   did not use goes to those after it. The solver's own limit covers its matrix and model building. A
+   sub-problem whose first solution did not finish in its time (nothing served) is solved once more
+   while time is left, from ``RETRY_FIRST_SOLUTION`` (``_schedule``). A region where two or more
+   buyers compete holds back ``FAIR_ROUND_SHARE`` of its weight for its fairness round (step 5): the
+   round's sub-problems share it when the region turns out unfair, and it goes to the sub-problems
+   still waiting when it does not. With less than ``ROOMY_PART_S`` per sub-problem nothing is held
+   back and there is no round (step 6 still applies).
+4. Fairness within a cluster [000 §1.8, §2.94]: the solver balances buyers only among non-urgent
+   visits, and among urgent ones it serves the cheapest, so a buyer whose cases are spread out (the
+   national buyer across London) loses to one whose cases are dense (Croydon). When a sub-problem's
+   first plan (``FIRST_SHARE`` of its time) is below ``FAIR_TARGET`` by ``fairness_by_region``, the
+   buyers served above the worst-served one's rate are capped near it and the worst-served is offered
+   all its visits again (``dispatch.fairness.fair_shares``), solved in the rest of the time; the fairer
+   plan is kept unless it gives up more than ``1 - FAIR_KEEP`` of the visits.
+5. Fairness across a region: clusters are cut by where agents live, so a buyer whose cases lie far
+   from the city where the other buyer's agents live can be under-served in every cluster (the South
+   West: Plymouth's cases in the city, the national buyer's across Cornwall and Somerset). As soon as
+   the last cluster of a region is planned, if the region is below ``FAIR_TARGET``
+   (``dispatch.fairness.under_served``): the drops no agent could make even alone are labelled out of
+   reach (not capacity given to another buyer); the under-served buyers' unplanned visits go to the
+   cluster of the nearest agent who may make them, and every cluster receiving visits they need is
+   solved again with those visits urgent and the rest demoted below urgent (``_favoured_parts``).
+6. Trim (``dispatch.fairness.trim``): both the region's first plan and the one with the round's clusters are
+   cut to ``FAIR_TARGET`` (visits of buyers above their share dropped as ``fair share``), and each
+   region keeps the one that is fair, or else the one that serves more. So a region with two buyers
+   ends at or above the target unless that would cancel more than half its visits
+   (``dispatch.fairness.TRIM_KEEP``); the cost in visits is in ``Plan.stats`` (``fair_share_dropped``).
+7. Repair (``dispatch.repair``), before the trim: each route is checked on its own by the independent
+   validator, and a route it rejects loses visits until it passes (logged as a warning; counted in
+   ``Plan.stats["repaired_visits"]``).
+8. Stitch: routes and drops are concatenated. Every sub-problem holds other agents and other tasks
+   (``split_day`` puts each task in exactly one; the fairness round replaces its clusters' plans), so
+   no case can be planned twice.
 
 ``fairness_by_region`` measures the stitched plan's fairness [000 §1.8, §2.94] (its docstring gives the
 exact definition); ``plan_day`` records it in ``Plan.stats`` as ``fairness_ratio``.
@@ -35,22 +55,38 @@ import multiprocessing
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import date
 
+from dispatch.fairness import (
+    COMPETING_REASONS, FAIR_SHARE, FAIR_TARGET, NO_PLAN_FOUND, OUT_OF_REACH, fair_shares, fairness_by_region, favour,
+    out_of_reach, region_fairness, served_shares, trim, under_served,
+)
 from dispatch.matrix import MatrixProvider, PlanarMatrixProvider
 from dispatch.model import Dropped, Plan, Shift, VisitTask
-from dispatch.solver import URGENT_PRIORITY, solve
-from dispatch.split import MAX_AGENTS, SubProblem, planar, split_day
+from dispatch.repair import repair
+from dispatch.solver import solve
+from dispatch.split import MAX_AGENTS, Project, SubProblem, bng, nearest_parts, planar, split_day
 
-__all__ = ["COMPETING_REASONS", "MARGIN", "fairness_by_region", "plan_day", "served_shares"]
+# The fairness measures live in dispatch.fairness; they are re-exported here, where callers of
+# ``plan_day`` have always found them.
+__all__ = ["COMPETING_REASONS", "MARGIN", "NO_PLAN_FOUND", "fairness_by_region", "plan_day", "served_shares"]
 
 # A sub-problem's first solve gets this share of its limit; an unfair first plan is re-solved over
 # fair shares in the rest (``_solve_part``), a fair one returns early and leaves the time to others.
 FIRST_SHARE = 0.7
-FAIR_TARGET = 0.9  # bench/day.py's bar for fairness_min_ratio (issue 4)
+# Of the budget, kept for the region-wide fairness round (step 5) when some region has two buyers, if
+# sub-problems get at least ROOMY_PART_S each on average (with less, some would not get past their
+# first solution: 4 agents × 124 tasks need about 1.1 s on a loaded machine; the demo day has about
+# 2.3 s per sub-problem).
+FAIR_ROUND_SHARE = 0.25
+ROOMY_PART_S = 1.0
+# The fairness round favours this many times the visits an under-served buyer needs (the nearest to an
+# agent first): some of them will not fit.
+FAVOUR_MARGIN = 1.5
 # Fairness is not bought with any number of visits: a fairer plan that serves less than this share of
 # the first plan's visits (a buyer whose visits no agent can reach would cap everyone) is not taken.
 FAIR_KEEP = 0.8
@@ -79,10 +115,10 @@ class _Budget:
     early leaves its time to those that start after it."""
 
     deadline: float
-    pending: int  # total weight not started yet
+    pending: float  # total weight not started yet
     busy_until: list[float]
 
-    def start(self, slot: int, weight: int, now: float) -> float:
+    def start(self, slot: int, weight: float, now: float) -> float:
         available = sum(self.deadline - max(now, end) for k, end in enumerate(self.busy_until) if k != slot)
         available += self.deadline - now
         limit = min(self.deadline - now, available * weight / max(self.pending, weight))
@@ -114,15 +150,18 @@ def _solve_part(part: SubProblem, matrix: MatrixProvider, day: date, limit: floa
                 first_solution: str = FIRST_SOLUTION) -> Plan:
     """The sub-problem solved, then re-solved over each buyer's fair share when the first plan is
     unfair (module docstring, step 4); the second plan is kept when it is fairer and serves at least
-    ``FAIR_KEEP`` of what the first served."""
+    ``FAIR_KEEP`` of what the first served. A part of the fairness round (``part.favoured``) is solved
+    once: its unfairness within the cluster is the point."""
     started = time.monotonic()
-    first = solve(part.tasks, part.shifts, matrix=matrix, time_limit_s=limit * FIRST_SHARE, day=day,
-                  fairness_rounds=0, first_solution=first_solution)
+    first = solve(part.tasks, part.shifts, matrix=matrix, day=day, fairness_rounds=0, first_solution=first_solution,
+                  time_limit_s=limit * (FIRST_SHARE if not part.favoured else 1.0))
+    if part.favoured:
+        return first
     fairness = fairness_by_region(first, part.tasks)
     left = limit - (time.monotonic() - started)
     if fairness >= FAIR_TARGET or left < 0.5 or first.served == 0:
         return first
-    offered, cut = _fair_shares(first, part.tasks, matrix)
+    offered, cut = fair_shares(first, part.tasks, matrix)
     second = solve(offered, part.shifts, matrix=matrix, time_limit_s=left, day=day, fairness_rounds=0,
                    first_solution=first_solution)
     structural = [d for d in first.dropped if d.reason not in COMPETING_REASONS]
@@ -133,77 +172,164 @@ def _solve_part(part: SubProblem, matrix: MatrixProvider, day: date, limit: floa
     return first
 
 
-def _fair_shares(plan: Plan, tasks: Sequence[VisitTask], matrix: MatrixProvider,
-                 ) -> tuple[list[VisitTask], list[VisitTask]]:
-    """The tasks to offer again, and those left out, so that in each region every buyer's served rate
-    (served ÷ competing visits) is within ``FAIR_TARGET`` of the lowest buyer's rate in ``plan``: the
-    buyer with the lowest rate is offered all its visits, every other buyer at most that rate ÷
-    ``FAIR_TARGET`` of its visits — its served ones first (highest priority first), then the unserved
-    ones nearest (in travel time) to a planned stop. Served at least as well as before, the lowest
-    buyer then keeps the ratio of rates (which is ``fairness_by_region``'s min/max) at the target."""
-    served = {v.case_id for r in plan.routes for v in r.visits}
-    capacity = {d.case_id for d in plan.dropped if d.reason in COMPETING_REASONS}
-    groups: dict[str | None, dict[str, list[VisitTask]]] = defaultdict(lambda: defaultdict(list))
-    for t in tasks:
-        if t.case_id in served or t.case_id in capacity:
-            groups[t.region][t.buyer].append(t)
-    stops = [v.at for r in plan.routes for v in r.visits]
-    unserved = [t for t in tasks if t.case_id in capacity]
-    points = list(dict.fromkeys([*stops, *(t.at for t in unserved)]))
-    index = {p: i for i, p in enumerate(points)}
-    durations = matrix.matrix(points).duration_s
-    stop_ix = [index[p] for p in dict.fromkeys(stops)]
-    near = {t.case_id: int(durations[stop_ix, index[t.at]].min()) for t in unserved}
-    offered: list[VisitTask] = []
-    cut: list[VisitTask] = []
-    for buyers in groups.values():
-        rates = {b: sum(t.case_id in served for t in ts) / len(ts) for b, ts in buyers.items()}
-        lowest = min(rates.values())
-        for b, ts in buyers.items():
-            if rates[b] == lowest:
-                offered += ts  # all of them: the time others give up may serve more of them
-                continue
-            cap = math.floor(lowest * len(ts) / FAIR_TARGET)
-            ranked = sorted(ts, key=lambda t: (t.case_id not in served, -t.priority, near.get(t.case_id, 0),
-                                               t.case_id))
-            offered += ranked[:cap]
-            cut += ranked[cap:]
-    return offered, cut
+class _Inline:
+    """An executor that runs each call at once, in this process: what ``_schedule`` uses when one
+    process is enough."""
+
+    def submit(self, fn: Callable[..., Plan], *args: object) -> Future[Plan]:
+        future: Future[Plan] = Future()
+        try:
+            future.set_result(fn(*args))
+        except BaseException as error:  # noqa: BLE001 — handed to the caller through the future, as a pool would
+            future.set_exception(error)
+        return future
 
 
-def _solve_in_pool(order: list[SubProblem], matrix: MatrixProvider, day: date, n_workers: int,
-                   deadline: float, progress: Callable[[int, int], None] | None) -> list[Plan]:
-    """Solve ``order`` (largest first) on ``n_workers`` processes; a sub-problem whose first solution
-    did not finish (``_failed``) is solved once more, from ``RETRY_FIRST_SOLUTION``, if time is left."""
-    plans: list[Plan] = []
+@contextmanager
+def _pool(workers: int, n_parts: int) -> Iterator[tuple[ProcessPoolExecutor | _Inline, int]]:
+    """A started process pool of ``min(workers, n_parts)`` workers and that number, or an inline
+    executor and 1 when one process is enough. Every worker is started before the caller divides its
+    time: what starting them costs depends on the machine's load, so it is measured rather than guessed."""
+    n_workers = min(workers, n_parts)
+    if n_workers <= 1:
+        yield _Inline(), 1
+        return
     with ProcessPoolExecutor(max_workers=n_workers, mp_context=_context()) as pool:
-        # Start every worker before dividing the time: what starting them costs depends on the
-        # machine's load, so it is measured rather than guessed.
         for future in [pool.submit(_ready) for _ in range(n_workers)]:
             future.result()
-        budget = _Budget(deadline, sum(map(_weight, order)), [0.0] * n_workers)
-        queue = [(part, False) for part in order]
-        running: dict[Future[Plan], tuple[SubProblem, bool, int]] = {}
-        free_slots = list(range(n_workers))
-        while queue or running:
-            while queue and free_slots:
-                (part, retry), slot = queue.pop(0), free_slots.pop(0)
-                limit = budget.start(slot, _weight(part), time.monotonic())
-                strategy = RETRY_FIRST_SOLUTION if retry else FIRST_SOLUTION
-                running[pool.submit(_solve_part, part, matrix, day, limit, strategy)] = (part, retry, slot)
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                part, retry, slot = running.pop(future)
-                free_slots.append(slot)
-                plan = future.result()
-                if not retry and _failed(plan, part) and deadline - time.monotonic() > 1.0:
-                    budget.pending += _weight(part)
-                    queue.insert(0, (part, True))
-                    continue
-                plans.append(plan)
-                if progress is not None:
-                    progress(len(plans), len(order))
+        yield pool, n_workers
+
+
+# What ``_schedule`` calls as each sub-problem's final plan arrives: the sub-problems to solve next, and
+# the reserved weight it gives back.
+After = Callable[[SubProblem, Plan], tuple[list[SubProblem], float]]
+
+
+def _largest_first(parts: Sequence[SubProblem]) -> list[SubProblem]:
+    return sorted(parts, key=lambda p: (-len(p.tasks), p.key))
+
+
+def _schedule(executor: ProcessPoolExecutor | _Inline, n_workers: int, parts: Sequence[SubProblem],
+              matrix: MatrixProvider, day: date, deadline: float, progress: Callable[[int, int], None] | None,
+              weight: Callable[[SubProblem], float], reserved: float, after: After,
+              ) -> list[tuple[SubProblem, Plan]]:
+    """Each sub-problem with its plan: ``parts`` solved largest first on ``n_workers`` slots of
+    ``executor``, each given its time as it starts (``_Budget``, by ``weight``, with ``reserved`` weight
+    held back for what ``after`` adds). A sub-problem whose first solution did not finish (``_failed``)
+    is solved once more, from ``RETRY_FIRST_SOLUTION``, if time is left; the sub-problems ``after``
+    returns go to the front of the queue."""
+    plans: list[tuple[SubProblem, Plan]] = []
+    budget = _Budget(deadline, sum(map(weight, parts)) + reserved, [0.0] * n_workers)
+    queue = [(part, False) for part in _largest_first(parts)]
+    running: dict[Future[Plan], tuple[SubProblem, bool, int]] = {}
+    free_slots = list(range(n_workers))
+    total = len(parts)
+    while queue or running:
+        while queue and free_slots:
+            (part, retry), slot = queue.pop(0), free_slots.pop(0)
+            limit = budget.start(slot, weight(part), time.monotonic())
+            strategy = RETRY_FIRST_SOLUTION if retry else FIRST_SOLUTION
+            running[executor.submit(_solve_part, part, matrix, day, limit, strategy)] = (part, retry, slot)
+        done, _ = wait(running, return_when=FIRST_COMPLETED)
+        for future in done:
+            part, retry, slot = running.pop(future)
+            free_slots.append(slot)
+            plan = future.result()
+            if not retry and _failed(plan, part) and deadline - time.monotonic() > 1.0:
+                budget.pending += weight(part)
+                queue.insert(0, (part, True))
+                continue
+            plans.append((part, plan))
+            new, released = after(part, plan)
+            budget.pending += sum(map(weight, new)) - released
+            queue[:0] = [(p, False) for p in _largest_first(new)]
+            total += len(new)
+            if progress is not None:
+                progress(len(plans), total)
     return plans
+
+
+def _stitch(day: date, plans: Sequence[Plan], dropped: Sequence[Dropped] = ()) -> Plan:
+    return Plan(day=day, routes=sorted((r for p in plans for r in p.routes), key=lambda r: r.agent_id),
+                dropped=[*dropped, *(d for p in plans for d in p.dropped)])
+
+
+def _unreachable_out(plan: Plan, tasks: Sequence[VisitTask], shifts: Sequence[Shift], matrix: MatrixProvider,
+                     regions: set[str | None]) -> Plan:
+    """``plan`` with the competing drops of ``regions`` that no agent of their region could make even
+    alone re-labelled ``OUT_OF_REACH``: they are not capacity given to another buyer."""
+    by_case = {t.case_id: t for t in tasks}
+    unreachable: set[int] = set()
+    for region in regions:
+        # A region's clusters may hold another region's visits (no agent of theirs may make them).
+        candidates = [by_case[d.case_id] for d in plan.dropped if d.reason in COMPETING_REASONS
+                      and d.case_id in by_case and by_case[d.case_id].region == region]
+        unreachable |= out_of_reach(candidates, [s for s in shifts if s.region == region], matrix)
+    if not unreachable:
+        return plan
+    return Plan(day=plan.day, routes=plan.routes,
+                dropped=[Dropped(d.case_id, d.buyer, d.at, OUT_OF_REACH) if d.case_id in unreachable else d
+                         for d in plan.dropped])
+
+
+def _favoured_parts(plan: Plan, parts: Sequence[SubProblem], tasks: Sequence[VisitTask],
+                    under: dict[str | None, dict[str, int]], project: Project) -> list[SubProblem]:
+    """Step 5's sub-problems. In each unfair region, each under-served buyer's visits not planned
+    anywhere go to the cluster of the nearest agent who may make them; the nearest ``FAVOUR_MARGIN`` ×
+    the number it needs (``under_served``) are favoured, with its visits already planned; every cluster
+    that receives a favoured visit is solved again over what it planned and what it received, all but
+    the favoured visits demoted below urgent (``dispatch.fairness.favour``)."""
+    by_case = {t.case_id: t for t in tasks}
+    served = {v.case_id for r in plan.routes for v in r.visits}
+    extra: dict[int, list[VisitTask]] = defaultdict(list)
+    favoured: set[int] = {c for c in served if by_case[c].buyer in under.get(by_case[c].region, {})}
+    for region, needs in under.items():
+        in_region = [k for k, p in enumerate(parts) if p.region == region]
+        moving = [by_case[d.case_id] for d in plan.dropped if d.reason in COMPETING_REASONS and d.buyer in needs
+                  and by_case[d.case_id].region == region and by_case[d.case_id].pinned_agent is None]
+        placed = [(t, *near) for t, near in zip(moving, nearest_parts(moving, [parts[k] for k in in_region], project))
+                  if near is not None]
+        for t, n, _ in placed:
+            extra[in_region[n]].append(t)
+        for buyer, need in needs.items():
+            nearest = sorted((d, t.case_id) for t, _, d in placed if t.buyer == buyer)
+            favoured.update(c for _, c in nearest[:math.ceil(need * FAVOUR_MARGIN)])
+    out = []
+    for k, p in enumerate(parts):
+        if p.region in under and any(t.case_id in favoured for t in extra[k]):
+            offered = favour([*(t for t in p.tasks if t.case_id in served), *extra[k]], p.region, favoured)
+            out.append(SubProblem(f"{p.key}/fair", p.region, tuple(offered), p.shifts, frozenset(under[p.region])))
+    return out
+
+
+def _served_by(plan: Plan, agents: set[int]) -> int:
+    return sum(len(r.visits) for r in plan.routes if r.agent_id in agents)
+
+
+def _better_of(plan: Plan, candidate: Plan, parts: Sequence[SubProblem], redo: Sequence[SubProblem],
+               tasks: Sequence[VisitTask], matrix: MatrixProvider) -> Plan:
+    """Both plans trimmed (step 6), then region by region of the fairness round the one that is fair
+    (a trim may have been refused, ``dispatch.fairness.TRIM_KEEP``), else the one that serves more: a
+    region's agents and tasks come from one plan or the other, never from both (each was trimmed
+    against its own shares)."""
+    old, new = trim(plan, tasks, matrix), trim(candidate, tasks, matrix)
+    old_fair, new_fair = region_fairness(old, tasks), region_fairness(new, tasks)
+    take_new: set[int] = set()  # agents
+    new_cases: set[int] = set()
+    for region in {p.region for p in redo}:
+        agents = {s.agent_id for p in parts if p.region == region for s in p.shifts}
+        if (new_fair.get(region, 1.0) >= FAIR_TARGET, _served_by(new, agents)) > \
+                (old_fair.get(region, 1.0) >= FAIR_TARGET, _served_by(old, agents)):
+            take_new |= agents
+            new_cases |= {t.case_id for p in [*parts, *redo] if p.region == region for t in p.tasks}
+    if not take_new:
+        return old
+    new_cases |= {v.case_id for r in old.routes if r.agent_id in take_new for v in r.visits}
+    return Plan(day=plan.day,
+                routes=[*(r for r in old.routes if r.agent_id not in take_new),
+                        *(r for r in new.routes if r.agent_id in take_new)],
+                dropped=[*(d for d in old.dropped if d.case_id not in new_cases),
+                         *(d for d in new.dropped if d.case_id in new_cases)])
 
 
 def plan_day(tasks: Sequence[VisitTask], shifts: Sequence[Shift], *, matrix: MatrixProvider, day: date,
@@ -214,71 +340,75 @@ def plan_day(tasks: Sequence[VisitTask], shifts: Sequence[Shift], *, matrix: Mat
 
     ``matrix`` must be picklable (it is sent to the worker processes). ``workers``: parallel solver
     processes (default: the machine's cores). ``progress(done, total)`` is called as sub-problems
-    finish.
+    finish (the total grows when the fairness round adds some).
     """
     started = time.monotonic()
     workers = workers or os.cpu_count() or 1
-    project = planar if isinstance(matrix, PlanarMatrixProvider) else None
-    split = split_day(tasks, shifts, max_agents=MAX_AGENTS, **({"project": project} if project else {}))
-    parts = split.parts
+    project = planar if isinstance(matrix, PlanarMatrixProvider) else bng
+    split = split_day(tasks, shifts, max_agents=MAX_AGENTS, project=project)
     deadline = started + time_limit_s * (1 - MARGIN)
-    plans: list[Plan] = []
-    order = sorted(parts, key=lambda p: (-len(p.tasks), p.key))  # largest first
-    if len(parts) == 1 or workers == 1:
-        budget = _Budget(deadline, sum(map(_weight, order)), [0.0])
-        for part in order:
-            plans.append(_solve_part(part, matrix, day, budget.start(0, _weight(part), time.monotonic())))
-            if progress is not None:
-                progress(len(plans), len(parts))
-    elif parts:
-        plans = _solve_in_pool(order, matrix, day, min(workers, len(parts)), deadline, progress)
-    plan = Plan(day=day, routes=sorted((r for p in plans for r in p.routes), key=lambda r: r.agent_id),
-                dropped=[*split.dropped, *(d for p in plans for d in p.dropped)])
-    plan.stats = {"solve_seconds": time.monotonic() - started, "parts": float(len(parts)),
+    by_region: dict[str | None, list[VisitTask]] = defaultdict(list)
+    for t in tasks:
+        by_region[t.region].append(t)
+    region_parts: dict[str | None, list[SubProblem]] = defaultdict(list)
+    for p in split.parts:
+        if len({t.buyer for t in by_region[p.region]}) > 1:  # a region where buyers compete
+            region_parts[p.region].append(p)
+    region_of = {t.case_id: t.region for t in tasks}
+    split_drops: dict[str | None, list[Dropped]] = defaultdict(list)
+    for d in split.dropped:
+        split_drops[region_of[d.case_id]].append(d)
+
+    with _pool(workers, len(split.parts)) as (executor, n_workers):
+        now = time.monotonic()
+        # Each shared region holds back FAIR_ROUND_SHARE of its weight for its fairness round, and
+        # gives it back if it turns out fair; with too little time there is no round (step 6 still trims).
+        roomy = (deadline - now) * n_workers / max(1, len(split.parts)) >= ROOMY_PART_S
+        reserve = {r: FAIR_ROUND_SHARE * sum(map(_weight, ps)) if roomy else 0.0 for r, ps in region_parts.items()}
+        left = {r: len(ps) for r, ps in region_parts.items()}
+        planned: dict[str | None, list[Plan]] = defaultdict(list)
+        first: dict[str | None, Plan] = {}  # a shared region's plan before its round
+        scaled: dict[str, float] = {}  # a round's sub-problems share their region's reserve
+
+        def after(part: SubProblem, plan: Plan) -> tuple[list[SubProblem], float]:
+            region = part.region
+            if part.favoured or region not in left:
+                return [], 0.0
+            planned[region].append(plan)
+            left[region] -= 1
+            if left[region]:
+                return [], 0.0
+            first[region] = base = _stitch(day, planned[region], split_drops[region])
+            under = under_served(base, by_region[region])
+            if under:
+                first[region] = base = _unreachable_out(base, by_region[region], shifts, matrix, {region})
+                under = under_served(base, by_region[region])
+            redo = _favoured_parts(base, region_parts[region], tasks, under, project) \
+                if under and reserve[region] else []
+            total = sum(map(_weight, redo))
+            scaled.update({p.key: _weight(p) * reserve[region] / total for p in redo})
+            return redo, reserve[region]
+
+        solved = _schedule(executor, n_workers, split.parts, matrix, day, deadline, progress,
+                           lambda p: scaled.get(p.key, _weight(p)), sum(reserve.values()), after)
+    redo = [part for part, _ in solved if part.favoured]
+    shared = [p for ps in region_parts.values() for p in ps]
+    alone = _stitch(day, [pl for part, pl in solved if not part.favoured and part.region not in region_parts],
+                    [d for r, ds in split_drops.items() if r not in region_parts for d in ds])
+    plan_a = _stitch(day, [*first.values(), alone])
+    if redo:
+        redone = {s.agent_id for p in redo for s in p.shifts}
+        involved = {t.case_id for p in redo for t in p.tasks}
+        candidate = _stitch(day, [Plan(day=day, routes=[r for r in plan_a.routes if r.agent_id not in redone],
+                                       dropped=[d for d in plan_a.dropped if d.case_id not in involved]),
+                                  *(pl for part, pl in solved if part.favoured)])
+        plan_a = _better_of(plan_a, candidate, shared, redo, tasks, matrix)
+    repaired, taken_off = repair(plan_a, tasks, matrix)
+    plan = trim(repaired, tasks, matrix)
+    plan.stats = {"solve_seconds": time.monotonic() - started, "parts": float(len(split.parts)),
+                  "repaired_visits": float(taken_off),
                   "served": float(plan.served), "dropped": float(len(plan.dropped)),
                   "distance_m": float(sum(r.distance_m for r in plan.routes)),
+                  "fair_share_dropped": float(sum(d.reason == FAIR_SHARE for d in plan.dropped)),
                   "fairness_ratio": fairness_by_region(plan, tasks)}
     return plan
-
-
-# Drops that are capacity given to other visits: dropped for room, or because the solver ran out of time.
-COMPETING_REASONS = frozenset({"capacity", "no plan found within the time limit"})
-
-
-def served_shares(plan: Plan, tasks: Sequence[VisitTask], *, urgent: bool = True,
-                  ) -> dict[str | None, dict[str, tuple[int, int]]]:
-    """Region → buyer → (visits competing for capacity, visits served); see ``fairness_by_region``."""
-    served = {v.case_id for r in plan.routes for v in r.visits}
-    competing = served | {d.case_id for d in plan.dropped if d.reason in COMPETING_REASONS}
-    counts: dict[str | None, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
-    for t in tasks:
-        if t.case_id in competing and (urgent or t.priority < URGENT_PRIORITY):
-            c = counts[t.region][t.buyer]
-            c[0] += 1
-            c[1] += t.case_id in served
-    return {region: {b: (e, s) for b, (e, s) in buyers.items()} for region, buyers in counts.items()}
-
-
-def fairness_by_region(plan: Plan, tasks: Sequence[VisitTask], *, urgent: bool = True) -> float:
-    """The smallest, over regions, of min/max across buyers of (served share ÷ competing share); 1 is
-    perfectly proportional [000 §1.8, §2.94].
-
-    The visits that compete for capacity in a region are its tasks that were planned or dropped for
-    one of ``COMPETING_REASONS``: a visit nobody could make (no window, no skill, a pin that cannot be
-    kept) is not capacity given to another buyer. Regions are the tasks' (ITL1); a region counts only
-    when it has at least two buyers and served something. With ``urgent=False`` only tasks below
-    ``URGENT_PRIORITY`` count, which is the solver's own measure (``dispatch.solver._fairness_ratio``,
-    whose urgent visits are served whenever possible); by default every priority counts, because the
-    buyer's measure is the share of agent time on its cases against its share of the caseload.
-    A buyer's served share ÷ competing share is its served rate × (competing ÷ served) of the region,
-    so min/max of it across buyers is the lowest served rate over the highest.
-    """
-    worst = 1.0
-    for buyers in served_shares(plan, tasks, urgent=urgent).values():
-        total_e = sum(e for e, _ in buyers.values())
-        total_s = sum(s for _, s in buyers.values())
-        if len(buyers) < 2 or total_s == 0:
-            continue
-        ratios = [(s / total_s) / (e / total_e) for e, s in buyers.values()]
-        worst = min(worst, min(ratios) / max(ratios))
-    return worst

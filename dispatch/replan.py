@@ -52,7 +52,7 @@ from dispatch.pins import Pin, apply_pins, load_pins
 from dispatch.model import Plan, PlannedVisit, Point, Route, Shift, VisitTask
 from dispatch.planner import plan_day
 from dispatch.publish import PublishError, publish_plan
-from dispatch.service import PlanOutcome, check_plan, travel_provider
+from dispatch.service import PlanOutcome, check_plan, travel_provider, unsolved
 from dispatch.solver import model_points
 from dispatch.store import save_plan, visit_addresses
 
@@ -237,7 +237,9 @@ def replan_day(db: Session, client: redis.Redis, day: date, *, now: datetime, re
     histories of every warrant, stored as a ``replan`` run and committed only when it breaks nothing,
     then (``publish``) sent to each agent. ``matrix`` defaults to the planner's travel times;
     ``client`` is the Redis holding the live positions (under ``positions_namespace``); ``role`` and
-    ``audit`` go on the audit row stored with the run."""
+    ``audit`` go on the audit row stored with the run. A re-plan the solver did not finish within
+    ``time_limit_s`` is refused as ``plan_and_store`` refuses one: nothing stored or sent, the current
+    plan stays, ``PlanOutcome.unsolved`` counts the visits left unplanned."""
     eligibility = load_eligibility(db, day, region, now=now)
     shifts = shifts_for_day(db, day, region)
     agent_ids = [s.agent_id for s in shifts]
@@ -249,6 +251,8 @@ def replan_day(db: Session, client: redis.Redis, day: date, *, now: datetime, re
     under_way = started_tasks(tasks, shifts)
     plan = plan_day([t for t in tasks if t.case_id not in under_way], can_still_work(shifts, travel),
                     matrix=travel, day=day, time_limit_s=time_limit_s)
+    if unsolved(plan):
+        return PlanOutcome(None, plan, [], shifts, unsolved=unsolved(plan))
     plan = with_started(plan, tasks, shifts, travel)
     # A visit under way stands for its own case (its task came from that case alone).
     carried = {**eligibility.carried, **{case_id: (case_id,) for case_id in under_way}}

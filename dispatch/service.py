@@ -7,7 +7,14 @@
    over are left out.
 2. Travel: ``BngMatrixProvider`` with each point's area type from its local authority (urban/rural
    speeds, ``dispatch.matrix.area_type_of_lad``).
-3. ``dispatch.planner.plan_day``.
+3. ``dispatch.planner.plan_day``. A plan the solver did not finish is refused (``unsolved``): when it
+   found no plan within the time limit for some sub-problem (its visits are dropped with
+   ``NO_PLAN_FOUND``), that part's agents would get an empty day over the good one they have, so
+   nothing is validated, stored or published and the current plan stays; the outcome counts those
+   visits (``PlanOutcome.unsolved``). The whole plan is refused, not only the unfinished part: a run
+   replaces the current plan of every region it covers, so storing the rest would still empty that
+   part. Only that reason refuses a plan: a day with nothing to plan, or whose visits no agent can make
+   (every one dropped for ``capacity``, skills, windows), is a valid plan.
 4. The independent validator (``dispatch.validate.validate``) with every visited case's facts and
    visit history, so each visit is re-checked with ``visit_allowed`` (hours, holidays, blackouts,
    holds, vulnerability, sensitive addresses, the gap after a no-contact visit). A task stands for its
@@ -32,13 +39,13 @@ from dispatch.eligibility import EligibilityResult, load_eligibility, shifts_for
 from dispatch.matrix import AreaType, BngMatrixProvider, area_type_of_lad
 from dispatch.model import Plan, Point, Shift
 from dispatch.pins import apply_pins, load_pins
-from dispatch.planner import plan_day
+from dispatch.planner import NO_PLAN_FOUND, plan_day
 from dispatch.publish import PublishError, publish_plan
 from dispatch.solver import model_points
 from dispatch.store import save_plan, visit_addresses
 from dispatch.validate import Violation, validate
 
-__all__ = ["PlanOutcome", "Progress", "check_plan", "plan_and_store", "travel_provider"]
+__all__ = ["PlanOutcome", "Progress", "check_plan", "plan_and_store", "travel_provider", "unsolved"]
 
 # progress(step, done, total): step is "eligibility", "solve" (done/total sub-problems), "validate",
 # "store" or "publish".
@@ -47,9 +54,10 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass
 class PlanOutcome:
-    """``run_id`` is the stored run, None when the plan was not stored because of ``violations``.
-    ``published`` counts the agents' days sent; ``publish_error`` says why publishing failed (the plan
-    is stored all the same, and phones can still read it through the API)."""
+    """``run_id`` is the stored run, None when the plan was not stored because of ``violations`` or
+    because the solver found no plan within the time limit for ``unsolved`` visits (module docstring,
+    step 3). ``published`` counts the agents' days sent; ``publish_error`` says why publishing failed
+    (the plan is stored all the same, and phones can still read it through the API)."""
 
     run_id: int | None
     plan: Plan
@@ -57,12 +65,19 @@ class PlanOutcome:
     shifts: list[Shift] = field(default_factory=list)
     published: int = 0
     publish_error: str | None = None
+    unsolved: int = 0
 
 
 def _available(shifts: Sequence[Shift], now: datetime | None) -> list[Shift]:
     if now is None:
         return list(shifts)
     return [replace(s, available_from=max(s.start, now)) for s in shifts if s.end > now]
+
+
+def unsolved(plan: Plan) -> int:
+    """The visits the solver found no plan for within the time limit: a plan with any is refused
+    (module docstring, step 3)."""
+    return sum(d.reason == NO_PLAN_FOUND for d in plan.dropped)
 
 
 def travel_provider(db: Session, points: Sequence[Point]) -> BngMatrixProvider:
@@ -116,9 +131,9 @@ def plan_and_store(db: Session, day: date, *, region: str | None = None, time_li
                    publish: bool = True, now: datetime | None = None, progress: Progress | None = None,
                    role: str | None = None, audit: dict[str, Any] | None = None) -> PlanOutcome:
     """Plan ``day`` (in ``region``, an ITL1 code; None: the whole country) from the database, validate,
-    and store and publish the plan only when it has no violation (module docstring). ``actor`` is
-    recorded on the run ("user:12", "cli") and, with ``role`` and ``audit`` (extra data), on the audit
-    row stored with it. The stored run is committed before it is published, so a
+    and store and publish the plan only when the solver finished it and it has no violation (module
+    docstring). ``actor`` is recorded on the run ("user:12", "cli") and, with ``role`` and ``audit``
+    (extra data), on the audit row stored with it. The stored run is committed before it is published, so a
     phone never gets a plan the database does not have."""
     step = progress or (lambda _step, _done, _total: None)
     step("eligibility", 0, 1)
@@ -129,6 +144,8 @@ def plan_and_store(db: Session, day: date, *, region: str | None = None, time_li
     step("eligibility", 1, 1)
     plan = plan_day(eligibility.tasks, shifts, matrix=travel, day=day, time_limit_s=time_limit_s,
                     progress=lambda done, total: step("solve", done, total))
+    if unsolved(plan):
+        return PlanOutcome(None, plan, [], shifts, unsolved=unsolved(plan))
     step("validate", 0, 1)
     violations = check_plan(db, plan, eligibility, shifts, travel, day)
     step("validate", 1, 1)

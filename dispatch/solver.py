@@ -14,9 +14,11 @@ start); waiting is slack. What each rule becomes in the model:
   solving with the reason ("no agent with skill vehicle").
 - Preferred time bands (R-VISIT-TIMES): soft lower/upper bounds at ``preferred_cost_per_s`` per second,
   only when some plannable band is not preferred.
-- Priorities: disjunction penalties. A task with priority ≥ ``URGENT_PRIORITY`` (or pinned) costs more
-  to drop than the largest cost any plan can have otherwise (see ``_urgent_penalty``), so it is
-  dropped only if no feasible plan serves it, never for travel savings.
+- Priorities: disjunction penalties, in three tiers. An urgent task (priority ≥ ``URGENT_PRIORITY``)
+  costs more to drop than the largest cost any plan can have otherwise (``_urgent_penalty``), so it is
+  dropped only if no feasible plan serves it, never for travel savings. A pinned task costs more to
+  drop than every urgent task together (``_pin_penalty``): a dispatcher's pin that can be kept is
+  never traded for an urgent visit, nor for anything else.
 - Pins: ``pinned_agent`` fixes the vehicle, ``pinned_at`` fixes the start cumul.
 - Capacity: a load dimension, only when some task has demand (the Solomon benchmark).
 - Fairness [000 §1.8, §2.94]: when visits are dropped for capacity, served shares per buyer per region
@@ -167,9 +169,13 @@ def _base_penalty(t: VisitTask) -> int:
     return int(VISIT_VALUE_M * (1 + 4 * t.priority / 100))
 
 
+def _is_pinned(t: VisitTask) -> bool:
+    return t.pinned_agent is not None or t.pinned_at is not None
+
+
 def _is_urgent(t: VisitTask) -> bool:
-    return (t.priority >= URGENT_PRIORITY and not t.optional) or t.pinned_agent is not None \
-        or t.pinned_at is not None
+    """Urgent or pinned: served whenever possible, so not among the visits that compete for capacity."""
+    return (t.priority >= URGENT_PRIORITY and not t.optional) or _is_pinned(t)
 
 
 def _urgent_penalty(dist: NDArray[np.int64], n_tasks: int, n_vehicles: int, other_penalties: int,
@@ -177,12 +183,34 @@ def _urgent_penalty(dist: NDArray[np.int64], n_tasks: int, n_vehicles: int, othe
     """Bigger than the whole cost of any other plan, so dropping one urgent visit never pays.
 
     In any plan each task node and each vehicle start has exactly one outgoing arc, so total travel
-    cost ≤ Σ over those nodes of their longest outgoing arc. Add every non-urgent penalty (all dropped)
-    and the largest possible soft-window cost: the sum bounds the cost difference between any two plans
-    that serve the same urgent visits, and one more than it makes serving an urgent visit always win.
+    cost ≤ Σ over those nodes of their longest outgoing arc. Add every other penalty (all dropped; pins
+    excluded) and the largest possible soft-window cost: the sum bounds the cost difference between any
+    two plans that serve the same urgent and pinned visits, and one more than it makes serving an urgent
+    visit always win.
     """
     travel = int(dist[: n_tasks + n_vehicles].max(axis=1).sum())
     return travel + other_penalties + soft_bound + 1
+
+
+# OR-Tools adds costs in int64 and saturates instead of wrapping: a plan whose cost could reach the
+# ceiling would compare equal to a better one. Half of int64 leaves room for the solver's own sums.
+_MAX_COST = 2**62
+
+
+def _pin_penalty(urgent_penalty: int, n_urgent: int, n_pinned: int) -> int:
+    """Bigger than the whole cost of any plan with no pinned task dropped, so dropping one keepable pin
+    never pays, not even to serve every urgent visit.
+
+    Between two plans that keep the same pins, the cost differs by at most travel, non-urgent penalties
+    and soft costs (together below ``urgent_penalty``) plus every urgent penalty: less than
+    ``(n_urgent + 1) × urgent_penalty``. The costliest plan drops everything, below
+    ``(n_pinned + 1) × pin penalty``, which must stay clear of int64 (``_MAX_COST``).
+    """
+    pin = (n_urgent + 1) * urgent_penalty
+    if (n_pinned + 1) * pin > _MAX_COST:
+        raise ValueError(f"{n_pinned} pins over {n_urgent} urgent visits: drop penalties would overflow "
+                         "OR-Tools' int64 costs; plan the day in smaller parts")
+    return pin
 
 
 def _groups(prepared: Sequence[_Task]) -> dict[str | None, dict[str, list[int]]]:
@@ -284,10 +312,13 @@ class _Model:
 
         penalties = [_base_penalty(p.task) + (FAIR_SHARE_BONUS_M if i in quota else 0)
                      for i, p in enumerate(prepared)]
-        urgent = [_is_urgent(p.task) for p in prepared]
-        big = _urgent_penalty(dist, n, nv, sum(pen for pen, u in zip(penalties, urgent) if not u), soft_bound)
-        for i, (pen, u) in enumerate(zip(penalties, urgent)):
-            routing.AddDisjunction([m.NodeToIndex(i)], big if u else pen)
+        pinned = [_is_pinned(p.task) for p in prepared]
+        urgent = [_is_urgent(p.task) and not pin for p, pin in zip(prepared, pinned)]
+        others = sum(pen for pen, u, pin in zip(penalties, urgent, pinned) if not (u or pin))
+        big = _urgent_penalty(dist, n, nv, others, soft_bound)
+        biggest = _pin_penalty(big, sum(urgent), sum(pinned))
+        for i, (pen, u, pin) in enumerate(zip(penalties, urgent, pinned)):
+            routing.AddDisjunction([m.NodeToIndex(i)], biggest if pin else big if u else pen)
 
         node_visit_transits = [int(service[m.IndexToNode(i)]) for i in range(routing.Size())]
         solver = routing.solver()

@@ -46,7 +46,7 @@ from dispatch.model import Dropped, Shift, VisitTask
 
 __all__ = [
     "BALANCE_SLACK", "DaySplit", "MAX_AGENTS", "OFFER_FACTOR", "Project", "SubProblem", "TRAVEL_PER_VISIT_S",
-    "cluster_agents", "planar", "split_day", "work_seconds",
+    "bng", "cluster_agents", "may_do", "nearest_parts", "planar", "split_day", "work_seconds",
 ]
 
 # At 5–10 agents and a few hundred tasks the solver's first solution takes well under a second; at
@@ -70,7 +70,8 @@ def planar(x: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[NDArray[np.f
     return x, y
 
 
-def _bng(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def bng(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Longitude/latitude to British National Grid metres (the default projection)."""
     from geodata.crs import to_bng
 
     return to_bng(lon, lat)
@@ -78,12 +79,14 @@ def _bng(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> tuple[NDArray[np
 
 @dataclass(frozen=True)
 class SubProblem:
-    """Agents of one cluster and the tasks offered to them; ``key`` is ``REGION/index``."""
+    """Agents of one cluster and the tasks offered to them; ``key`` is ``REGION/index``. ``favoured``:
+    the buyers whose visits come first (``dispatch.planner``'s fairness round; empty otherwise)."""
 
     key: str
     region: str | None
     tasks: tuple[VisitTask, ...]
     shifts: tuple[Shift, ...]
+    favoured: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,7 @@ def _xy(points: Iterable, project: Project) -> NDArray[np.float64]:
 
 
 def cluster_agents(shifts: Sequence[Shift], max_agents: int = MAX_AGENTS,
-                   project: Project = _bng) -> list[list[Shift]]:
+                   project: Project = bng) -> list[list[Shift]]:
     """``shifts`` in groups of at most ``max_agents`` by home base (recursive coordinate bisection, see
     the module docstring); groups come out in a stable order."""
     if max_agents < 1:
@@ -131,7 +134,8 @@ def cluster_agents(shifts: Sequence[Shift], max_agents: int = MAX_AGENTS,
     return [[shifts[i] for i in sorted(g)] for g in groups if len(g)]
 
 
-def _may_do(t: VisitTask, s: Shift) -> bool:
+def may_do(t: VisitTask, s: Shift) -> bool:
+    """Whether ``s``'s agent has the skills (and certificate) ``t`` needs."""
     return t.required_skills <= s.skills and (s.certificated or not t.needs_certificated)
 
 
@@ -192,8 +196,30 @@ def _nearest_by_cluster(task_xy: NDArray[np.float64], agents_xy: NDArray[np.floa
     return out
 
 
+def nearest_parts(tasks: Sequence[VisitTask], parts: Sequence[SubProblem],
+                  project: Project = bng) -> list[tuple[int, float] | None]:
+    """For each task, the position in ``parts`` of the part holding the nearest agent (home base, or
+    current position) who may make it, and that agent's straight-line distance (``project`` units);
+    None where no agent of ``parts`` may."""
+    agents = [(k, s) for k, p in enumerate(parts) for s in p.shifts]
+    if not tasks or not agents:
+        return [None] * len(tasks)
+    agents_xy = _xy((s.current_at or s.start_at for _, s in agents), project)
+    task_xy = _xy((t.at for t in tasks), project)
+    out: list[tuple[int, float] | None] = []
+    for t, xy in zip(tasks, task_xy):
+        able = np.array([may_do(t, s) for _, s in agents], dtype=bool)
+        if not able.any():
+            out.append(None)
+            continue
+        d = np.where(able, np.hypot(*(agents_xy - xy).T), np.inf)
+        nearest = int(np.argmin(d))
+        out.append((agents[nearest][0], float(d[nearest])))
+    return out
+
+
 def split_day(tasks: Sequence[VisitTask], shifts: Sequence[Shift], *, max_agents: int = MAX_AGENTS,
-              offer_factor: float | None = OFFER_FACTOR, project: Project = _bng) -> DaySplit:
+              offer_factor: float | None = OFFER_FACTOR, project: Project = bng) -> DaySplit:
     """The day's sub-problems and the tasks dropped before solving (module docstring).
     ``offer_factor=None`` offers every task."""
     if not shifts:
@@ -230,7 +256,7 @@ def split_day(tasks: Sequence[VisitTask], shifts: Sequence[Shift], *, max_agents
             continue
         need = (t.required_skills, t.needs_certificated)
         if need not in able_of:
-            able_of[need] = np.array([_may_do(t, s) for s in agents], dtype=bool)
+            able_of[need] = np.array([may_do(t, s) for s in agents], dtype=bool)
         able = able_of[need]
         if not able.any():
             dropped.append(Dropped(t.case_id, t.buyer, t.at, _nobody_reason(t, shifts)))

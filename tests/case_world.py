@@ -18,6 +18,8 @@ from tests.helpers import PASSWORD, bearer, unique  # noqa: F401 (bearer re-expo
 
 # A point in Plymouth (England, TLK); the rules only read the region code.
 LON, LAT = -4.1427, 50.3755
+# The columns of a case in the enforcement stage, its notice given (what dispatch plans visits for).
+ENFORCED = {"stage": "enforcement", "notice_issued_on": date(2026, 6, 1), "enforcement_stage_on": date(2026, 7, 1)}
 
 
 

@@ -10,11 +10,10 @@ from sqlalchemy import select
 from core import session_scope
 from core.models import AuditEvent
 from core.visits import record_visit
-from tests.case_world import bearer, make_agent, make_buyer, make_case, make_user
+from tests.case_world import ENFORCED, bearer, make_agent, make_buyer, make_case, make_user
 
 MONDAY = date(2026, 11, 16)  # in the past: visits are recorded after they happen
 SUMMER_BANK_HOLIDAY = date(2026, 8, 31)
-ENFORCED = {"stage": "enforcement", "notice_issued_on": date(2026, 6, 1), "enforcement_stage_on": date(2026, 7, 1)}
 
 
 @pytest.fixture(scope="module")

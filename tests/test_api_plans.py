@@ -16,14 +16,17 @@ from sqlalchemy import func, select, update
 from core import session_scope
 from core.models import Address, Agent, AuditEvent, Case, PlanRun
 from dispatch import service
+from dispatch.publish import plan_topic
+from dispatch.store import load_current_plan
 from dispatch.validate import Violation
-from tests.case_world import bearer, make_agent, make_buyer, make_case, make_user
+from tests.case_world import ENFORCED, bearer, make_agent, make_buyer, make_case, make_user
+from tests.crowded_day import CROWDED, CROWDED_DAY, crowded_day
 from tests.helpers import CHROMIUM, browser_dom
+from tests.mqtt_listen import listening
 
 DAY = date(2026, 12, 1)  # a Tuesday, not a bank holiday in England
 NO_PLAN_DAY = date(2026, 12, 2)
 REGION = "TLF"
-ENFORCED = {"stage": "enforcement", "notice_issued_on": date(2026, 6, 1), "enforcement_stage_on": date(2026, 7, 1)}
 PLYMOUTH, EXETER, LERWICK = (-4.1427, 50.3755), (-3.5275, 50.7256), (-1.1450, 60.1550)
 ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
 # The plan interface of issue 4, property for property.
@@ -35,15 +38,15 @@ SUMMARY_KEYS = {"run_id", "day", "region", "served", "dropped", "dropped_by_reas
                 "fairness_ratio", "published", "publish_error"}
 
 
-def _case(db, buyer, lon: float, lat: float) -> int:
-    address = Address(line1="1 Test Street", town="Test", postcode="PL1 2AA", itl1_cd=REGION,
+def _case(db, buyer, lon: float, lat: float, region: str = REGION) -> int:
+    address = Address(line1="1 Test Street", town="Test", postcode="PL1 2AA", itl1_cd=region,
                       location=WKTElement(f"POINT({lon} {lat})", srid=4326))
     return make_case(db, buyer, address=address, **ENFORCED).id
 
 
-def _agent(db, lon: float, lat: float) -> Agent:
+def _agent(db, lon: float, lat: float, region: str = REGION) -> Agent:
     agent = make_agent(db)
-    agent.itl1_cd, agent.home_base = REGION, WKTElement(f"POINT({lon} {lat})", srid=4326)
+    agent.itl1_cd, agent.home_base = region, WKTElement(f"POINT({lon} {lat})", srid=4326)
     db.flush()
     return agent
 
@@ -321,3 +324,59 @@ def test_the_maps_draw_in_a_real_browser(client, world, planned, tmp_path):
     buyer = browser_dom(plan_map(client, world, "buyer_a").text, tmp_path / "buyer")
     assert len(re.findall(r'class="plan-stop"[^>]*>\d+</div>', buyer)) == len(world["near"][world["a"]])
     assert buyer.count('class="leaflet-interactive"') == 1  # its one dropped visit; no lines, no bases
+
+
+# --- a day the solver cannot plan within the time limit --------------------------------------------
+
+@pytest.fixture(scope="module")
+def crowded(client, policies_loaded, geodata_loaded):
+    """The crowded day (``tests.crowded_day``), its morning planned through the API by a dispatcher."""
+    with session_scope() as db:
+        dispatcher = make_user(db, "dispatcher")
+    auth = bearer(client, dispatcher)
+
+    def plan_morning() -> int:
+        r = client.post("/plans", headers=auth, json={"day": CROWDED_DAY.isoformat(), "region": CROWDED,
+                                                      "time_limit_s": 2, "publish": False})
+        assert r.status_code == 201, r.text
+        return r.json()["run_id"]
+
+    with crowded_day(plan_morning) as day:
+        yield {"agents": day.agents, "auth": auth, "run_id": day.run_id, "morning": day.morning}
+
+
+def _refused_without_a_trace(client, crowded, post) -> dict:
+    """``post()``'s answer, checking that it stored, audited and sent nothing and that the region's
+    current plan is still the morning's."""
+    def stored() -> tuple[int, int]:
+        with session_scope() as db:
+            return (db.scalar(select(func.count()).select_from(PlanRun)),
+                    db.scalar(select(func.count()).select_from(AuditEvent)))
+
+    topics = [plan_topic(a) for a in crowded["agents"]]
+    before = stored()
+    with listening(topics) as phones:
+        r = post()
+        sent = phones.live()
+    assert r.status_code == 503, r.text
+    assert stored() == before and sent == {}
+    doc = client.get(f"/plans/{CROWDED_DAY.isoformat()}", headers=crowded["auth"], params={"region": CROWDED}).json()
+    assert {f["properties"]["case_id"] for f in features(doc, "visit")} <= set(crowded["morning"])
+    with session_scope() as db:
+        assert load_current_plan(db, CROWDED_DAY, region=CROWDED).stats["run_ids"] == [crowded["run_id"]]
+    return r.json()
+
+
+def test_a_plan_not_found_within_the_time_limit_is_503_and_the_current_plan_stays(client, crowded):
+    body = _refused_without_a_trace(client, crowded, lambda: client.post(
+        "/plans", headers=crowded["auth"], json={"day": CROWDED_DAY.isoformat(), "region": CROWDED, "time_limit_s": 1}))
+    assert re.fullmatch(r"no plan found within time_limit_s=1 for \d+ of \d+ visits: the plan was not stored or "
+                        r"sent and the current plan stays; try a longer time_limit_s", body["detail"]), body
+    assert body["time_limit_s"] == 1 and body["unplanned"] > 100
+
+
+def test_a_replan_not_found_within_the_time_limit_is_503_and_the_current_plan_stays(client, crowded):
+    url = f"/plans/{CROWDED_DAY.isoformat()}/replan"
+    body = _refused_without_a_trace(client, crowded, lambda: client.post(
+        url, headers=crowded["auth"], json={"region": CROWDED, "time_limit_s": 1, "now": "2026-12-03T08:00:00+00:00"}))
+    assert "no plan found within time_limit_s=1" in body["detail"] and "re-plan was not stored" in body["detail"]

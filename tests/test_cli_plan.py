@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import delete, func, select
@@ -23,6 +23,7 @@ from dispatch.publish import plan_topic
 from dispatch.service import check_plan, plan_and_store, travel_provider
 from dispatch.solver import model_points
 from dispatch.store import load_current_plan
+from tests.crowded_day import CROWDED, CROWDED_DAY, crowded_day, plan_by_cli
 from tests.mqtt_listen import clear_retained, listening
 
 DAY = sim.SCENARIOS["tiny"].as_of
@@ -158,6 +159,52 @@ def test_a_plan_honours_the_dispatchers_pins(tiny):
     assert outcome.violations == [] and outcome.run_id is not None
     visit = next(v for r in outcome.plan.routes for v in r.visits if v.case_id == task.case_id)
     assert (visit.agent_id, visit.eta) == (agents[-1], at)
+
+
+# The planner gives a sub-problem at least 0.05 s and the solver keeps 0.05 s of its share for
+# stitching, so at 0.01 s the search itself gets a millisecond: a real limit, no stand-in for the solver.
+TOO_SHORT = "0.01"
+
+
+@pytest.fixture
+def crowded(tiny):
+    """The crowded day (``tests.crowded_day``), its morning planned and published by ``bailiwick plan``."""
+    with crowded_day(plan_by_cli) as day:
+        yield day
+
+
+def test_a_plan_not_found_in_time_is_refused_and_the_previous_plan_kept(crowded):
+    """Were it stored, a plan the solver found nothing for would become the region's current plan and
+    send every agent an empty day over the good one it has."""
+    topics = [plan_topic(a) for a in crowded.agents]
+    try:
+        before = _runs()
+        with listening(topics) as phones:
+            result = runner.invoke(app, ["plan", "--day", CROWDED_DAY.isoformat(), "--region", CROWDED,
+                                         "--time-limit", TOO_SHORT])
+            kept = phones.wait_for(topics, retained=True)
+            sent = phones.live()
+    finally:
+        clear_retained(topics)
+    assert result.exit_code == 3, result.output
+    assert re.search(r"no plan found within the time limit for \d+ of \d+ visits: plan not stored or "
+                     r"published, the previous plan is kept; try a longer --time-limit", result.output), result.output
+    assert _runs() == before and sent == {}
+    assert {day["run_id"] for day in kept.values()} == {crowded.run_id}  # what the phones hold
+    with session_scope() as db:
+        assert load_current_plan(db, CROWDED_DAY, region=CROWDED).stats["run_ids"] == [crowded.run_id]
+
+
+def test_a_day_with_nothing_to_plan_is_a_valid_empty_plan(tiny):
+    """Christmas Day: every buyer's policy closes on bank holidays (R-VISIT-HOLIDAY), so nothing is
+    eligible while the agent is on shift. Nothing to plan is not a plan not found, whatever the limit."""
+    christmas = "2026-12-25"
+    with session_scope() as db:
+        assert load_eligibility(db, date.fromisoformat(christmas), region=REGION).tasks == []
+    result = runner.invoke(app, ["plan", "--day", christmas, "--region", REGION, "--time-limit", TOO_SHORT,
+                                 "--no-publish"])
+    assert result.exit_code == 0, result.output
+    assert "stored as run" in result.output and re.search(r"served +0 visits", result.output)
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -35,9 +35,12 @@ from dispatch.replan import (
 )
 from dispatch.pins import Pin
 from dispatch.solver import solve
+from dispatch.store import load_current_plan
 from dispatch.validate import validate
-from tests.case_world import bearer, make_agent, make_buyer, make_case, make_user
+from tests.case_world import ENFORCED, bearer, make_agent, make_buyer, make_case, make_user
 from tests.helpers import unique
+from tests.crowded_day import CROWDED, CROWDED_DAY, crowded_day, plan_by_cli
+from tests.mqtt_listen import listening
 
 DAY = date(2026, 11, 23)
 BASE = Point(-4.1427, 50.3755)  # Plymouth
@@ -141,7 +144,6 @@ def test_an_agent_who_can_only_just_get_home_is_given_nothing_more() -> None:
 # --- the pins API (its own small world; the tiny scenario below reseeds over it) --------------------
 
 PIN_DAY = date(2026, 11, 23)  # a Monday
-ENFORCED = {"stage": "enforcement", "notice_issued_on": date(2026, 6, 1), "enforcement_stage_on": date(2026, 7, 1)}
 
 
 @pytest.fixture(scope="module")
@@ -406,3 +408,32 @@ def test_the_replan_command(tiny) -> None:
     naive = runner.invoke(app, [*common, "--now", "2026-11-23T12:00:00"])
     assert naive.exit_code == 2 and "--now" in naive.output
     assert runner.invoke(app, ["replan", "--day", "23/11/2026"]).exit_code == 2
+
+
+@pytest.fixture
+def crowded(tiny):
+    """The crowded day (``tests.crowded_day``), its morning planned by ``bailiwick plan``."""
+    with crowded_day(lambda: plan_by_cli("--no-publish")) as day:
+        yield day
+
+
+def test_a_replan_not_found_in_time_is_refused_and_the_current_plan_kept(crowded) -> None:
+    """At 0.01 s the solver gets a millisecond (see tests/test_cli_plan.py, ``TOO_SHORT``) and finds
+    nothing for the crowded day: the re-plan is neither stored nor sent, so agents keep the day they have."""
+    def state() -> tuple[int, list[int] | None]:
+        with session_scope() as db:
+            current = load_current_plan(db, CROWDED_DAY, region=CROWDED)
+            return (db.scalar(select(func.count()).select_from(PlanRun)),
+                    current.stats["run_ids"] if current is not None else None)
+
+    topics = [plan_topic(a) for a in crowded.agents]
+    before = state()
+    assert before[1] == [crowded.run_id]
+    with listening(topics) as phones:
+        result = runner.invoke(app, ["replan", "--day", CROWDED_DAY.isoformat(), "--region", CROWDED,
+                                     "--time-limit", "0.01", "--now", "2026-12-03T08:00:00+00:00"])
+        sent = phones.live()
+    assert result.exit_code == 3, result.output
+    assert "no plan found within the time limit" in result.output and "re-plan not stored or published" in result.output
+    assert "--time-limit" in result.output
+    assert state() == before and sent == {}

@@ -77,6 +77,30 @@ class ViolationOut(BaseModel):
     message: str
 
 
+# 503, not 409 or 422: the request and the day are fine and nothing broke a rule; the solver ran out of
+# the time the request gave it, and the same request with a longer time_limit_s may succeed.
+NO_PLAN_RESPONSE: dict[int | str, dict[str, Any]] = {
+    503: {"description": "no plan found within time_limit_s; nothing was stored or sent, the current plan stays"}}
+
+
+def refusal(outcome: PlanOutcome, time_limit_s: float, what: str) -> JSONResponse | None:
+    """The answer when the plan was not stored, else None: 503 when the solver found no plan within
+    ``time_limit_s`` for part of the day (``dispatch.service.unsolved``), 409 with the validator's
+    violations."""
+    if outcome.unsolved:
+        total = outcome.plan.served + len(outcome.plan.dropped)
+        return JSONResponse({"detail": f"no plan found within time_limit_s={time_limit_s:g} for {outcome.unsolved} "
+                                       f"of {total} visits: the {what} was not stored or sent and the current plan "
+                                       "stays; try a longer time_limit_s",
+                             "time_limit_s": time_limit_s, "unplanned": outcome.unsolved},
+                            status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+    if outcome.violations:
+        violations = [ViolationOut(**asdict(v)).model_dump() for v in outcome.violations]
+        return JSONResponse({"detail": f"the {what} breaks {len(violations)} rule(s); nothing was stored",
+                             "violations": violations}, status_code=status.HTTP_409_CONFLICT)
+    return None
+
+
 GEOJSON_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {GEOJSON: {}}, "description": "a FeatureCollection: routes, visits, dropped visits"}}
 
@@ -97,22 +121,20 @@ def run_summary(day: date, region: str | None, outcome: PlanOutcome) -> PlanSumm
 
 
 @router.post("/plans", response_model=PlanSummary, status_code=status.HTTP_201_CREATED,
-             responses={409: {"description": "the validator found violations; nothing was stored"}})
+             responses={409: {"description": "the validator found violations; nothing was stored"},
+                        **NO_PLAN_RESPONSE})
 def create_plan(body: PlanIn, db: DB, principal: Planner) -> PlanSummary | JSONResponse:
     """Plan ``day`` (in ``region``) from the database now, store it as the day's current plan and, with
     ``publish``, send each agent its day. The answer waits for the solver (``time_limit_s``). A plan
     the independent validator finds any violation in is refused with 409 and its violations, and
-    nothing is stored or sent. The plan and its audit row are committed together, before the plan is
-    sent to the agents' phones."""
+    nothing is stored or sent; so is, with 503, a plan the solver did not find within ``time_limit_s``
+    for some part of the day (the day's current plan stays). The plan and its audit row are committed
+    together, before the plan is sent to the agents' phones."""
     check_region(db, body.region, ("body", "region"))
     outcome = plan_and_store(db, body.day, region=body.region, time_limit_s=body.time_limit_s,
                              actor=principal.actor, publish=body.publish, role=principal.role.value,
                              audit={"publish": body.publish})
-    if outcome.violations:
-        violations = [ViolationOut(**asdict(v)).model_dump() for v in outcome.violations]
-        return JSONResponse({"detail": f"the plan breaks {len(violations)} rule(s); nothing was stored",
-                             "violations": violations}, status_code=status.HTTP_409_CONFLICT)
-    return run_summary(body.day, body.region, outcome)
+    return refusal(outcome, body.time_limit_s, "plan") or run_summary(body.day, body.region, outcome)
 
 
 def _not_found(day: date, region: str | None) -> HTTPException:

@@ -8,13 +8,12 @@
 - ``GET /plans/{day}/pins`` (staff), ``DELETE /plans/{day}/pins/{case_id}`` (admins, dispatchers).
 - ``POST /plans/{day}/replan`` (admins, dispatchers): ``dispatch.replan.replan_day`` at ``now`` (the
   current time unless given); answers like ``POST /plans``, 409 with the violations when the re-plan
-  breaks a rule (nothing is then stored or sent).
+  breaks a rule, 503 when no plan was found within ``time_limit_s`` (nothing is then stored or sent).
 
 Every change is audited. Pins are staff data: buyers and agents get 403.
 """
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
@@ -26,7 +25,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import DB, Principal, require_roles
-from api.routers.plans import STAFF, PlanSummary, ViolationOut, check_region, run_summary
+from api.routers.plans import NO_PLAN_RESPONSE, STAFF, PlanSummary, check_region, refusal, \
+    run_summary
 from core import record_audit
 from core.models import Agent, Case, PlanPin, Role
 from core.positions import connect
@@ -160,7 +160,8 @@ def delete_pin(day: date, case_id: int, db: DB, principal: Planner) -> Response:
 
 
 @router.post("/plans/{day}/replan", response_model=PlanSummary, status_code=status.HTTP_201_CREATED,
-             responses={409: {"description": "the validator found violations; nothing was stored"}})
+             responses={409: {"description": "the validator found violations; nothing was stored"},
+                        **NO_PLAN_RESPONSE})
 def replan(day: date, body: ReplanIn, db: DB, principal: Planner) -> PlanSummary | JSONResponse:
     """Re-plan the rest of ``day`` (in ``region``) from ``now``: visits done stay done, visits under way
     stay with their agents, pins hold, agents start from their live positions (``dispatch.replan``).
@@ -171,8 +172,4 @@ def replan(day: date, body: ReplanIn, db: DB, principal: Planner) -> PlanSummary
     outcome = replan_day(db, connect(), day, now=now.astimezone(UTC), region=body.region,
                          time_limit_s=body.time_limit_s, actor=principal.actor, publish=body.publish,
                          role=principal.role.value, audit={"now": now.isoformat(), "publish": body.publish})
-    if outcome.violations:
-        violations = [ViolationOut(**asdict(v)).model_dump() for v in outcome.violations]
-        return JSONResponse({"detail": f"the re-plan breaks {len(violations)} rule(s); nothing was stored",
-                             "violations": violations}, status_code=status.HTTP_409_CONFLICT)
-    return run_summary(day, body.region, outcome)
+    return refusal(outcome, body.time_limit_s, "re-plan") or run_summary(day, body.region, outcome)

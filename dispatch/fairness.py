@@ -1,0 +1,249 @@
+"""Fairness between buyers [000 §1.8, §2.94]: how it is measured, and the pure steps ``plan_day`` takes
+to reach it.
+
+The rule: when demand exceeds capacity, each buyer's share of the visits served in a region (ITL1)
+stays proportional to its share of the visits that competed for that capacity. A buyer whose cases
+get less than their share while agents work other buyers' cases may withdraw its warrants for the
+area (DOMAIN.md, "Capacity and non-deprioritisation"). ``fairness_by_region`` is the measure
+(min/max over buyers of served share ÷ competing share; ``FAIR_TARGET`` is the bar).
+
+The solver serves the cheapest visits first, so a buyer whose cases are spread over rural areas loses
+to one whose cases are dense in a city. ``plan_day`` corrects that in three steps, each here:
+
+1. ``fair_shares``: inside one sub-problem, the better-served buyers are capped and the worst-served
+   is offered all its visits again.
+2. ``favour``: across a region's sub-problems, the visits the under-served buyers need
+   (``under_served``) are offered first (urgent) and the other visits second (demoted below urgent),
+   so agents whose own area is full of other buyers' cases go to the under-served buyer's.
+   ``out_of_reach`` first takes out of the count the visits no agent on shift could make even with
+   nothing else to do: they are not capacity given to another buyer.
+3. ``trim``: what is still above the bar is cut, visit by visit, from the buyers served above
+   (lowest rate ÷ ``FAIR_TARGET``): lowest priority first, then the visit whose removal saves the most
+   time. A trimmed visit is dropped with reason ``FAIR_SHARE``. Dispatchers' pins are never trimmed.
+   A trim that would keep less than ``TRIM_KEEP`` of the region's visits, or that rounding would
+   leave below the target, is not made: the region then stays below it, and ``fairness_by_region``
+   says so.
+   Removing a stop never makes a route late (travel times obey the triangle inequality; the rest of
+   the route keeps its times and may wait), so a trimmed plan is as valid as the plan it came from.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from dispatch.matrix import MatrixProvider
+from dispatch.model import Dropped, Plan, Shift, VisitTask
+from dispatch.routes import visit_costs, without
+from dispatch.solver import URGENT_PRIORITY
+from dispatch.split import may_do
+
+__all__ = [
+    "COMPETING_REASONS", "FAIR_SHARE", "FAIR_TARGET", "NO_PLAN_FOUND", "OUT_OF_REACH", "fair_shares",
+    "fairness_by_region", "favour", "out_of_reach", "region_fairness", "served_shares", "trim", "under_served",
+]
+
+FAIR_TARGET = 0.9  # bench/day.py's bar for fairness_min_ratio (issue 4)
+FAIR_SHARE = "fair share"  # reason of a visit trimmed because its buyer was above its share
+OUT_OF_REACH = "out of reach: no agent on shift can get there and back within the shift"
+# Drops that are capacity given to other visits: dropped for room, because the solver ran out of time,
+# or trimmed to keep buyers' shares proportional.
+# The solver's reason for every visit of a sub-problem it found no plan for within its time.
+NO_PLAN_FOUND = "no plan found within the time limit"
+COMPETING_REASONS = frozenset({"capacity", NO_PLAN_FOUND, FAIR_SHARE})
+# A trim that would keep less than this share of a region's planned visits is not made: one buyer's
+# single visit that did not fit must not cancel every other buyer's day there.
+TRIM_KEEP = 0.5
+
+
+def served_shares(plan: Plan, tasks: Sequence[VisitTask], *, urgent: bool = True,
+                  ) -> dict[str | None, dict[str, tuple[int, int]]]:
+    """Region → buyer → (visits competing for capacity, visits served); see ``fairness_by_region``."""
+    served = {v.case_id for r in plan.routes for v in r.visits}
+    competing = served | {d.case_id for d in plan.dropped if d.reason in COMPETING_REASONS}
+    counts: dict[str | None, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for t in tasks:
+        if t.case_id in competing and (urgent or t.priority < URGENT_PRIORITY):
+            c = counts[t.region][t.buyer]
+            c[0] += 1
+            c[1] += t.case_id in served
+    return {region: {b: (e, s) for b, (e, s) in buyers.items()} for region, buyers in counts.items()}
+
+
+def _ratio(buyers: Mapping[str, tuple[int, int]]) -> float | None:
+    """min/max over buyers of served rate, or None when the region does not count (fewer than two
+    buyers, or nothing served)."""
+    if len(buyers) < 2 or not any(s for _, s in buyers.values()):
+        return None
+    rates = [s / e for e, s in buyers.values()]
+    return min(rates) / max(rates)
+
+
+def region_fairness(plan: Plan, tasks: Sequence[VisitTask], *, urgent: bool = True) -> dict[str | None, float]:
+    """Each counted region's min/max ratio (see ``fairness_by_region``)."""
+    out = {}
+    for region, buyers in served_shares(plan, tasks, urgent=urgent).items():
+        ratio = _ratio(buyers)
+        if ratio is not None:
+            out[region] = ratio
+    return out
+
+
+def fairness_by_region(plan: Plan, tasks: Sequence[VisitTask], *, urgent: bool = True) -> float:
+    """The smallest, over regions, of min/max across buyers of (served share ÷ competing share); 1 is
+    perfectly proportional [000 §1.8, §2.94].
+
+    The visits that compete for capacity in a region are its tasks that were planned or dropped for
+    one of ``COMPETING_REASONS``: a visit nobody could make (no window, no skill, out of reach, a pin
+    that cannot be kept) is not capacity given to another buyer. Regions are the tasks' (ITL1); a region
+    counts only when it has at least two buyers and served something. With ``urgent=False`` only tasks
+    below ``URGENT_PRIORITY`` count, which is the solver's own measure
+    (``dispatch.solver._fairness_ratio``, whose urgent visits are served whenever possible); by default
+    every priority counts, because the buyer's measure is the share of agent time on its cases against
+    its share of the caseload. A buyer's served share ÷ competing share is its served rate × (competing
+    ÷ served) of the region, so min/max of it across buyers is the lowest served rate over the highest.
+    """
+    return min(region_fairness(plan, tasks, urgent=urgent).values(), default=1.0)
+
+
+def fair_shares(plan: Plan, tasks: Sequence[VisitTask], matrix: MatrixProvider,
+                ) -> tuple[list[VisitTask], list[VisitTask]]:
+    """The tasks to offer again, and those left out, so that in each region every buyer's served rate
+    (served ÷ competing visits) is within ``FAIR_TARGET`` of the lowest buyer's rate in ``plan``: the
+    buyer with the lowest rate is offered all its visits, every other buyer at most that rate ÷
+    ``FAIR_TARGET`` of its visits — its served ones first (highest priority first), then the unserved
+    ones nearest (in travel time) to a planned stop. Served at least as well as before, the lowest
+    buyer then keeps the ratio of rates (which is ``fairness_by_region``'s min/max) at the target."""
+    served = {v.case_id for r in plan.routes for v in r.visits}
+    capacity = {d.case_id for d in plan.dropped if d.reason in COMPETING_REASONS}
+    groups: dict[str | None, dict[str, list[VisitTask]]] = defaultdict(lambda: defaultdict(list))
+    for t in tasks:
+        if t.case_id in served or t.case_id in capacity:
+            groups[t.region][t.buyer].append(t)
+    stops = [v.at for r in plan.routes for v in r.visits]
+    unserved = [t for t in tasks if t.case_id in capacity]
+    points = list(dict.fromkeys([*stops, *(t.at for t in unserved)]))
+    index = {p: i for i, p in enumerate(points)}
+    durations = matrix.matrix(points).duration_s
+    stop_ix = [index[p] for p in dict.fromkeys(stops)]
+    near = {t.case_id: int(durations[stop_ix, index[t.at]].min()) for t in unserved}
+    offered: list[VisitTask] = []
+    cut: list[VisitTask] = []
+    for buyers in groups.values():
+        rates = {b: sum(t.case_id in served for t in ts) / len(ts) for b, ts in buyers.items()}
+        lowest = min(rates.values())
+        for b, ts in buyers.items():
+            if rates[b] == lowest:
+                offered += ts  # all of them: the time others give up may serve more of them
+                continue
+            cap = math.floor(lowest * len(ts) / FAIR_TARGET)
+            ranked = sorted(ts, key=lambda t: (t.case_id not in served, -t.priority, near.get(t.case_id, 0),
+                                               t.case_id))
+            offered += ranked[:cap]
+            cut += ranked[cap:]
+    return offered, cut
+
+
+def under_served(plan: Plan, tasks: Sequence[VisitTask]) -> dict[str | None, dict[str, int]]:
+    """Region → each buyer served below ``FAIR_TARGET`` × the region's highest rate, with how many more
+    of its visits it needs to reach that, for the regions below the target."""
+    out: dict[str | None, dict[str, int]] = {}
+    for region, buyers in served_shares(plan, tasks).items():
+        ratio = _ratio(buyers)
+        if ratio is None or ratio >= FAIR_TARGET:
+            continue
+        top = max(s / e for e, s in buyers.values())
+        out[region] = {b: math.ceil(FAIR_TARGET * top * e - 1e-9) - s for b, (e, s) in buyers.items()
+                       if s / e < FAIR_TARGET * top}
+    return out
+
+
+def out_of_reach(tasks: Sequence[VisitTask], shifts: Sequence[Shift], matrix: MatrixProvider) -> set[int]:
+    """Case ids of ``tasks`` that no agent of ``shifts`` who may make them could reach, visit inside a
+    window and be back from by the end of the shift, with nothing else to do (breaks aside). Pinned
+    tasks are left to their pin's own reason."""
+    if not tasks or not shifts:
+        return set()
+    starts = [s.current_at or s.start_at for s in shifts]
+    ends = [s.end_at for s in shifts]
+    leave = np.array([(max(s.start, s.available_from) if s.available_from else s.start).timestamp() for s in shifts])
+    back_by = np.array([s.end.timestamp() for s in shifts])
+    able: dict[tuple[frozenset[str], bool], np.ndarray] = {}
+    out: set[int] = set()
+    chunk = 512
+    for lo in range(0, len(tasks), chunk):
+        part = [t for t in tasks[lo:lo + chunk] if t.pinned_agent is None and t.pinned_at is None]
+        points = list(dict.fromkeys([*starts, *ends, *(t.at for t in part)]))
+        index = {p: i for i, p in enumerate(points)}
+        dur = matrix.matrix(points).duration_s
+        start_ix, end_ix = [index[p] for p in starts], [index[p] for p in ends]
+        for t in part:
+            need = (t.required_skills, t.needs_certificated)
+            if need not in able:
+                able[need] = np.array([may_do(t, s) for s in shifts], dtype=bool)
+            j = index[t.at]
+            arrive = leave + dur[start_ix, j]
+            home = dur[j, end_ix]
+            reachable = False
+            for w in t.windows:
+                begin = np.maximum(arrive, w.start.timestamp())
+                done = begin + t.service_s
+                fits = able[need] & (done <= w.end.timestamp()) & (done + home <= back_by)
+                if t.expires_at is not None:
+                    fits &= begin < t.expires_at.timestamp()
+                if fits.any():
+                    reachable = True
+                    break
+            if not reachable:
+                out.add(t.case_id)
+    return out
+
+
+def favour(tasks: Sequence[VisitTask], region: str | None, favoured: set[int]) -> list[VisitTask]:
+    """``tasks`` with the visits of ``region`` not in ``favoured`` (case ids) demoted below urgent (their
+    priority order kept), so that the solver serves the favoured ones before any other there. Pins stay
+    pins (the solver treats a pinned visit as urgent whatever its priority)."""
+    return [replace(t, priority=min(t.priority, URGENT_PRIORITY - 1))
+            if t.region == region and t.case_id not in favoured else t for t in tasks]
+
+
+def trim(plan: Plan, tasks: Sequence[VisitTask], matrix: MatrixProvider) -> Plan:
+    """``plan`` with the visits of buyers served above their share cut until every region is at
+    ``FAIR_TARGET`` (module docstring, step 3). Regions already fair are untouched."""
+    by_case = {t.case_id: t for t in tasks}
+    shares = served_shares(plan, tasks)
+    over: dict[tuple[str | None, str], int] = {}  # (region, buyer) → visits to cut
+    for region, buyers in shares.items():
+        ratio = _ratio(buyers)
+        if ratio is None or ratio >= FAIR_TARGET:
+            continue
+        lowest = min(s / e for e, s in buyers.values())
+        keep = {b: min(s, math.floor(lowest * e / FAIR_TARGET + 1e-9)) for b, (e, s) in buyers.items()}
+        served = sum(s for _, s in buyers.values())
+        # Not made when it would empty the region, or when rounding leaves it unfair anyway (a buyer
+        # with one visit cut to none): the plan then stays as unfair as it is.
+        if sum(keep.values()) < TRIM_KEEP * served or \
+                (_ratio({b: (e, keep[b]) for b, (e, _) in buyers.items()}) or 0.0) < FAIR_TARGET:
+            continue
+        over.update({(region, b): s - keep[b] for b, (_, s) in buyers.items() if s > keep[b]})
+    if not over:
+        return plan
+    candidates: dict[tuple[str | None, str], list[tuple[int, float, int]]] = defaultdict(list)
+    for route in plan.routes:
+        if not any((by_case[v.case_id].region, v.buyer) in over for v in route.visits):
+            continue
+        for v, saving in zip(route.visits, visit_costs(route, matrix)):
+            t = by_case[v.case_id]
+            if (t.region, v.buyer) in over and t.pinned_agent is None and t.pinned_at is None:
+                candidates[(t.region, v.buyer)].append((t.priority, -saving, v.case_id))
+    gone: set[int] = set()
+    for key, n in over.items():
+        gone.update(case_id for _, _, case_id in sorted(candidates[key])[:n])
+    routes = [r if not any(v.case_id in gone for v in r.visits) else without(r, gone, matrix)
+              for r in plan.routes]
+    dropped = [*plan.dropped, *(Dropped(c, by_case[c].buyer, by_case[c].at, FAIR_SHARE) for c in sorted(gone))]
+    return Plan(day=plan.day, routes=[r for r in routes if r is not None], dropped=dropped,
+                stats=dict(plan.stats))

@@ -1,0 +1,158 @@
+"""Fairness between buyers in a region [000 §1.8, §2.94] (DOMAIN.md "Capacity and non-deprioritisation"):
+the measure's parts (``under_served``, ``out_of_reach``, ``favour``), the trim that brings a region to
+the target, and ``plan_day`` on a region where one buyer's cases are dense around the agents and the
+other's spread over the countryside. Planar matrices (metres, 25 km/h), no services needed."""
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import replace
+
+import pytest
+
+from dispatch.fairness import (
+    FAIR_SHARE, FAIR_TARGET, OUT_OF_REACH, fairness_by_region, favour, out_of_reach, served_shares, trim,
+    under_served,
+)
+from dispatch.model import Plan, Point, Shift, TimeWindow, VisitTask
+from dispatch.planner import plan_day
+from dispatch.solver import URGENT_PRIORITY, solve
+from dispatch.validate import validate
+from tests.test_planner import DAY, MATRIX, assert_sound, at
+
+DAYTIME = (TimeWindow(at(7), at(20), None),)
+
+
+def task(case_id: int, buyer: str, x: float, y: float, priority: int = 100, **kw) -> VisitTask:
+    return VisitTask(case_id, buyer, Point(x, y), DAYTIME, 900, priority, region="R", **kw)
+
+
+def shift(agent_id: int, x: float, y: float, start: int = 7, end: int = 19) -> Shift:
+    return Shift(agent_id, at(start), at(end), Point(x, y), Point(x, y), region="R")
+
+
+def one_agent_day() -> tuple[list[VisitTask], list[Shift]]:
+    """A five-hour shift: twelve city visits around the base (one pinned) and six rural ones 8 km out,
+    where the solver (every visit urgent, so no fairness among them) serves the city first."""
+    city = [task(i, "city", 300 * (i % 4), 300 * (i // 4), priority=100 if i % 3 else 95) for i in range(1, 13)]
+    city[0] = replace(city[0], pinned_agent=1)
+    rural = [task(100 + i, "rural", 8_000 + 400 * i, 2_000) for i in range(6)]
+    return [*city, *rural], [shift(1, 0, 0, start=7, end=12)]
+
+
+def test_trim_cuts_the_over_served_buyer_to_the_target_and_keeps_the_plan_valid():
+    tasks, shifts = one_agent_day()
+    plan = solve(tasks, shifts, matrix=MATRIX, time_limit_s=2, day=DAY)
+    before = served_shares(plan, tasks)["R"]
+    assert before["city"][1] == 12 and before["rural"][1] < 6  # the premise: the city is served first
+    assert fairness_by_region(plan, tasks) < FAIR_TARGET
+
+    trimmed = trim(plan, tasks, MATRIX)
+
+    assert fairness_by_region(trimmed, tasks) >= FAIR_TARGET
+    assert validate(trimmed, tasks, shifts, travel=MATRIX) == []
+    after = served_shares(trimmed, tasks)["R"]
+    assert after["rural"] == before["rural"]  # the worst-served buyer keeps everything
+    cut = [d for d in trimmed.dropped if d.reason == FAIR_SHARE]
+    assert len(cut) == before["city"][1] - after["city"][1] > 0 and {d.buyer for d in cut} == {"city"}
+    kept = {v.case_id for r in trimmed.routes for v in r.visits}
+    assert 1 in kept  # a dispatcher's pin is never trimmed
+    # Lowest priority goes first: no priority-100 city visit is cut while a priority-95 one is kept.
+    priority = {t.case_id: t.priority for t in tasks}
+    if any(priority[d.case_id] == 100 for d in cut):
+        assert all(priority[c] == 100 for c in kept if c < 100 and c != 1)
+    # Seqs are renumbered, distance recomputed; every task is still planned or dropped exactly once.
+    for r in trimmed.routes:
+        assert [v.seq for v in r.visits] == list(range(1, len(r.visits) + 1))
+        assert 0 < r.distance_m <= next(o for o in plan.routes if o.agent_id == r.agent_id).distance_m
+    assert_sound(trimmed, tasks, shifts)
+
+
+def test_trim_leaves_a_fair_plan_alone():
+    tasks, shifts = one_agent_day()
+    city_only = [t for t in tasks if t.buyer == "city"]
+    plan = solve(city_only, shifts, matrix=MATRIX, time_limit_s=1, day=DAY)
+    assert trim(plan, city_only, MATRIX) is plan
+
+
+def test_trim_does_not_empty_a_region_for_a_buyer_that_got_nothing():
+    # The rural visits are 40 km out: none fits after the city's. Cutting the city to the rural rate
+    # (none) would cancel the whole day, so the plan stays as it is, and unfair.
+    tasks, shifts = one_agent_day()
+    tasks = [t if t.buyer == "city" else replace(t, at=Point(t.at.lon + 32_000, t.at.lat)) for t in tasks]
+    plan = solve(tasks, shifts, matrix=MATRIX, time_limit_s=1, day=DAY)
+    assert served_shares(plan, tasks)["R"]["rural"][1] == 0
+    assert trim(plan, tasks, MATRIX) is plan and fairness_by_region(plan, tasks) == 0.0
+
+
+def test_under_served_names_the_buyers_below_target_and_how_many_visits_they_need():
+    tasks, shifts = one_agent_day()
+    plan = solve(tasks, shifts, matrix=MATRIX, time_limit_s=2, day=DAY)
+    rural_served = served_shares(plan, tasks)["R"]["rural"][1]
+    # City at 12/12: rural needs ceil(0.9 × 1.0 × 6) = 6 served.
+    assert under_served(plan, tasks) == {"R": {"rural": 6 - rural_served}}
+
+
+def test_out_of_reach_is_what_no_able_agent_could_do_even_alone():
+    shifts = [shift(1, 0, 0), replace(shift(2, 200_000, 0), skills=frozenset({"commercial"}))]
+    near = task(1, "a", 5_000, 0)
+    far = task(2, "a", 400_000, 0)  # 16 h from either base at 25 km/h
+    skilled_far = task(3, "a", 5_000, 0, required_skills=frozenset({"commercial"}))  # 7.8 h from agent 2
+    skilled_near = task(4, "a", 195_000, 0, required_skills=frozenset({"commercial"}))
+    late = replace(task(5, "a", 60_000, 0), windows=(TimeWindow(at(7), at(8), None),))  # 2.4 h away, gone by 8
+    pinned = replace(far, case_id=6, pinned_agent=1)  # a pin keeps its own reason
+    assert out_of_reach([near, far, skilled_far, skilled_near, late, pinned], shifts, MATRIX) == {2, 3, 5}
+
+
+def test_favour_demotes_other_visits_of_the_region_below_urgent_and_keeps_their_order():
+    tasks = [task(1, "a", 0, 0), task(2, "b", 0, 0, priority=95), task(3, "b", 0, 0, priority=40),
+             replace(task(4, "b", 0, 0), region="S"), task(5, "b", 0, 0, pinned_agent=1)]
+    out = {t.case_id: t for t in favour(tasks, "R", {1})}
+    assert out[1].priority == 100  # favoured
+    assert out[2].priority == URGENT_PRIORITY - 1 and out[3].priority == 40  # demoted, order kept
+    assert out[4].priority == 100  # another region
+    assert out[5].pinned_agent == 1  # still a pin, which the solver never trades
+
+
+def countryside_day(seed: int = 3) -> tuple[list[VisitTask], list[Shift]]:
+    """Two towns 30 km apart with four agents each and 170 urgent 'city' visits each; one agent out in
+    the country with 90 urgent 'rural' visits spread over 40 × 30 km around it. More than the agents
+    can make."""
+    rng = random.Random(seed)
+    shifts, tasks = [], []
+    for x0 in (0, 30_000):
+        for _ in range(4):
+            shifts.append(shift(len(shifts) + 1, x0 + rng.uniform(0, 5_000), rng.uniform(0, 5_000)))
+        for _ in range(170):
+            tasks.append(task(len(tasks) + 1, "city", x0 + rng.uniform(0, 5_000), rng.uniform(0, 5_000)))
+    shifts.append(shift(len(shifts) + 1, 15_000, 40_000))
+    for _ in range(90):
+        tasks.append(task(len(tasks) + 1, "rural", rng.uniform(-5_000, 35_000), rng.uniform(25_000, 55_000)))
+    return tasks, shifts
+
+
+def test_plan_day_keeps_every_buyer_at_its_share_of_a_region_over_capacity():
+    tasks, shifts = countryside_day()
+    plan = plan_day(tasks, shifts, matrix=MATRIX, day=DAY, time_limit_s=8, workers=2)
+    assert_sound(plan, tasks, shifts)
+    assert plan.stats["parts"] >= 3  # the region is split: fairness has to hold across clusters
+    shares = served_shares(plan, tasks)["R"]
+    assert fairness_by_region(plan, tasks) >= FAIR_TARGET, shares
+    assert plan.stats["fairness_ratio"] == pytest.approx(fairness_by_region(plan, tasks))
+    # Fair by serving, not only by cutting: the agents still make most of what they can.
+    assert plan.served >= 0.6 * (len(tasks) - sum(d.reason == OUT_OF_REACH for d in plan.dropped)), shares
+    reasons = Counter(d.reason for d in plan.dropped)
+    assert plan.stats["fair_share_dropped"] == reasons[FAIR_SHARE]
+
+
+def test_a_buyer_nobody_can_reach_is_not_a_reason_to_cut_the_others():
+    # Five rural visits 300 km out (no agent can get there and back in a shift): they are out of
+    # reach, not capacity given to the city, so the city keeps everything it was planned.
+    tasks, _ = one_agent_day()
+    tasks = [t for t in tasks if t.buyer == "city"] + [task(200 + i, "rural", 300_000, 1_000 * i) for i in range(5)]
+    shifts = [shift(1, 0, 0)]  # a whole day: room for every city visit
+    plan = plan_day(tasks, shifts, matrix=MATRIX, day=DAY, time_limit_s=3, workers=1)
+    assert_sound(plan, tasks, shifts)
+    assert {d.case_id for d in plan.dropped if d.reason == OUT_OF_REACH} == {200, 201, 202, 203, 204}
+    assert not any(d.reason == FAIR_SHARE for d in plan.dropped)
+    assert Plan(DAY, plan.routes, []).served == 12
