@@ -13,7 +13,8 @@
    number of tasks (``_weight``), of the worker-seconds left before the deadline, so that time a solver
    did not use goes to those after it. The solver's own limit covers its matrix and model building. A
    sub-problem whose first solution did not finish in its time (nothing served) is solved once more
-   while time is left, from ``RETRY_FIRST_SOLUTION`` (``_schedule``). A region where two or more
+   while time is left, from ``RETRY_FIRST_SOLUTION`` (``_schedule``); if that plans nothing either, its
+   visits are ``NO_PLAN_FOUND`` (so the plan is refused) rather than dropped for capacity. A region where two or more
    buyers compete holds back ``FAIR_ROUND_SHARE`` of its weight for its fairness round (step 5): the
    round's sub-problems share it when the region turns out unfair, and it goes to the sub-problems
    still waiting when it does not. With less than ``ROOMY_PART_S`` per sub-problem nothing is held
@@ -58,7 +59,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from dispatch.fairness import (
@@ -216,7 +217,8 @@ def _schedule(executor: ProcessPoolExecutor | _Inline, n_workers: int, parts: Se
     """Each sub-problem with its plan: ``parts`` solved largest first on ``n_workers`` slots of
     ``executor``, each given its time as it starts (``_Budget``, by ``weight``, with ``reserved`` weight
     held back for what ``after`` adds). A sub-problem whose first solution did not finish (``_failed``)
-    is solved once more, from ``RETRY_FIRST_SOLUTION``, if time is left; the sub-problems ``after``
+    is solved once more, from ``RETRY_FIRST_SOLUTION``, if time is left (if that plans nothing either,
+    its visits are ``NO_PLAN_FOUND``); the sub-problems ``after``
     returns go to the front of the queue."""
     plans: list[tuple[SubProblem, Plan]] = []
     budget = _Budget(deadline, sum(map(weight, parts)) + reserved, [0.0] * n_workers)
@@ -239,6 +241,11 @@ def _schedule(executor: ProcessPoolExecutor | _Inline, n_workers: int, parts: Se
                 budget.pending += weight(part)
                 queue.insert(0, (part, True))
                 continue
+            if retry and _failed(plan, part):
+                # The retry's empty first solution always "succeeds", so its drops read "capacity";
+                # but nothing was planned in two tries: time, not agents, ran out.
+                plan = Plan(day=plan.day, routes=plan.routes, stats=plan.stats,
+                            dropped=[replace(d, reason=NO_PLAN_FOUND) for d in plan.dropped])
             plans.append((part, plan))
             new, released = after(part, plan)
             budget.pending += sum(map(weight, new)) - released
