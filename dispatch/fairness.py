@@ -39,7 +39,7 @@ from dispatch.matrix import MatrixProvider
 from dispatch.model import Dropped, Plan, Shift, VisitTask
 from dispatch.routes import visit_costs, without
 from dispatch.solver import URGENT_PRIORITY
-from dispatch.split import may_do
+from dispatch.split import able_agents
 
 __all__ = [
     "COMPETING_REASONS", "FAIR_SHARE", "FAIR_TARGET", "NO_PLAN_FOUND", "OUT_OF_REACH", "fair_shares",
@@ -49,10 +49,10 @@ __all__ = [
 FAIR_TARGET = 0.9  # bench/day.py's bar for fairness_min_ratio (issue 4)
 FAIR_SHARE = "fair share"  # reason of a visit trimmed because its buyer was above its share
 OUT_OF_REACH = "out of reach: no agent on shift can get there and back within the shift"
-# Drops that are capacity given to other visits: dropped for room, because the solver ran out of time,
-# or trimmed to keep buyers' shares proportional.
 # The solver's reason for every visit of a sub-problem it found no plan for within its time.
 NO_PLAN_FOUND = "no plan found within the time limit"
+# Drops that are capacity given to other visits: dropped for room, because the solver ran out of time,
+# or trimmed to keep buyers' shares proportional.
 COMPETING_REASONS = frozenset({"capacity", NO_PLAN_FOUND, FAIR_SHARE})
 # A trim that would keep less than this share of a region's planned visits is not made: one buyer's
 # single visit that did not fit must not cancel every other buyer's day there.
@@ -171,19 +171,16 @@ def out_of_reach(tasks: Sequence[VisitTask], shifts: Sequence[Shift], matrix: Ma
     ends = [s.end_at for s in shifts]
     leave = np.array([(max(s.start, s.available_from) if s.available_from else s.start).timestamp() for s in shifts])
     back_by = np.array([s.end.timestamp() for s in shifts])
-    able: dict[tuple[frozenset[str], bool], np.ndarray] = {}
+    able = able_agents(shifts)
     out: set[int] = set()
     chunk = 512
     for lo in range(0, len(tasks), chunk):
-        part = [t for t in tasks[lo:lo + chunk] if t.pinned_agent is None and t.pinned_at is None]
+        part = [t for t in tasks[lo:lo + chunk] if not t.pinned]
         points = list(dict.fromkeys([*starts, *ends, *(t.at for t in part)]))
         index = {p: i for i, p in enumerate(points)}
         dur = matrix.matrix(points).duration_s
         start_ix, end_ix = [index[p] for p in starts], [index[p] for p in ends]
         for t in part:
-            need = (t.required_skills, t.needs_certificated)
-            if need not in able:
-                able[need] = np.array([may_do(t, s) for s in shifts], dtype=bool)
             j = index[t.at]
             arrive = leave + dur[start_ix, j]
             home = dur[j, end_ix]
@@ -191,7 +188,7 @@ def out_of_reach(tasks: Sequence[VisitTask], shifts: Sequence[Shift], matrix: Ma
             for w in t.windows:
                 begin = np.maximum(arrive, w.start.timestamp())
                 done = begin + t.service_s
-                fits = able[need] & (done <= w.end.timestamp()) & (done + home <= back_by)
+                fits = able(t) & (done <= w.end.timestamp()) & (done + home <= back_by)
                 if t.expires_at is not None:
                     fits &= begin < t.expires_at.timestamp()
                 if fits.any():
@@ -237,7 +234,7 @@ def trim(plan: Plan, tasks: Sequence[VisitTask], matrix: MatrixProvider) -> Plan
             continue
         for v, saving in zip(route.visits, visit_costs(route, matrix)):
             t = by_case[v.case_id]
-            if (t.region, v.buyer) in over and t.pinned_agent is None and t.pinned_at is None:
+            if (t.region, v.buyer) in over and not t.pinned:
                 candidates[(t.region, v.buyer)].append((t.priority, -saving, v.case_id))
     gone: set[int] = set()
     for key, n in over.items():

@@ -73,6 +73,11 @@ class VisitTask:
     pinned_agent: int | None = None
     pinned_at: datetime | None = None
 
+    @property
+    def pinned(self) -> bool:
+        """Pinned to an agent, a time or both."""
+        return self.pinned_agent is not None or self.pinned_at is not None
+
 
 @dataclass(frozen=True)
 class PlannedVisit:

@@ -29,10 +29,6 @@ def _faults(route: Route, tasks: dict[int, VisitTask], matrix: MatrixProvider, p
     return validate(Plan(day=plan.day, routes=[route], dropped=[]), own, [route.shift], travel=matrix)
 
 
-def _pinned(task: VisitTask) -> bool:
-    return task.pinned_agent is not None or task.pinned_at is not None
-
-
 def _idle_in_breaks(route: Route, k: int, spans: Sequence[tuple[datetime, datetime]]) -> float:
     """Seconds of the longest stretch inside a break's span that would be free around visit ``k`` if it
     were taken off (from the visit before it ends to the one after it starts)."""
@@ -54,7 +50,7 @@ def _culprit(route: Route, faults: Sequence[Violation], tasks: dict[int, VisitTa
     def rank(k: int) -> tuple[bool, bool, float, float]:
         v = route.visits[k]
         idle = _idle_in_breaks(route, k, spans) if spans else 0.0
-        return (not _pinned(tasks[v.case_id]), v.case_id in named, idle, costs[k])
+        return (not tasks[v.case_id].pinned, v.case_id in named, idle, costs[k])
 
     return route.visits[max(range(len(route.visits)), key=rank)]
 
@@ -71,7 +67,7 @@ def repair(plan: Plan, tasks: Sequence[VisitTask], matrix: MatrixProvider) -> tu
             visit = _culprit(fixed, faults, by_case, matrix)
             log.warning("agent %s: route rejected by the validator (%s); case %s taken off", route.agent_id,
                         "; ".join(f"{f.kind}: {f.message}" for f in faults), visit.case_id)
-            reason = "pin could not be kept" if _pinned(by_case[visit.case_id]) else "capacity"
+            reason = "pin could not be kept" if by_case[visit.case_id].pinned else "capacity"
             dropped.append(Dropped(visit.case_id, visit.buyer, visit.at, reason))
             fixed = without(fixed, {visit.case_id}, matrix)
         if fixed is not None:

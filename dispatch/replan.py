@@ -251,8 +251,8 @@ def replan_day(db: Session, client: redis.Redis, day: date, *, now: datetime, re
     under_way = started_tasks(tasks, shifts)
     plan = plan_day([t for t in tasks if t.case_id not in under_way], can_still_work(shifts, travel),
                     matrix=travel, day=day, time_limit_s=time_limit_s)
-    if unsolved(plan):
-        return PlanOutcome(None, plan, [], shifts, unsolved=unsolved(plan))
+    if unfinished := unsolved(plan):
+        return PlanOutcome(None, plan, [], shifts, unsolved=unfinished)
     plan = with_started(plan, tasks, shifts, travel)
     # A visit under way stands for its own case (its task came from that case alone).
     carried = {**eligibility.carried, **{case_id: (case_id,) for case_id in under_way}}

@@ -144,8 +144,8 @@ def plan_and_store(db: Session, day: date, *, region: str | None = None, time_li
     step("eligibility", 1, 1)
     plan = plan_day(eligibility.tasks, shifts, matrix=travel, day=day, time_limit_s=time_limit_s,
                     progress=lambda done, total: step("solve", done, total))
-    if unsolved(plan):
-        return PlanOutcome(None, plan, [], shifts, unsolved=unsolved(plan))
+    if unfinished := unsolved(plan):
+        return PlanOutcome(None, plan, [], shifts, unsolved=unfinished)
     step("validate", 0, 1)
     violations = check_plan(db, plan, eligibility, shifts, travel, day)
     step("validate", 1, 1)

@@ -169,13 +169,9 @@ def _base_penalty(t: VisitTask) -> int:
     return int(VISIT_VALUE_M * (1 + 4 * t.priority / 100))
 
 
-def _is_pinned(t: VisitTask) -> bool:
-    return t.pinned_agent is not None or t.pinned_at is not None
-
-
 def _is_urgent(t: VisitTask) -> bool:
     """Urgent or pinned: served whenever possible, so not among the visits that compete for capacity."""
-    return (t.priority >= URGENT_PRIORITY and not t.optional) or _is_pinned(t)
+    return (t.priority >= URGENT_PRIORITY and not t.optional) or t.pinned
 
 
 def _urgent_penalty(dist: NDArray[np.int64], n_tasks: int, n_vehicles: int, other_penalties: int,
@@ -312,7 +308,7 @@ class _Model:
 
         penalties = [_base_penalty(p.task) + (FAIR_SHARE_BONUS_M if i in quota else 0)
                      for i, p in enumerate(prepared)]
-        pinned = [_is_pinned(p.task) for p in prepared]
+        pinned = [p.task.pinned for p in prepared]
         urgent = [_is_urgent(p.task) and not pin for p, pin in zip(prepared, pinned)]
         others = sum(pen for pen, u, pin in zip(penalties, urgent, pinned) if not (u or pin))
         big = _urgent_penalty(dist, n, nv, others, soft_bound)

@@ -46,7 +46,7 @@ from dispatch.model import Dropped, Shift, VisitTask
 
 __all__ = [
     "BALANCE_SLACK", "DaySplit", "MAX_AGENTS", "OFFER_FACTOR", "Project", "SubProblem", "TRAVEL_PER_VISIT_S",
-    "bng", "cluster_agents", "may_do", "nearest_parts", "planar", "split_day", "work_seconds",
+    "able_agents", "bng", "cluster_agents", "nearest_parts", "planar", "split_day", "work_seconds",
 ]
 
 # At 5–10 agents and a few hundred tasks the solver's first solution takes well under a second; at
@@ -134,9 +134,23 @@ def cluster_agents(shifts: Sequence[Shift], max_agents: int = MAX_AGENTS,
     return [[shifts[i] for i in sorted(g)] for g in groups if len(g)]
 
 
-def may_do(t: VisitTask, s: Shift) -> bool:
+def _may_do(t: VisitTask, s: Shift) -> bool:
     """Whether ``s``'s agent has the skills (and certificate) ``t`` needs."""
     return t.required_skills <= s.skills and (s.certificated or not t.needs_certificated)
+
+
+def able_agents(shifts: Sequence[Shift]) -> Callable[[VisitTask], NDArray[np.bool_]]:
+    """A function giving, for a task, which of ``shifts`` may make it (``_may_do``): worked out once per
+    combination of skills and certificate, of which a day has a handful."""
+    masks: dict[tuple[frozenset[str], bool], NDArray[np.bool_]] = {}
+
+    def able(t: VisitTask) -> NDArray[np.bool_]:
+        need = (t.required_skills, t.needs_certificated)
+        if need not in masks:
+            masks[need] = np.array([_may_do(t, s) for s in shifts], dtype=bool)
+        return masks[need]
+
+    return able
 
 
 def _nobody_reason(t: VisitTask, shifts: Sequence[Shift]) -> str:
@@ -205,10 +219,11 @@ def nearest_parts(tasks: Sequence[VisitTask], parts: Sequence[SubProblem],
     if not tasks or not agents:
         return [None] * len(tasks)
     agents_xy = _xy((s.current_at or s.start_at for _, s in agents), project)
+    able_of = able_agents([s for _, s in agents])
     task_xy = _xy((t.at for t in tasks), project)
     out: list[tuple[int, float] | None] = []
     for t, xy in zip(tasks, task_xy):
-        able = np.array([may_do(t, s) for _, s in agents], dtype=bool)
+        able = able_of(t)
         if not able.any():
             out.append(None)
             continue
@@ -244,7 +259,7 @@ def split_day(tasks: Sequence[VisitTask], shifts: Sequence[Shift], *, max_agents
     dropped: list[Dropped] = []
     forced: dict[int, int] = {}  # task position → its only cluster (pinned, or the fallback region's)
     free: dict[str | None, list[int]] = defaultdict(list)  # region → task positions to share out
-    able_of: dict[tuple[frozenset[str], bool], NDArray[np.bool_]] = {}
+    able_of = able_agents(agents)
     fallback: list[int] = []
     for i, t in enumerate(tasks):
         if t.pinned_agent is not None:
@@ -254,10 +269,7 @@ def split_day(tasks: Sequence[VisitTask], shifts: Sequence[Shift], *, max_agents
             else:
                 forced[i] = int(agent_cluster[k])
             continue
-        need = (t.required_skills, t.needs_certificated)
-        if need not in able_of:
-            able_of[need] = np.array([may_do(t, s) for s in agents], dtype=bool)
-        able = able_of[need]
+        able = able_of(t)
         if not able.any():
             dropped.append(Dropped(t.case_id, t.buyer, t.at, _nobody_reason(t, shifts)))
         elif t.region in region_agents and (able & region_agents[t.region]).any():
@@ -265,7 +277,7 @@ def split_day(tasks: Sequence[VisitTask], shifts: Sequence[Shift], *, max_agents
         else:
             fallback.append(i)
     for i in fallback:  # no agent of its region may make it: the cluster of the nearest agent who may
-        able = able_of[(tasks[i].required_skills, tasks[i].needs_certificated)]
+        able = able_of(tasks[i])
         d = np.hypot(*(agents_xy[able] - task_xy[i]).T)
         forced[i] = int(agent_cluster[np.flatnonzero(able)[int(np.argmin(d))]])
 
@@ -285,8 +297,8 @@ def split_day(tasks: Sequence[VisitTask], shifts: Sequence[Shift], *, max_agents
         for j, i in enumerate(positions):
             by_need[(tasks[i].required_skills, tasks[i].needs_certificated)].append(j)
         local = {int(c): n for n, c in enumerate(in_region)}
-        for need, rows in by_need.items():
-            ks = np.flatnonzero(able_of[need] & np.isin(agent_cluster, in_region))
+        for rows in by_need.values():
+            ks = np.flatnonzero(able_of(tasks[positions[rows[0]]]) & np.isin(agent_cluster, in_region))
             dist[rows] = _nearest_by_cluster(task_xy[[positions[j] for j in rows]], agents_xy[ks],
                                              np.array([local[int(c)] for c in agent_cluster[ks]], dtype=np.intp),
                                              len(in_region))

@@ -74,12 +74,13 @@ def make_cases(db: Session, debts: list[int], *, buyer: Buyer | None = None, sta
     return cases
 
 
-def make_agent(db: Session) -> Agent:
+def make_agent(db: Session, *, at: tuple[float, float] = (LON, LAT), region: str | None = None) -> Agent:
+    """An agent of a new firm, based ``at`` (lon, lat), working ``region`` (ITL1) if given."""
     firm = Subcontractor(reference=unique("firm"), name="Test Enforcement Ltd")
     db.add(firm)
     db.flush()
-    agent = Agent(reference=unique("agent"), name="Test Agent", subcontractor_id=firm.id,
-                  home_base=WKTElement(f"POINT({LON} {LAT})", srid=4326))
+    agent = Agent(reference=unique("agent"), name="Test Agent", subcontractor_id=firm.id, itl1_cd=region,
+                  home_base=WKTElement(f"POINT({at[0]} {at[1]})", srid=4326))
     db.add(agent)
     db.flush()
     return agent

@@ -65,11 +65,7 @@ def crowded_day(plan_morning: Callable[[], int]) -> Iterator[Crowded]:
     with session_scope() as db:
         existing = len(shifts_for_day(db, CROWDED_DAY, region=CROWDED))
         assert existing == 0, f"{existing} agents already in {CROWDED}: the day would not be one sub-problem"
-        agents = []
-        for _ in range(MAX_AGENTS):
-            agent = make_agent(db)
-            agent.itl1_cd, agent.home_base = CROWDED, WKTElement(f"POINT({BELFAST[0]} {BELFAST[1]})", srid=4326)
-            agents.append(agent.id)
+        agents = [make_agent(db, at=BELFAST, region=CROWDED).id for _ in range(MAX_AGENTS)]
         buyer = make_buyer(db)
         buyer_id = buyer.id
         morning = [_case(db, buyer, i) for i in range(4)]

@@ -44,18 +44,11 @@ def _case(db, buyer, lon: float, lat: float, region: str = REGION) -> int:
     return make_case(db, buyer, address=address, **ENFORCED).id
 
 
-def _agent(db, lon: float, lat: float, region: str = REGION) -> Agent:
-    agent = make_agent(db)
-    agent.itl1_cd, agent.home_base = region, WKTElement(f"POINT({lon} {lat})", srid=4326)
-    db.flush()
-    return agent
-
-
 @pytest.fixture(scope="module")
 def world(policies_loaded, geodata_loaded):
     with session_scope() as db:
         buyer_a, buyer_b = make_buyer(db, "plymouth"), make_buyer(db, "croydon")
-        agents = [_agent(db, *PLYMOUTH), _agent(db, *EXETER)]
+        agents = [make_agent(db, at=PLYMOUTH, region=REGION), make_agent(db, at=EXETER, region=REGION)]
         near = {buyer_a.reference: [], buyer_b.reference: []}
         for k, (lon, lat) in enumerate((PLYMOUTH, EXETER)):
             for j, buyer in enumerate((buyer_a, buyer_b)):
