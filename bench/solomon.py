@@ -7,14 +7,17 @@ Reported distances are recomputed in real numbers from the routes, and every rou
 real numbers (windows on service start, capacity, depot due time); a violation or an unserved customer
 is printed and counted, never hidden.
 
-    .venv/bin/python bench/solomon.py [--seconds 10] [--instances C101,R101] [--jobs 2] [--guided]
+    .venv/bin/python bench/solomon.py [--seconds 10] [--instances C101,R101] [--jobs 1] [--guided]
 
 (pyvroom comes with the ``bench`` extra.) Two ``dist_distance`` figures, R109 and RC103, are below the
 proven optimum with arcs truncated to one decimal (``exact_trunc1_distance``, a lower bound for real
 distances), so no solver can reach them; they are flagged ``!`` and the gap is still measured to them.
 
-``--jobs 2`` runs two instances at a time (one core each); the per-instance wall time is measured
-inside each worker. Last line: ``RESULT mean_gap_pct=… max_gap_pct=… max_seconds=…
+Each instance gets the machine's cores divided by ``--jobs`` (instances solved at a time; default 1):
+our planner runs that many searches at once (``solve``'s portfolio, as a day of one sub-problem is
+planned) and pyvroom that many threads; column ``kept`` reads "which search's plan was kept (0: the
+one from local cheapest insertion) / how many searches answered". The per-instance wall time is
+measured inside each worker. Last line: ``RESULT mean_gap_pct=… max_gap_pct=… max_seconds=…
 vroom_mean_gap_pct=… instances=…``.
 """
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import os
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -43,6 +47,7 @@ class Row:
     ours_s: float
     ours_vehicles: int
     ours_problems: int
+    ours_kept: str  # the portfolio search whose plan was kept / how many answered
     vroom: float
     vroom_s: float
     vroom_problems: int
@@ -74,14 +79,16 @@ def routes_length(inst: SolomonInstance, routes: list[list[int]]) -> float:
                for r in routes for a, b in zip([0, *r], [*r, 0]))
 
 
-def run_ours(inst: SolomonInstance, seconds: float, unit: int, options: dict) -> tuple[float, float, int, int]:
+def run_ours(inst: SolomonInstance, seconds: float, unit: int, cores: int, options: dict,
+             ) -> tuple[float, float, int, int, str]:
     p = to_problem(inst, unit=unit)
     t0 = time.monotonic()
     plan = solve(p.tasks, p.shifts, matrix=p.matrix, time_limit_s=seconds, day=p.day,
-                 vehicle_capacity=p.vehicle_capacity, **options)
+                 vehicle_capacity=p.vehicle_capacity, searches=cores, **options)
     wall = time.monotonic() - t0
     routes = [[v.case_id for v in r.visits] for r in plan.routes]
-    return plan_distance(inst, plan), wall, len(plan.routes), check_routes(inst, routes)
+    kept = f"{plan.stats['search_kept']:.0f}/{plan.stats['searches_answered']:.0f}"
+    return plan_distance(inst, plan), wall, len(plan.routes), check_routes(inst, routes), kept
 
 
 def run_vroom(inst: SolomonInstance, unit: int, threads: int) -> tuple[float, float, int]:
@@ -109,11 +116,11 @@ def run_vroom(inst: SolomonInstance, unit: int, threads: int) -> tuple[float, fl
 
 
 def run_one(args: tuple[Path, float, float, int, int, dict, bool]) -> Row:
-    path, bks, seconds, unit, vroom_threads, options, with_vroom = args
+    path, bks, seconds, unit, cores, options, with_vroom = args
     inst = read_instance(path)
-    ours, ours_s, vehicles, ours_problems = run_ours(inst, seconds, unit, options)
-    vroom_d, vroom_s, vroom_problems = run_vroom(inst, unit, vroom_threads) if with_vroom else (math.nan, 0.0, 0)
-    return Row(inst.name, bks, ours, ours_s, vehicles, ours_problems, vroom_d, vroom_s, vroom_problems)
+    ours, ours_s, vehicles, ours_problems, kept = run_ours(inst, seconds, unit, cores, options)
+    vroom_d, vroom_s, vroom_problems = run_vroom(inst, unit, cores) if with_vroom else (math.nan, 0.0, 0)
+    return Row(inst.name, bks, ours, ours_s, vehicles, ours_problems, kept, vroom_d, vroom_s, vroom_problems)
 
 
 def gap(value: float, bks: float) -> float:
@@ -143,11 +150,11 @@ def main() -> None:
     unreachable = {r["instance"] for r in table
                    if r["exact_trunc1_distance"] and float(r["exact_trunc1_distance"]) > float(r["dist_distance"])}
     names = [n.strip().upper() for n in args.instances.split(",") if n.strip()] or sorted(bks)
-    vroom_threads = max(1, 2 // args.jobs)
-    work = [(root / "instances" / f"{n}.txt", bks[n], args.seconds, args.unit, vroom_threads, options,
+    cores = max(1, (os.cpu_count() or 1) // args.jobs)
+    work = [(root / "instances" / f"{n}.txt", bks[n], args.seconds, args.unit, cores, options,
              not args.no_vroom) for n in names]
 
-    print(f"{'instance':9} {'BKS':>9} {'ours':>9} {'gap%':>7} {'s':>6} {'veh':>4} {'viol':>4} "
+    print(f"{'instance':9} {'BKS':>9} {'ours':>9} {'gap%':>7} {'s':>6} {'veh':>4} {'viol':>4} {'kept':>5} "
           f"{'vroom':>9} {'gap%':>7} {'s':>6} {'viol':>4}", flush=True)
     rows: list[Row] = []
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
@@ -155,7 +162,7 @@ def main() -> None:
             rows.append(r)
             flagged = r.name + ("!" if r.name in unreachable else "")
             print(f"{flagged:9} {r.bks:9.2f} {r.ours:9.2f} {gap(r.ours, r.bks):7.2f} {r.ours_s:6.2f} "
-                  f"{r.ours_vehicles:4d} {r.ours_problems:4d} {r.vroom:9.2f} {gap(r.vroom, r.bks):7.2f} "
+                  f"{r.ours_vehicles:4d} {r.ours_problems:4d} {r.ours_kept:>5} {r.vroom:9.2f} {gap(r.vroom, r.bks):7.2f} "
                   f"{r.vroom_s:6.2f} {r.vroom_problems:4d}", flush=True)
 
     ours_gaps = [gap(r.ours, r.bks) for r in rows]

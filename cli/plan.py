@@ -6,6 +6,7 @@ than no plan)."""
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -176,7 +177,8 @@ def plan_file(
         raise typer.Exit(EXIT_INPUT)
 
     matrix = BngMatrixProvider()
-    plan = solve(tasks, shifts, matrix=matrix, time_limit_s=time_limit, day=the_day)
+    # One model, so the machine's cores go to a portfolio of searches.
+    plan = solve(tasks, shifts, matrix=matrix, time_limit_s=time_limit, day=the_day, searches=os.cpu_count() or 1)
     # No database here, so no case facts: the buyer rules reach the plan through the windows in the file.
     violations = validate(plan, tasks, shifts, travel=matrix)
     if violations:

@@ -5,8 +5,9 @@
 1. ``dispatch.split.split_day`` cuts the day into sub-problems (by region, then clusters of at most
    ``MAX_AGENTS`` agents) and drops, with a reason, what no sub-problem may take.
 2. The sub-problems are solved by ``dispatch.solver.solve`` in a process pool
-   (``ProcessPoolExecutor`` on a ``forkserver`` context, see ``_context``; default one worker per
-   core). A day of one sub-problem is solved in-process.
+   (``ProcessPoolExecutor`` on ``dispatch.solver.worker_context``; default one worker per core). A
+   day of one sub-problem is solved in-process, by a portfolio of one search per core (``solve``'s
+   ``searches``); with fewer sub-problems than cores, each gets its share of the cores that way.
 3. Time: ``time_limit_s`` bounds the whole call; a ``MARGIN`` of it is kept for stitching. The
    workers are started first (their start-up is measured, not guessed); then sub-problems start
    largest first, each with a limit given when it starts (``_Budget``): its share, by the square of its
@@ -52,7 +53,6 @@ exact definition); ``plan_day`` records it in ``Plan.stats`` as ``fairness_ratio
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
 import time
 from collections import defaultdict
@@ -69,7 +69,7 @@ from dispatch.fairness import (
 from dispatch.matrix import MatrixProvider, PlanarMatrixProvider
 from dispatch.model import Dropped, Plan, Shift, VisitTask
 from dispatch.repair import repair
-from dispatch.solver import solve
+from dispatch.solver import solve, worker_context
 from dispatch.split import MAX_AGENTS, Project, SubProblem, bng, nearest_parts, planar, split_day
 
 # The fairness measures live in dispatch.fairness; they are re-exported here, where callers of
@@ -134,28 +134,19 @@ def _failed(plan: Plan, part: SubProblem) -> bool:
         d.reason in COMPETING_REASONS for d in plan.dropped)
 
 
-def _context() -> multiprocessing.context.BaseContext:
-    """``forkserver`` with the solver preloaded: workers fork from a clean server process that has
-    already imported OR-Tools, so they start in milliseconds once the server is up (it stays up for
-    the life of this process), and nothing of the caller (threads, database connections) is forked."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["dispatch.planner"])
-    return context
-
-
 def _ready() -> None:
     """A no-op for starting a worker."""
 
 
 def _solve_part(part: SubProblem, matrix: MatrixProvider, day: date, limit: float,
-                first_solution: str = FIRST_SOLUTION) -> Plan:
+                first_solution: str = FIRST_SOLUTION, searches: int = 1) -> Plan:
     """The sub-problem solved, then re-solved over each buyer's fair share when the first plan is
     unfair (module docstring, step 4); the second plan is kept when it is fairer and serves at least
     ``FAIR_KEEP`` of what the first served. A part of the fairness round (``part.favoured``) is solved
     once: its unfairness within the cluster is the point."""
     started = time.monotonic()
     first = solve(part.tasks, part.shifts, matrix=matrix, day=day, fairness_rounds=0, first_solution=first_solution,
-                  time_limit_s=limit * (FIRST_SHARE if not part.favoured else 1.0))
+                  time_limit_s=limit * (FIRST_SHARE if not part.favoured else 1.0), searches=searches)
     if part.favoured:
         return first
     fairness = fairness_by_region(first, part.tasks)
@@ -164,7 +155,7 @@ def _solve_part(part: SubProblem, matrix: MatrixProvider, day: date, limit: floa
         return first
     offered, cut = fair_shares(first, part.tasks, matrix)
     second = solve(offered, part.shifts, matrix=matrix, time_limit_s=left, day=day, fairness_rounds=0,
-                   first_solution=first_solution)
+                   first_solution=first_solution, searches=searches)
     structural = [d for d in first.dropped if d.reason not in COMPETING_REASONS]
     second.dropped = [*second.dropped, *structural,
                       *(Dropped(t.case_id, t.buyer, t.at, "capacity") for t in cut)]
@@ -195,7 +186,7 @@ def _pool(workers: int, n_parts: int) -> Iterator[tuple[ProcessPoolExecutor | _I
     if n_workers <= 1:
         yield _Inline(), 1
         return
-    with ProcessPoolExecutor(max_workers=n_workers, mp_context=_context()) as pool:
+    with ProcessPoolExecutor(max_workers=n_workers, mp_context=worker_context("dispatch.planner")) as pool:
         for future in [pool.submit(_ready) for _ in range(n_workers)]:
             future.result()
         yield pool, n_workers
@@ -212,13 +203,13 @@ def _largest_first(parts: Sequence[SubProblem]) -> list[SubProblem]:
 
 def _schedule(executor: ProcessPoolExecutor | _Inline, n_workers: int, parts: Sequence[SubProblem],
               matrix: MatrixProvider, day: date, deadline: float, progress: Callable[[int, int], None] | None,
-              weight: Callable[[SubProblem], float], reserved: float, after: After,
+              weight: Callable[[SubProblem], float], reserved: float, after: After, searches: int = 1,
               ) -> list[tuple[SubProblem, Plan]]:
     """Each sub-problem with its plan: ``parts`` solved largest first on ``n_workers`` slots of
-    ``executor``, each given its time as it starts (``_Budget``, by ``weight``, with ``reserved`` weight
-    held back for what ``after`` adds). A sub-problem whose first solution did not finish (``_failed``)
-    is solved once more, from ``RETRY_FIRST_SOLUTION``, if time is left (if that plans nothing either,
-    its visits are ``NO_PLAN_FOUND``); the sub-problems ``after``
+    ``executor`` by ``searches`` searches each, each given its time as it starts (``_Budget``, by
+    ``weight``, with ``reserved`` weight held back for what ``after`` adds). A sub-problem whose first
+    solution did not finish (``_failed``) is solved once more, from ``RETRY_FIRST_SOLUTION``, if time is
+    left (if that plans nothing either, its visits are ``NO_PLAN_FOUND``); the sub-problems ``after``
     returns go to the front of the queue."""
     plans: list[tuple[SubProblem, Plan]] = []
     budget = _Budget(deadline, sum(map(weight, parts)) + reserved, [0.0] * n_workers)
@@ -231,7 +222,7 @@ def _schedule(executor: ProcessPoolExecutor | _Inline, n_workers: int, parts: Se
             (part, retry), slot = queue.pop(0), free_slots.pop(0)
             limit = budget.start(slot, weight(part), time.monotonic())
             strategy = RETRY_FIRST_SOLUTION if retry else FIRST_SOLUTION
-            running[executor.submit(_solve_part, part, matrix, day, limit, strategy)] = (part, retry, slot)
+            running[executor.submit(_solve_part, part, matrix, day, limit, strategy, searches)] = (part, retry, slot)
         done, _ = wait(running, return_when=FIRST_COMPLETED)
         for future in done:
             part, retry, slot = running.pop(future)
@@ -397,7 +388,8 @@ def plan_day(tasks: Sequence[VisitTask], shifts: Sequence[Shift], *, matrix: Mat
             return redo, reserve[region]
 
         solved = _schedule(executor, n_workers, split.parts, matrix, day, deadline, progress,
-                           lambda p: scaled.get(p.key, _weight(p)), sum(reserve.values()), after)
+                           lambda p: scaled.get(p.key, _weight(p)), sum(reserve.values()), after,
+                           searches=max(1, workers // max(1, len(split.parts))))
     redo = [part for part, _ in solved if part.favoured]
     shared = [p for ps in region_parts.values() for p in ps]
     alone = _stitch(day, [pl for part, pl in solved if not part.favoured and part.region not in region_parts],

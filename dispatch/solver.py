@@ -27,17 +27,23 @@ start); waiting is slack. What each rule becomes in the model:
 
 Arc cost is distance in metres (Solomon: distance units × ``unit``), with no fixed cost per vehicle.
 Search: iterated local search from scratch (``_params``), guided local search from a warm start (the
-fairness re-solves, then whatever time is left). The benchmark runs this same function
-(``bench/solomon.py``).
+fairness re-solves, then whatever time is left). With ``searches`` > 1 the first search is a portfolio:
+that many searches at once, each extra one in a process of its own (``_processes``) and starting
+from another first solution (``PORTFOLIO_FIRST_SOLUTIONS``), so that they descend into different
+local optima; the cheapest plan is kept. That is how one sub-problem uses a machine's cores
+(``dispatch.planner``). The benchmark runs this same function (``bench/solomon.py``).
 """
 from __future__ import annotations
 
 import math
+import multiprocessing
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from multiprocessing.connection import Connection
 
 import numpy as np
 from numpy.typing import NDArray
@@ -47,7 +53,7 @@ from ortools.util import optional_boolean_pb2
 from dispatch.matrix import MatrixProvider, TravelMatrix
 from dispatch.model import Dropped, Plan, PlannedVisit, Point, Route, Shift, TimeWindow, VisitTask
 
-__all__ = ["URGENT_PRIORITY", "model_points", "solve"]
+__all__ = ["URGENT_PRIORITY", "model_points", "solve", "worker_context"]
 
 URGENT_PRIORITY = 90
 # What serving a non-urgent visit is worth in metres of travel: priority 0 is worth a 30 km detour,
@@ -330,6 +336,126 @@ class _Model:
                 time.SetBreakIntervalsOfVehicle(breaks, v, node_visit_transits)
 
 
+# The first solutions of a portfolio's extra searches, in turn (the first search keeps the caller's).
+PORTFOLIO_FIRST_SOLUTIONS = ("SAVINGS", "PARALLEL_CHEAPEST_INSERTION")
+# How long past the shared deadline the first search waits for the others' plans: they stop on the
+# same clock, and only have their routes to send back.
+_PORTFOLIO_GRACE_S = 0.5
+# The least time limit for which ``solve`` runs a portfolio. The first portfolio process a process
+# starts costs ~1.4 s (measured on the 2-core machine: its forkserver imports OR-Tools; later ones
+# 0.01 s), taken from the first search's time; with less than this, that costs more than a second
+# search gives.
+PORTFOLIO_MIN_S = 5.0
+# Kept from a portfolio's search time for receiving the cheapest plan and reading it back (measured:
+# without it, 3 of 56 Solomon instances ended 0.01-0.02 s past a 10 s limit).
+_PORTFOLIO_READ_S = 0.1
+
+
+def worker_context(preload: str = "dispatch.solver") -> multiprocessing.context.BaseContext:
+    """``forkserver`` with ``preload`` (a module) imported: workers fork from a clean server process
+    that has already imported OR-Tools, so they start in milliseconds once the server is up (it stays
+    up for the life of this process, with the first call's ``preload``), and nothing of the caller
+    (threads, database connections) is forked."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([preload])
+    return context
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """Everything a ``_Model`` is built from: what a portfolio search's process receives."""
+
+    prepared: list[_Task]
+    shifts: Sequence[Shift]
+    spans: list[tuple[int, int]]
+    dist: NDArray[np.int64]
+    dur: NDArray[np.int64]
+    vehicle_capacity: int | None
+    preferred_cost_per_s: int
+    origin: datetime
+
+    def build(self, quota: set[int]) -> _Model:
+        return _Model(self.prepared, self.shifts, self.spans, self.dist, self.dur, self.vehicle_capacity,
+                      self.preferred_cost_per_s, self.origin, quota)
+
+
+def _first_search(model: _Model, params: pywrapcp.DefaultRoutingSearchParameters,
+                  iterated: bool) -> pywrapcp.Assignment | None:
+    return (model.routing.SolveWithIteratedLocalSearch(params) if iterated
+            else model.routing.SolveWithParameters(params))
+
+
+def _search(inputs: _Inputs, first_solution: str, deadline: float, gls_lambda: float | None,
+            iterated: bool) -> tuple[int, list[list[int]]] | None:
+    """One search of a portfolio, in its own process: the first search's model and search from
+    ``first_solution`` until ``deadline`` (``time.monotonic``, one clock for every process). Its plan's
+    cost and routes (task positions), or None if it found none."""
+    model = inputs.build(set())
+    solution = _first_search(model, _params(first_solution, deadline - time.monotonic(), gls_lambda, False, iterated),
+                             iterated)
+    return None if solution is None else (solution.ObjectiveValue(), _routes_nodes(model, solution))
+
+
+def _search_process(conn: Connection) -> None:
+    """A portfolio search's process: its work comes in on ``conn`` once the process is up (so the
+    caller starts the clock after paying for the start), its answer goes back the same way."""
+    conn.send(_search(*conn.recv()))
+
+
+@contextmanager
+def _processes(n: int) -> Iterator[list[Connection]]:
+    """``n`` started processes for a portfolio's extra searches, as pipes to send each its work and
+    read its answer. Pipes, not an executor: OR-Tools holds the GIL while the first search runs, so an
+    executor's feeder threads could not hand the others their work until it ended. On leaving, a search
+    still running is stopped."""
+    context = worker_context()
+    started: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []
+    try:
+        for _ in range(n):
+            ours, theirs = context.Pipe()
+            process = context.Process(target=_search_process, args=(theirs,), daemon=True)
+            process.start()
+            theirs.close()
+            started.append((process, ours))
+        yield [conn for _, conn in started]
+    finally:
+        for process, conn in started:
+            if process.is_alive():
+                process.terminate()
+            process.join()
+            conn.close()
+
+
+@dataclass
+class _Kept:
+    """The cheapest plan of a portfolio so far: which search found it (0: this process's) and how many
+    searches found a plan at all."""
+
+    solution: pywrapcp.Assignment | None
+    search: int = 0
+    answered: int = 0
+
+
+def _cheapest(model: _Model, solution: pywrapcp.Assignment | None, others: list[Connection],
+              deadline: float) -> _Kept:
+    """The cheapest of ``solution`` and the portfolio's plans (read into ``model``). A search that has
+    not answered shortly after the deadline, or whose process died, is not waited for."""
+    kept = _Kept(solution, 0, int(solution is not None))
+    for k, conn in enumerate(others, start=1):
+        try:
+            found = conn.recv() if conn.poll(max(0.0, deadline - time.monotonic()) + _PORTFOLIO_GRACE_S) else None
+        except EOFError:
+            continue
+        if found is None:
+            continue
+        kept.answered += 1
+        if kept.solution is None or found[0] < kept.solution.ObjectiveValue():
+            restored = _warm(model, found[1])
+            if restored is not None:
+                kept.solution, kept.search = restored, k
+    return kept
+
+
 # Local-search operators left out of iterated local search: large-neighbourhood moves that ruin and
 # recreate whole paths. Ruin-and-recreate already does that job between descents, and on a 100-visit
 # Solomon day these operators made each descent ~8× slower (fewer than 30 iterations in 5 s).
@@ -383,26 +509,10 @@ def _params(first_solution: str, time_limit_s: float, gls_lambda: float | None, 
     return params
 
 
-def solve(tasks: Sequence[VisitTask], shifts: Sequence[Shift], *, matrix: TravelMatrix | MatrixProvider,
-          time_limit_s: float, day: date, vehicle_capacity: int | None = None,
-          first_solution: str = "LOCAL_CHEAPEST_INSERTION", gls_lambda: float | None = None,
-          preferred_cost_per_s: int = 1, fairness_rounds: int = 2, log_search: bool = False,
-          iterated: bool = True) -> Plan:
-    """Plan ``day``: routes for ``shifts`` serving as many of ``tasks`` as the rules allow.
-
-    ``matrix`` is a provider, or a ``TravelMatrix`` over ``model_points(tasks, shifts)``.
-    ``vehicle_capacity`` is needed only when a task has demand. ``first_solution`` names an OR-Tools
-    ``FirstSolutionStrategy``. The first solve is an iterated local search (``iterated=False``: guided
-    local search, as the fairness re-solves always are); ``gls_lambda`` overrides guided local search's
-    lambda coefficient.
-    ``fairness_rounds`` bounds the re-solves that rebalance served shares; the time limit covers them all.
-    """
-    started = time.monotonic()
-    if not shifts:
-        return Plan(day=day, routes=[], dropped=[Dropped(t.case_id, t.buyer, t.at, "no agent on shift")
-                                                  for t in tasks])
-    if any(t.demand > 0 for t in tasks) and vehicle_capacity is None:
-        raise ValueError("tasks have demand but no vehicle_capacity was given")
+def _inputs(tasks: Sequence[VisitTask], shifts: Sequence[Shift], matrix: TravelMatrix | MatrixProvider,
+            vehicle_capacity: int | None, preferred_cost_per_s: int) -> tuple[_Inputs, list[Dropped]]:
+    """What the model is built from (the plannable tasks, times from the earliest shift start, the
+    matrix over the model's nodes), and the tasks that cannot be planned at all, with their reasons."""
     points = model_points(tasks, shifts)
     tm = matrix if isinstance(matrix, TravelMatrix) else matrix.matrix(points)
     if tm.size != len(points):
@@ -425,9 +535,34 @@ def solve(tasks: Sequence[VisitTask], shifts: Sequence[Shift], *, matrix: Travel
                        + [where[s.end_at] for s in shifts], dtype=np.intp)
     dist = tm.distance_m[np.ix_(node_pt, node_pt)]
     dur = tm.duration_s[np.ix_(node_pt, node_pt)]
+    return _Inputs(prepared, list(shifts), spans, dist, dur, vehicle_capacity, preferred_cost_per_s, origin), dropped
 
-    def build(quota: set[int]) -> _Model:
-        return _Model(prepared, shifts, spans, dist, dur, vehicle_capacity, preferred_cost_per_s, origin, quota)
+
+def solve(tasks: Sequence[VisitTask], shifts: Sequence[Shift], *, matrix: TravelMatrix | MatrixProvider,
+          time_limit_s: float, day: date, vehicle_capacity: int | None = None,
+          first_solution: str = "LOCAL_CHEAPEST_INSERTION", gls_lambda: float | None = None,
+          preferred_cost_per_s: int = 1, fairness_rounds: int = 2, log_search: bool = False,
+          iterated: bool = True, searches: int = 1) -> Plan:
+    """Plan ``day``: routes for ``shifts`` serving as many of ``tasks`` as the rules allow.
+
+    ``matrix`` is a provider, or a ``TravelMatrix`` over ``model_points(tasks, shifts)``.
+    ``vehicle_capacity`` is needed only when a task has demand. ``first_solution`` names an OR-Tools
+    ``FirstSolutionStrategy``. The first solve is an iterated local search (``iterated=False``: guided
+    local search, as the fairness re-solves always are); ``gls_lambda`` overrides guided local search's
+    lambda coefficient.
+    ``fairness_rounds`` bounds the re-solves that rebalance served shares; the time limit covers them all.
+    ``searches``: how many first searches run at once (a portfolio, module docstring), each on a core;
+    one below ``PORTFOLIO_MIN_S``.
+    """
+    started = time.monotonic()
+    if not shifts:
+        return Plan(day=day, routes=[], dropped=[Dropped(t.case_id, t.buyer, t.at, "no agent on shift")
+                                                  for t in tasks])
+    if any(t.demand > 0 for t in tasks) and vehicle_capacity is None:
+        raise ValueError("tasks have demand but no vehicle_capacity was given")
+    inputs, dropped = _inputs(tasks, shifts, matrix, vehicle_capacity, preferred_cost_per_s)
+    prepared, dist, origin = inputs.prepared, inputs.dist, inputs.origin
+    build = inputs.build
 
     # Fairness re-solves need time only when some buyers compete in a region for too little capacity;
     # otherwise (e.g. Solomon: one buyer, every visit urgent) the first solve gets the whole budget.
@@ -436,11 +571,19 @@ def solve(tasks: Sequence[VisitTask], shifts: Sequence[Shift], *, matrix: Travel
     rounds = fairness_rounds if competing else 0
     first_share = 1.0 if rounds == 0 else 0.5
     model = build(set())
-    # The time limit covers the whole call: matrix and model building come out of the first solve's share.
-    first_limit = time_limit_s * first_share - (time.monotonic() - started) - 0.05
-    params = _params(first_solution, first_limit, gls_lambda, log_search, iterated)
-    solution = (model.routing.SolveWithIteratedLocalSearch(params) if iterated
-                else model.routing.SolveWithParameters(params))
+    with _processes(searches - 1 if time_limit_s >= PORTFOLIO_MIN_S else 0) as others:
+        # The time limit covers the whole call: matrix and model building, starting the portfolio's
+        # processes and reading its answers back come out of the first solve's share.
+        first_limit = (time_limit_s * first_share - (time.monotonic() - started) - 0.05
+                       - (_PORTFOLIO_READ_S if others else 0.0))
+        deadline = time.monotonic() + first_limit
+        for k, conn in enumerate(others):
+            conn.send((inputs, PORTFOLIO_FIRST_SOLUTIONS[k % len(PORTFOLIO_FIRST_SOLUTIONS)], deadline,
+                       gls_lambda, iterated))
+        solution = _first_search(model, _params(first_solution, first_limit, gls_lambda, log_search, iterated),
+                                 iterated)
+        kept = _cheapest(model, solution, others, deadline)
+    solution = kept.solution
     if solution is None:
         dropped += [Dropped(p.task.case_id, p.task.buyer, p.task.at, "no plan found within the time limit")
                     for p in prepared]
@@ -478,10 +621,11 @@ def solve(tasks: Sequence[VisitTask], shifts: Sequence[Shift], *, matrix: Travel
                 fairness, solution = ratio, polished
     return _plan(model, solution, prepared, shifts, dropped, dist, origin, day,
                  stats={"solve_seconds": time.monotonic() - started, "fairness_ratio": fairness,
-                        "objective": float(solution.ObjectiveValue())})
+                        "objective": float(solution.ObjectiveValue()), "search_kept": float(kept.search),
+                        "searches_answered": float(kept.answered)})
 
 
-def _warm(model: _Model, routes: list[list[int]]) -> pywrapcp.Assignment:
+def _warm(model: _Model, routes: list[list[int]]) -> pywrapcp.Assignment | None:
     return model.routing.ReadAssignmentFromRoutes(
         [[model.manager.NodeToIndex(i) for i in route] for route in routes], True)
 
