@@ -7,7 +7,8 @@
 2. The sub-problems are solved by ``dispatch.solver.solve`` in a process pool
    (``ProcessPoolExecutor`` on ``dispatch.solver.worker_context``; default one worker per core). A
    day of one sub-problem is solved in-process, by a portfolio of one search per core (``solve``'s
-   ``searches``); with fewer sub-problems than cores, each gets its share of the cores that way.
+   ``searches``, given at least ``PORTFOLIO_MIN_S``); with fewer sub-problems than cores, each gets its
+   share of the cores that way.
 3. Time: ``time_limit_s`` bounds the whole call; a ``MARGIN`` of it is kept for stitching. The
    workers are started first (their start-up is measured, not guessed); then sub-problems start
    largest first, each with a limit given when it starts (``_Budget``): its share, by the square of its
