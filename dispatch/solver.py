@@ -562,7 +562,6 @@ def solve(tasks: Sequence[VisitTask], shifts: Sequence[Shift], *, matrix: Travel
         raise ValueError("tasks have demand but no vehicle_capacity was given")
     inputs, dropped = _inputs(tasks, shifts, matrix, vehicle_capacity, preferred_cost_per_s)
     prepared, dist, origin = inputs.prepared, inputs.dist, inputs.origin
-    build = inputs.build
 
     # Fairness re-solves need time only when some buyers compete in a region for too little capacity;
     # otherwise (e.g. Solomon: one buyer, every visit urgent) the first solve gets the whole budget.
@@ -570,7 +569,7 @@ def solve(tasks: Sequence[VisitTask], shifts: Sequence[Shift], *, matrix: Travel
                     for r in {p.task.region for p in prepared})
     rounds = fairness_rounds if competing else 0
     first_share = 1.0 if rounds == 0 else 0.5
-    model = build(set())
+    model = inputs.build(set())
     with _processes(searches - 1 if time_limit_s >= PORTFOLIO_MIN_S else 0) as others:
         # The time limit covers the whole call: matrix and model building, starting the portfolio's
         # processes and reading its answers back come out of the first solve's share.
@@ -598,7 +597,7 @@ def solve(tasks: Sequence[VisitTask], shifts: Sequence[Shift], *, matrix: Travel
         quota = _fair_share_quota(prepared, served, start_dist)
         # Warm start: the previous routes are feasible in the new model (only penalties changed).
         routes = _routes_nodes(model, solution)
-        model = build(quota)
+        model = inputs.build(quota)
         solution = model.routing.SolveFromAssignmentWithParameters(
             _warm(model, routes), _params(first_solution, remaining / (rounds - r), gls_lambda, log_search, False))
         if solution is None:
