@@ -9,7 +9,7 @@ or in ``DaySplit.dropped`` with a reason. It is pure: no solver, no database, no
    own region (``VisitTask.region``). When its region has no agent on shift who may make the visit
    (skills, certificated), it goes to the nearest cluster of any region that has one (nearest agent's
    home base); when no agent on shift anywhere may make it, it is dropped with the solver's own wording
-   ("no agent with skill commercial", "no certificated agent"). A task pinned to an agent goes to that
+   (``dispatch.skills``: "no agent with skill commercial", "no certificated agent"). A task pinned to an agent goes to that
    agent's cluster, or is dropped with "pinned agent N not on shift".
 2. **Clusters.** Within a region, agents are split by home base by recursive coordinate bisection in
    British National Grid metres (``project``): the group is cut at a quantile of its wider axis into
@@ -43,6 +43,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dispatch.model import Dropped, Shift, VisitTask
+from dispatch.skills import may_do, nobody_may, pin_off_shift
 
 __all__ = [
     "BALANCE_SLACK", "DaySplit", "MAX_AGENTS", "OFFER_FACTOR", "Project", "SubProblem", "TRAVEL_PER_VISIT_S",
@@ -134,33 +135,18 @@ def cluster_agents(shifts: Sequence[Shift], max_agents: int = MAX_AGENTS,
     return [[shifts[i] for i in sorted(g)] for g in groups if len(g)]
 
 
-def _may_do(t: VisitTask, s: Shift) -> bool:
-    """Whether ``s``'s agent has the skills (and certificate) ``t`` needs."""
-    return t.required_skills <= s.skills and (s.certificated or not t.needs_certificated)
-
-
 def able_agents(shifts: Sequence[Shift]) -> Callable[[VisitTask], NDArray[np.bool_]]:
-    """A function giving, for a task, which of ``shifts`` may make it (``_may_do``): worked out once per
+    """A function giving, for a task, which of ``shifts`` may make it (``may_do``): worked out once per
     combination of skills and certificate, of which a day has a handful."""
     masks: dict[tuple[frozenset[str], bool], NDArray[np.bool_]] = {}
 
     def able(t: VisitTask) -> NDArray[np.bool_]:
         need = (t.required_skills, t.needs_certificated)
         if need not in masks:
-            masks[need] = np.array([_may_do(t, s) for s in shifts], dtype=bool)
+            masks[need] = np.array([may_do(t, s) for s in shifts], dtype=bool)
         return masks[need]
 
     return able
-
-
-def _nobody_reason(t: VisitTask, shifts: Sequence[Shift]) -> str:
-    # The solver's wording (dispatch.solver._prepare), so a drop reads the same whether it happened here.
-    missing = sorted(t.required_skills - frozenset().union(*(s.skills for s in shifts)))
-    if missing:
-        return f"no agent with skill {', '.join(missing)}"
-    if t.needs_certificated and not any(s.certificated for s in shifts):
-        return "no certificated agent"
-    return f"no agent with all of {', '.join(sorted(t.required_skills))}"
 
 
 def _offer(tasks: list[VisitTask], dist: NDArray[np.float64], budget: int) -> tuple[list[int], list[int]]:
@@ -265,13 +251,13 @@ def split_day(tasks: Sequence[VisitTask], shifts: Sequence[Shift], *, max_agents
         if t.pinned_agent is not None:
             k = agent_index.get(t.pinned_agent)
             if k is None:
-                dropped.append(Dropped(t.case_id, t.buyer, t.at, f"pinned agent {t.pinned_agent} not on shift"))
+                dropped.append(Dropped(t.case_id, t.buyer, t.at, pin_off_shift(t)))
             else:
                 forced[i] = int(agent_cluster[k])
             continue
         able = able_of(t)
         if not able.any():
-            dropped.append(Dropped(t.case_id, t.buyer, t.at, _nobody_reason(t, shifts)))
+            dropped.append(Dropped(t.case_id, t.buyer, t.at, nobody_may(t, shifts)))
         elif t.region in region_agents and (able & region_agents[t.region]).any():
             free[t.region].append(i)
         else:

@@ -18,10 +18,12 @@ from cli import app
 from core import session_scope
 from core.models import AuditEvent, Case, PlanPin, PlanRun
 from dispatch.eligibility import load_eligibility, shifts_for_day
+from dispatch.fairness import NO_PLAN_FOUND
 from dispatch.planner import plan_day
 from dispatch.publish import plan_topic
 from dispatch.service import check_plan, plan_and_store, travel_provider
-from dispatch.solver import model_points
+from dispatch.search import ROUTING_FAIL_TIMEOUT
+from dispatch.solver import model_points, solve
 from dispatch.store import load_current_plan
 from tests.crowded_day import CROWDED, CROWDED_DAY, crowded_day, plan_by_cli
 from tests.mqtt_listen import clear_retained, listening
@@ -193,6 +195,19 @@ def test_a_plan_not_found_in_time_is_refused_and_the_previous_plan_kept(crowded)
     assert {day["run_id"] for day in kept.values()} == {crowded.run_id}  # what the phones hold
     with session_scope() as db:
         assert load_current_plan(db, CROWDED_DAY, region=CROWDED).stats["run_ids"] == [crowded.run_id]
+
+
+def test_the_solver_out_of_time_says_so(crowded):
+    """The crowded day's model at 0.01 s: the search runs out of time before its first solution, and
+    the solver says that (a longer limit may find a plan), not that the day has no plan."""
+    with session_scope() as db:
+        tasks = load_eligibility(db, CROWDED_DAY, region=CROWDED).tasks
+        shifts = shifts_for_day(db, CROWDED_DAY, region=CROWDED)
+        travel = travel_provider(db, model_points(tasks, shifts))
+    plan = solve(tasks, shifts, matrix=travel, time_limit_s=float(TOO_SHORT), day=CROWDED_DAY)
+    assert plan.routes == [] and len(tasks) > 200
+    assert {d.reason for d in plan.dropped} == {NO_PLAN_FOUND}
+    assert plan.stats["search_status"] == ROUTING_FAIL_TIMEOUT
 
 
 def test_a_day_with_nothing_to_plan_is_a_valid_empty_plan(tiny):

@@ -9,10 +9,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from core import get_settings
+from dispatch.fairness import NO_FEASIBLE_PLAN
 from dispatch.matrix import BngMatrixProvider
 from dispatch.model import Break, Plan, Point, Shift, TimeWindow, VisitTask
 from dispatch.solomon import plan_distance, read_instance, to_problem
-from dispatch.solver import _pin_penalty, model_points, solve
+from dispatch.routing_model import _pin_penalty
+from dispatch.search import ROUTING_INFEASIBLE
+from dispatch.solver import model_points, solve
 
 DAY = date(2026, 11, 23)
 BASE = Point(-4.1427, 50.3755)  # Plymouth
@@ -168,6 +171,30 @@ def test_pins_are_kept():
     off_shift = task(98, around_plymouth(8), (window(8, 18),), pinned_agent=7)
     plan = plan_day([off_shift], [shift(1)])
     assert [d.reason for d in plan.dropped] == ["pinned agent 7 not on shift"]
+
+
+def test_a_pin_to_agent_0_binds_like_any_other():
+    """Agent ids are any integers (a plan file may number from 0): two visits pinned to agent 0 that both
+    must start at 9:00 go to agent 0 or nowhere, and the one left out is a pin that could not be kept,
+    not a visit dropped for capacity."""
+    nine = (TimeWindow(at(9), at(9, 15), None),)
+    tasks = [task(i, around_plymouth(i), nine, pinned_agent=0) for i in (1, 2)]
+    plan = plan_day(tasks, [shift(0), shift(1)])
+    assert [v.agent_id for r in plan.routes for v in r.visits] == [0]
+    assert [d.reason for d in plan.dropped] == ["pin could not be kept"]
+
+
+def test_a_model_with_no_plan_is_not_reported_as_out_of_time():
+    """An agent who cannot get from where it is to the end of its shift in time breaks that shift in
+    every plan, the empty one too: no time limit finds a plan, so the drops say so instead of asking for
+    more time, whichever search ran."""
+    stranded = shift(1, current_at=TRURO, available_from=at(17, 30))
+    tasks = [task(i, around_plymouth(i), (window(8, 18),)) for i in range(5)]
+    for iterated in (True, False):
+        plan = solve(tasks, [stranded, shift(2)], matrix=BngMatrixProvider(), time_limit_s=1, day=DAY,
+                     iterated=iterated)
+        assert plan.routes == [] and [d.reason for d in plan.dropped] == [NO_FEASIBLE_PLAN] * 5
+        assert plan.stats["search_status"] == ROUTING_INFEASIBLE
 
 
 def test_a_keepable_pin_outweighs_every_urgent_visit_together():

@@ -9,8 +9,11 @@ import time
 import pytest
 
 from core import get_settings
+from dispatch.portfolio import PORTFOLIO_MIN_S, cheapest, search
+from dispatch.routing_model import model_inputs
+from dispatch.search import search_params
 from dispatch.solomon import plan_distance, read_instance, to_problem
-from dispatch.solver import PORTFOLIO_MIN_S, _cheapest, _inputs, _params, _routes_nodes, _search, solve
+from dispatch.solver import solve
 
 
 @pytest.fixture(scope="module")
@@ -21,40 +24,40 @@ def r101():
 
 def test_the_cheapest_answer_is_kept_and_read_back_exactly(r101):
     _, p = r101
-    inputs, dropped = _inputs(p.tasks, p.shifts, p.matrix, p.vehicle_capacity, 1)
+    inputs, dropped = model_inputs(p.tasks, p.shifts, p.matrix, p.vehicle_capacity, 1)
     assert dropped == []
-    answers = [_search(inputs, first, time.monotonic() + 0.5, None, True)
+    answers = [search(inputs, first, time.monotonic() + 0.5, None, True)
                for first in ("SAVINGS", "PARALLEL_CHEAPEST_INSERTION")]
     assert all(a is not None for a in answers)
     pipes = [multiprocessing.Pipe() for _ in answers]
     for (_, sender), answer in zip(pipes, answers):
         sender.send(answer)
     model = inputs.build(set())
-    kept = _cheapest(model, None, [receiver for receiver, _ in pipes], time.monotonic())
+    kept = cheapest(model, None, [receiver for receiver, _ in pipes], time.monotonic())
     best = min(range(2), key=lambda k: answers[k][0])
     assert kept.answered == 2 and kept.search == best + 1
     assert kept.solution.ObjectiveValue() == answers[best][0]
-    assert _routes_nodes(model, kept.solution) == answers[best][1]
+    assert model.routes(kept.solution) == answers[best][1]
 
 
 def test_a_search_that_died_or_stayed_silent_is_not_waited_for(r101):
     _, p = r101
-    inputs, _ = _inputs(p.tasks, p.shifts, p.matrix, p.vehicle_capacity, 1)
-    answer = _search(inputs, "SAVINGS", time.monotonic() + 0.3, None, True)
+    inputs, _ = model_inputs(p.tasks, p.shifts, p.matrix, p.vehicle_capacity, 1)
+    answer = search(inputs, "SAVINGS", time.monotonic() + 0.3, None, True)
     assert answer is not None
     model = inputs.build(set())
     dead, dead_sender = multiprocessing.Pipe()
     dead_sender.close()
     silent, _silent_sender = multiprocessing.Pipe()
     t0 = time.monotonic()
-    kept = _cheapest(model, None, [dead, silent], time.monotonic())
+    kept = cheapest(model, None, [dead, silent], time.monotonic())
     assert kept.solution is None and kept.answered == 0
     assert time.monotonic() - t0 < 2  # the silent one gets the grace after the deadline, no more
     # A plan of the first search's own stays unless an answer is cheaper.
-    solution = model.routing.SolveWithIteratedLocalSearch(_params("LOCAL_CHEAPEST_INSERTION", 0.5, None, False, True))
+    solution = model.routing.SolveWithIteratedLocalSearch(search_params("LOCAL_CHEAPEST_INSERTION", 0.5, None, False, True))
     mine, theirs = multiprocessing.Pipe()
     theirs.send(answer)
-    kept = _cheapest(model, solution, [mine, dead], time.monotonic())
+    kept = cheapest(model, solution, [mine, dead], time.monotonic())
     assert kept.answered == 2
     if solution.ObjectiveValue() <= answer[0]:
         assert kept.search == 0 and kept.solution is solution
