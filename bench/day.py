@@ -27,7 +27,10 @@ its 128,000 tasks would need a 16-billion-entry matrix.
 
 Run: ``.venv/bin/python bench/day.py [--only demo|national] [--workers N]``. The last line is
 ``RESULT key=value ...``: ``demo_seconds national_seconds violations fairness_min_ratio served
-dropped`` (served and dropped summed over both days) and per-day figures.
+dropped`` (served and dropped summed over both days) and per-day figures, among them
+``*_plan_limit_s`` (the time limit given to ``plan_day``) and ``*_plan_overrun_s`` (how far its own
+``solve_seconds`` went past that limit; negative when it ended early): ``plan_day`` promises to end
+within its limit, and how well it keeps that promise depends on the machine's load.
 """
 from __future__ import annotations
 
@@ -78,6 +81,8 @@ class DayResult:
     parts: int
     shares: dict
     repaired: int
+    plan_limit_s: float
+    plan_overrun_s: float
 
 
 def scenario_url(scenario: str) -> str:
@@ -144,7 +149,8 @@ def plan_and_validate(scenario: str, url: str, workers: int | None) -> tuple[Day
         km_per_visit=sum(r.distance_m for r in plan.routes) / 1000 / max(1, plan.served),
         fairness=fairness_by_region(plan, tasks), fairness_nonurgent=fairness_by_region(plan, tasks, urgent=False),
         violations=violations, parts=int(plan.stats.get("parts", 0)), shares=served_shares(plan, tasks),
-        repaired=int(plan.stats.get("repaired_visits", 0)))
+        repaired=int(plan.stats.get("repaired_visits", 0)), plan_limit_s=limit,
+        plan_overrun_s=plan.stats["solve_seconds"] - limit)
     return result, tasks, shifts
 
 
@@ -186,7 +192,9 @@ def main() -> None:
                    f"{scenario}_dropped_capacity={result.dropped['capacity']}",
                    f"{scenario}_km_per_visit={result.km_per_visit:.2f}", f"{scenario}_fairness={result.fairness:.3f}",
                    f"{scenario}_fairness_nonurgent={result.fairness_nonurgent:.3f}",
-                   f"{scenario}_violations={len(result.violations)}"]
+                   f"{scenario}_violations={len(result.violations)}",
+                   f"{scenario}_plan_limit_s={result.plan_limit_s:.1f}",
+                   f"{scenario}_plan_overrun_s={result.plan_overrun_s:.2f}"]
         if scenario == "demo":
             started = time.monotonic()
             whole = baseline(tasks, shifts, BUDGET_S["demo"])

@@ -4,23 +4,23 @@
 
 1. ``dispatch.split.split_day`` cuts the day into sub-problems (by region, then clusters of at most
    ``MAX_AGENTS`` agents) and drops, with a reason, what no sub-problem may take.
-2. The sub-problems are solved by ``dispatch.solver.solve`` in a process pool
-   (``ProcessPoolExecutor`` on ``dispatch.solver.worker_context``; default one worker per core). A
+2. The sub-problems are solved by ``dispatch.solver.solve`` in a process pool (``dispatch.schedule``:
+   ``ProcessPoolExecutor`` on ``dispatch.portfolio.worker_context``; default one worker per core). A
    day of one sub-problem is solved in-process, by a portfolio of one search per core (``solve``'s
    ``searches``, given at least ``PORTFOLIO_MIN_S``); with fewer sub-problems than cores, each gets its
    share of the cores that way.
-3. Time: ``time_limit_s`` bounds the whole call; a ``MARGIN`` of it is kept for stitching. The
-   workers are started first (their start-up is measured, not guessed); then sub-problems start
-   largest first, each with a limit given when it starts (``_Budget``): its share, by the square of its
-   number of tasks (``_weight``), of the worker-seconds left before the deadline, so that time a solver
-   did not use goes to those after it. The solver's own limit covers its matrix and model building. A
-   sub-problem whose first solution did not finish in its time (nothing served) is solved once more
-   while time is left, from ``RETRY_FIRST_SOLUTION`` (``_schedule``); if that plans nothing either, its
-   visits are ``NO_PLAN_FOUND`` (so the plan is refused) rather than dropped for capacity. A region where two or more
-   buyers compete holds back ``FAIR_ROUND_SHARE`` of its weight for its fairness round (step 5): the
-   round's sub-problems share it when the region turns out unfair, and it goes to the sub-problems
-   still waiting when it does not. With less than ``ROOMY_PART_S`` per sub-problem nothing is held
-   back and there is no round (step 6 still applies).
+3. Time (``dispatch.schedule``): ``time_limit_s`` bounds the whole call; a ``MARGIN`` of it is kept for
+   stitching. The workers are started first (their start-up is measured, not guessed); then
+   sub-problems start largest first, each with a limit given when it starts (``Budget``): its share, by
+   the square of its number of tasks (``_weight``), of the worker-seconds left before the deadline, so
+   that time a solver did not use goes to those after it. The solver's own limit covers its matrix and
+   model building. A sub-problem whose first solution did not finish in its time (nothing served) is
+   solved once more while time is left, from ``RETRY_FIRST_SOLUTION``; if that plans nothing either,
+   its visits are ``NO_PLAN_FOUND`` (so the plan is refused) rather than dropped for capacity. A region
+   where two or more buyers compete holds back ``FAIR_ROUND_SHARE`` of its weight for its fairness
+   round (step 5, ``_FairnessRound``): the round's sub-problems share it when the region turns out
+   unfair, and it goes to the sub-problems still waiting when it does not. With less than
+   ``ROOMY_PART_S`` per sub-problem nothing is held back and there is no round (step 6 still applies).
 4. Fairness within a cluster [000 §1.8, §2.94]: the solver balances buyers only among non-urgent
    visits, and among urgent ones it serves the cheapest, so a buyer whose cases are spread out (the
    national buyer across London) loses to one whose cases are dense (Croydon). When a sub-problem's
@@ -57,10 +57,7 @@ import math
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from dispatch.fairness import (
@@ -70,8 +67,9 @@ from dispatch.fairness import (
 from dispatch.matrix import MatrixProvider, PlanarMatrixProvider
 from dispatch.model import Dropped, Plan, Shift, VisitTask
 from dispatch.repair import repair
-from dispatch.solver import solve, worker_context
-from dispatch.split import MAX_AGENTS, Project, SubProblem, bng, nearest_parts, planar, split_day
+from dispatch.schedule import pool, schedule
+from dispatch.solver import solve
+from dispatch.split import MAX_AGENTS, DaySplit, Project, SubProblem, bng, nearest_parts, planar, split_day
 
 # The fairness measures live in dispatch.fairness; they are re-exported here, where callers of
 # ``plan_day`` have always found them.
@@ -92,11 +90,6 @@ FAVOUR_MARGIN = 1.5
 # Fairness is not bought with any number of visits: a fairer plan that serves less than this share of
 # the first plan's visits (a buyer whose visits no agent can reach would cap everyone) is not taken.
 FAIR_KEEP = 0.8
-# The solver's default first solution (local cheapest insertion) gives the best rounds but nothing
-# until it has placed every task; a sub-problem it did not finish for is solved again from an empty
-# plan that guided local search fills (worse rounds, but something in any time).
-FIRST_SOLUTION = "LOCAL_CHEAPEST_INSERTION"
-RETRY_FIRST_SOLUTION = "ALL_UNPERFORMED"
 MARGIN = 0.08  # of the budget, kept for stitching and for solvers that overrun their limit slightly
 
 
@@ -107,40 +100,8 @@ def _weight(part: SubProblem) -> int:
     return (len(part.tasks) + 10) ** 2
 
 
-@dataclass
-class _Budget:
-    """Time limits handed out as sub-problems start, so that all of them end by ``deadline``.
-
-    Each worker slot is busy until its running sub-problem's limit runs out. A sub-problem about to
-    start gets the worker-seconds left before the deadline (on every slot, from when it is free) in
-    the proportion of its weight to the weight of everything not started yet. A solver that returns
-    early leaves its time to those that start after it."""
-
-    deadline: float
-    pending: float  # total weight not started yet
-    busy_until: list[float]
-
-    def start(self, slot: int, weight: float, now: float) -> float:
-        available = sum(self.deadline - max(now, end) for k, end in enumerate(self.busy_until) if k != slot)
-        available += self.deadline - now
-        limit = min(self.deadline - now, available * weight / max(self.pending, weight))
-        self.pending -= weight
-        self.busy_until[slot] = now + max(0.0, limit)
-        return max(0.05, limit)
-
-
-def _failed(plan: Plan, part: SubProblem) -> bool:
-    """No visit planned although nothing but time stood in the way: the first solution did not finish."""
-    return plan.served == 0 and bool(part.tasks) and all(
-        d.reason in COMPETING_REASONS for d in plan.dropped)
-
-
-def _ready() -> None:
-    """A no-op for starting a worker."""
-
-
-def _solve_part(part: SubProblem, matrix: MatrixProvider, day: date, limit: float,
-                first_solution: str = FIRST_SOLUTION, searches: int = 1) -> Plan:
+def _solve_part(part: SubProblem, matrix: MatrixProvider, day: date, limit: float, first_solution: str,
+                searches: int) -> Plan:
     """The sub-problem solved, then re-solved over each buyer's fair share when the first plan is
     unfair (module docstring, step 4); the second plan is kept when it is fairer and serves at least
     ``FAIR_KEEP`` of what the first served. A part of the fairness round (``part.favoured``) is solved
@@ -163,89 +124,6 @@ def _solve_part(part: SubProblem, matrix: MatrixProvider, day: date, limit: floa
     if fairness_by_region(second, part.tasks) > fairness and second.served >= FAIR_KEEP * first.served:
         return second
     return first
-
-
-class _Inline:
-    """An executor that runs each call at once, in this process: what ``_schedule`` uses when one
-    process is enough."""
-
-    def submit(self, fn: Callable[..., Plan], *args: object) -> Future[Plan]:
-        future: Future[Plan] = Future()
-        try:
-            future.set_result(fn(*args))
-        except BaseException as error:  # noqa: BLE001 — handed to the caller through the future, as a pool would
-            future.set_exception(error)
-        return future
-
-
-@contextmanager
-def _pool(workers: int, n_parts: int) -> Iterator[tuple[ProcessPoolExecutor | _Inline, int]]:
-    """A started process pool of ``min(workers, n_parts)`` workers and that number, or an inline
-    executor and 1 when one process is enough. Every worker is started before the caller divides its
-    time: what starting them costs depends on the machine's load, so it is measured rather than guessed."""
-    n_workers = min(workers, n_parts)
-    if n_workers <= 1:
-        yield _Inline(), 1
-        return
-    with ProcessPoolExecutor(max_workers=n_workers, mp_context=worker_context("dispatch.planner")) as pool:
-        for future in [pool.submit(_ready) for _ in range(n_workers)]:
-            future.result()
-        yield pool, n_workers
-
-
-# What ``_schedule`` calls as each sub-problem's final plan arrives: the sub-problems to solve next, and
-# the reserved weight it gives back.
-After = Callable[[SubProblem, Plan], tuple[list[SubProblem], float]]
-
-
-def _largest_first(parts: Sequence[SubProblem]) -> list[SubProblem]:
-    return sorted(parts, key=lambda p: (-len(p.tasks), p.key))
-
-
-def _schedule(executor: ProcessPoolExecutor | _Inline, n_workers: int, parts: Sequence[SubProblem],
-              matrix: MatrixProvider, day: date, deadline: float, progress: Callable[[int, int], None] | None,
-              weight: Callable[[SubProblem], float], reserved: float, after: After, searches: int = 1,
-              ) -> list[tuple[SubProblem, Plan]]:
-    """Each sub-problem with its plan: ``parts`` solved largest first on ``n_workers`` slots of
-    ``executor`` by ``searches`` searches each, each given its time as it starts (``_Budget``, by
-    ``weight``, with ``reserved`` weight held back for what ``after`` adds). A sub-problem whose first
-    solution did not finish (``_failed``) is solved once more, from ``RETRY_FIRST_SOLUTION``, if time is
-    left (if that plans nothing either, its visits are ``NO_PLAN_FOUND``); the sub-problems ``after``
-    returns go to the front of the queue."""
-    plans: list[tuple[SubProblem, Plan]] = []
-    budget = _Budget(deadline, sum(map(weight, parts)) + reserved, [0.0] * n_workers)
-    queue = [(part, False) for part in _largest_first(parts)]
-    running: dict[Future[Plan], tuple[SubProblem, bool, int]] = {}
-    free_slots = list(range(n_workers))
-    total = len(parts)
-    while queue or running:
-        while queue and free_slots:
-            (part, retry), slot = queue.pop(0), free_slots.pop(0)
-            limit = budget.start(slot, weight(part), time.monotonic())
-            strategy = RETRY_FIRST_SOLUTION if retry else FIRST_SOLUTION
-            running[executor.submit(_solve_part, part, matrix, day, limit, strategy, searches)] = (part, retry, slot)
-        done, _ = wait(running, return_when=FIRST_COMPLETED)
-        for future in done:
-            part, retry, slot = running.pop(future)
-            free_slots.append(slot)
-            plan = future.result()
-            if not retry and _failed(plan, part) and deadline - time.monotonic() > 1.0:
-                budget.pending += weight(part)
-                queue.insert(0, (part, True))
-                continue
-            if retry and _failed(plan, part):
-                # The retry's empty first solution always "succeeds", so its drops read "capacity";
-                # but nothing was planned in two tries: time, not agents, ran out.
-                plan = Plan(day=plan.day, routes=plan.routes, stats=plan.stats,
-                            dropped=[replace(d, reason=NO_PLAN_FOUND) for d in plan.dropped])
-            plans.append((part, plan))
-            new, released = after(part, plan)
-            budget.pending += sum(map(weight, new)) - released
-            queue[:0] = [(p, False) for p in _largest_first(new)]
-            total += len(new)
-            if progress is not None:
-                progress(len(plans), total)
-    return plans
 
 
 def _stitch(day: date, plans: Sequence[Plan], dropped: Sequence[Dropped] = ()) -> Plan:
@@ -331,6 +209,87 @@ def _better_of(plan: Plan, candidate: Plan, parts: Sequence[SubProblem], redo: S
                          *(d for d in new.dropped if d.case_id in new_cases)])
 
 
+class _FairnessRound:
+    """Step 5, region by region, as the sub-problems' plans arrive (``after``, ``schedule``'s
+    ``After``); then the day's plan before repair and trim (``day_plan``).
+
+    A region where buyers compete (``shared``) holds back part of its weight (``hold_back``). When its
+    last sub-problem is planned, its plan is stitched (``first``); if it is unfair, the round's
+    sub-problems (``_favoured_parts``) are handed back to be solved, sharing what it held back
+    (``scaled``); if not, what it held back goes to the sub-problems still waiting."""
+
+    def __init__(self, day: date, tasks: Sequence[VisitTask], shifts: Sequence[Shift], matrix: MatrixProvider,
+                 project: Project, split: DaySplit):
+        self.day, self.tasks, self.shifts, self.matrix, self.project = day, tasks, shifts, matrix, project
+        self.by_region: dict[str | None, list[VisitTask]] = defaultdict(list)
+        for t in tasks:
+            self.by_region[t.region].append(t)
+        self.shared: dict[str | None, list[SubProblem]] = defaultdict(list)  # a region's sub-problems
+        for p in split.parts:
+            if len({t.buyer for t in self.by_region[p.region]}) > 1:
+                self.shared[p.region].append(p)
+        region_of = {t.case_id: t.region for t in tasks}
+        self.split_drops: dict[str | None, list[Dropped]] = defaultdict(list)
+        for d in split.dropped:
+            self.split_drops[region_of[d.case_id]].append(d)
+        self.reserve: dict[str | None, float] = {}  # weight a shared region holds back for its round
+        self.left = {r: len(ps) for r, ps in self.shared.items()}  # its sub-problems not planned yet
+        self.planned: dict[str | None, list[Plan]] = defaultdict(list)  # the plans of those that are
+        self.first: dict[str | None, Plan] = {}  # a shared region's plan before its round
+        self.scaled: dict[str, float] = {}  # a round's sub-problem's share of its region's reserve
+
+    def hold_back(self, roomy: bool) -> float:
+        """Each shared region holds back ``FAIR_ROUND_SHARE`` of its weight for its round, if ``roomy``
+        (else there is no round; step 6 still trims). The total held back."""
+        self.reserve = {r: FAIR_ROUND_SHARE * sum(map(_weight, ps)) if roomy else 0.0
+                        for r, ps in self.shared.items()}
+        return sum(self.reserve.values())
+
+    def weight(self, part: SubProblem) -> float:
+        """``part``'s weight for the time it gets: a round's sub-problem shares its region's reserve."""
+        return self.scaled.get(part.key, _weight(part))
+
+    def after(self, part: SubProblem, plan: Plan) -> tuple[list[SubProblem], float]:
+        """The round's sub-problems of ``part``'s region once ``plan`` is its last, and the weight the
+        region gives back (all it held back: the round's sub-problems are weighed by ``scaled``)."""
+        region = part.region
+        if part.favoured or region not in self.left:
+            return [], 0.0
+        self.planned[region].append(plan)
+        self.left[region] -= 1
+        if self.left[region]:
+            return [], 0.0
+        self.first[region] = base = _stitch(self.day, self.planned[region], self.split_drops[region])
+        under = under_served(base, self.by_region[region])
+        if under:
+            self.first[region] = base = _unreachable_out(base, self.by_region[region], self.shifts, self.matrix,
+                                                         {region})
+            under = under_served(base, self.by_region[region])
+        redo = _favoured_parts(base, self.shared[region], self.tasks, under, self.project) \
+            if under and self.reserve[region] else []
+        total = sum(map(_weight, redo))
+        self.scaled.update({p.key: _weight(p) * self.reserve[region] / total for p in redo})
+        return redo, self.reserve[region]
+
+    def day_plan(self, solved: Sequence[tuple[SubProblem, Plan]]) -> Plan:
+        """The day's plan from every sub-problem's (``schedule``'s answer): the shared regions' first
+        plans and the other regions' plans stitched, and where a round ran, the better of that and the
+        round's plans (``_better_of``)."""
+        redo = [part for part, _ in solved if part.favoured]
+        alone = _stitch(self.day, [pl for part, pl in solved if not part.favoured and part.region not in self.shared],
+                        [d for r, ds in self.split_drops.items() if r not in self.shared for d in ds])
+        plan = _stitch(self.day, [*self.first.values(), alone])
+        if not redo:
+            return plan
+        redone = {s.agent_id for p in redo for s in p.shifts}
+        involved = {t.case_id for p in redo for t in p.tasks}
+        candidate = _stitch(self.day, [Plan(day=self.day, routes=[r for r in plan.routes if r.agent_id not in redone],
+                                            dropped=[d for d in plan.dropped if d.case_id not in involved]),
+                                       *(pl for part, pl in solved if part.favoured)])
+        shared = [p for ps in self.shared.values() for p in ps]
+        return _better_of(plan, candidate, shared, redo, self.tasks, self.matrix)
+
+
 def plan_day(tasks: Sequence[VisitTask], shifts: Sequence[Shift], *, matrix: MatrixProvider, day: date,
              time_limit_s: float, workers: int | None = None,
              progress: Callable[[int, int], None] | None = None) -> Plan:
@@ -346,64 +305,14 @@ def plan_day(tasks: Sequence[VisitTask], shifts: Sequence[Shift], *, matrix: Mat
     project = planar if isinstance(matrix, PlanarMatrixProvider) else bng
     split = split_day(tasks, shifts, max_agents=MAX_AGENTS, project=project)
     deadline = started + time_limit_s * (1 - MARGIN)
-    by_region: dict[str | None, list[VisitTask]] = defaultdict(list)
-    for t in tasks:
-        by_region[t.region].append(t)
-    region_parts: dict[str | None, list[SubProblem]] = defaultdict(list)
-    for p in split.parts:
-        if len({t.buyer for t in by_region[p.region]}) > 1:  # a region where buyers compete
-            region_parts[p.region].append(p)
-    region_of = {t.case_id: t.region for t in tasks}
-    split_drops: dict[str | None, list[Dropped]] = defaultdict(list)
-    for d in split.dropped:
-        split_drops[region_of[d.case_id]].append(d)
-
-    with _pool(workers, len(split.parts)) as (executor, n_workers):
+    fair_round = _FairnessRound(day, tasks, shifts, matrix, project, split)
+    with pool(workers, len(split.parts)) as (executor, n_workers):
         now = time.monotonic()
-        # Each shared region holds back FAIR_ROUND_SHARE of its weight for its fairness round, and
-        # gives it back if it turns out fair; with too little time there is no round (step 6 still trims).
         roomy = (deadline - now) * n_workers / max(1, len(split.parts)) >= ROOMY_PART_S
-        reserve = {r: FAIR_ROUND_SHARE * sum(map(_weight, ps)) if roomy else 0.0 for r, ps in region_parts.items()}
-        left = {r: len(ps) for r, ps in region_parts.items()}
-        planned: dict[str | None, list[Plan]] = defaultdict(list)
-        first: dict[str | None, Plan] = {}  # a shared region's plan before its round
-        scaled: dict[str, float] = {}  # a round's sub-problems share their region's reserve
-
-        def after(part: SubProblem, plan: Plan) -> tuple[list[SubProblem], float]:
-            region = part.region
-            if part.favoured or region not in left:
-                return [], 0.0
-            planned[region].append(plan)
-            left[region] -= 1
-            if left[region]:
-                return [], 0.0
-            first[region] = base = _stitch(day, planned[region], split_drops[region])
-            under = under_served(base, by_region[region])
-            if under:
-                first[region] = base = _unreachable_out(base, by_region[region], shifts, matrix, {region})
-                under = under_served(base, by_region[region])
-            redo = _favoured_parts(base, region_parts[region], tasks, under, project) \
-                if under and reserve[region] else []
-            total = sum(map(_weight, redo))
-            scaled.update({p.key: _weight(p) * reserve[region] / total for p in redo})
-            return redo, reserve[region]
-
-        solved = _schedule(executor, n_workers, split.parts, matrix, day, deadline, progress,
-                           lambda p: scaled.get(p.key, _weight(p)), sum(reserve.values()), after,
-                           searches=max(1, workers // max(1, len(split.parts))))
-    redo = [part for part, _ in solved if part.favoured]
-    shared = [p for ps in region_parts.values() for p in ps]
-    alone = _stitch(day, [pl for part, pl in solved if not part.favoured and part.region not in region_parts],
-                    [d for r, ds in split_drops.items() if r not in region_parts for d in ds])
-    plan_a = _stitch(day, [*first.values(), alone])
-    if redo:
-        redone = {s.agent_id for p in redo for s in p.shifts}
-        involved = {t.case_id for p in redo for t in p.tasks}
-        candidate = _stitch(day, [Plan(day=day, routes=[r for r in plan_a.routes if r.agent_id not in redone],
-                                       dropped=[d for d in plan_a.dropped if d.case_id not in involved]),
-                                  *(pl for part, pl in solved if part.favoured)])
-        plan_a = _better_of(plan_a, candidate, shared, redo, tasks, matrix)
-    repaired, taken_off = repair(plan_a, tasks, matrix)
+        solved = schedule(executor, n_workers, split.parts, matrix, day, deadline, progress, fair_round.weight,
+                          fair_round.hold_back(roomy), fair_round.after, _solve_part,
+                          searches=max(1, workers // max(1, len(split.parts))))
+    repaired, taken_off = repair(fair_round.day_plan(solved), tasks, matrix)
     plan = trim(repaired, tasks, matrix)
     plan.stats = {"solve_seconds": time.monotonic() - started, "parts": float(len(split.parts)),
                   "repaired_visits": float(taken_off),

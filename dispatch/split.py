@@ -9,8 +9,8 @@ or in ``DaySplit.dropped`` with a reason. It is pure: no solver, no database, no
    own region (``VisitTask.region``). When its region has no agent on shift who may make the visit
    (skills, certificated), it goes to the nearest cluster of any region that has one (nearest agent's
    home base); when no agent on shift anywhere may make it, it is dropped with the solver's own wording
-   (``dispatch.skills``: "no agent with skill commercial", "no certificated agent"). A task pinned to an agent goes to that
-   agent's cluster, or is dropped with "pinned agent N not on shift".
+   (``dispatch.skills``: "no agent with skill commercial", "no certificated agent"). A task pinned to
+   an agent goes to that agent's cluster, or is dropped with "pinned agent N not on shift".
 2. **Clusters.** Within a region, agents are split by home base by recursive coordinate bisection in
    British National Grid metres (``project``): the group is cut at a quantile of its wider axis into
    two groups sized in proportion to the number of clusters each will hold, until every group has at

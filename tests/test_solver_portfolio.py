@@ -54,7 +54,8 @@ def test_a_search_that_died_or_stayed_silent_is_not_waited_for(r101):
     assert kept.solution is None and kept.answered == 0
     assert time.monotonic() - t0 < 2  # the silent one gets the grace after the deadline, no more
     # A plan of the first search's own stays unless an answer is cheaper.
-    solution = model.routing.SolveWithIteratedLocalSearch(search_params("LOCAL_CHEAPEST_INSERTION", 0.5, None, False, True))
+    solution = model.routing.SolveWithIteratedLocalSearch(
+        search_params("LOCAL_CHEAPEST_INSERTION", 0.5, None, False, True))
     mine, theirs = multiprocessing.Pipe()
     theirs.send(answer)
     kept = cheapest(model, solution, [mine, dead], time.monotonic())
