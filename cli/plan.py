@@ -36,6 +36,29 @@ STEP_NAMES = {"eligibility": "loading eligible visits and shifts", "solve": "sol
               "store": "storing", "publish": "publishing agents' days"}
 
 
+# The options ``plan`` and ``replan`` share, each worded for its command.
+def _day(verb: str) -> typer.models.OptionInfo:
+    return typer.Option(help=f"the day to {verb}, YYYY-MM-DD")
+
+
+def _region(verb: str) -> typer.models.OptionInfo:
+    return typer.Option(help=f"{verb} only this ITL1 region (e.g. TLK); default: the whole country")
+
+
+def _publish(what: str) -> typer.models.OptionInfo:
+    return typer.Option("--publish/--no-publish", help=f"send each agent's {what} on agents/{{agent_id}}/plan")
+
+
+PlanDay = Annotated[str, _day("plan")]
+ReplanDay = Annotated[str, _day("re-plan")]
+PlanRegion = Annotated[str | None, _region("plan")]
+ReplanRegion = Annotated[str | None, _region("re-plan")]
+TimeLimit = Annotated[float, typer.Option(help="solver time limit, seconds")]
+PlanPublish = Annotated[bool, _publish("day")]
+ReplanPublish = Annotated[bool, _publish("new day")]
+TIME_LIMIT_S = 30.0  # the default --time-limit of plan and replan
+
+
 def day_option(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -49,14 +72,8 @@ def _report_violations(violations: Sequence[Violation]) -> None:
         typer.echo(f"{v.kind} agent={v.agent_id} case={v.case_id} rule={v.rule_id}: {v.message}", err=True)
 
 
-def plan(
-    day: Annotated[str, typer.Option(help="the day to plan, YYYY-MM-DD")],
-    region: Annotated[str | None, typer.Option(help="plan only this ITL1 region (e.g. TLK); default: the "
-                                                    "whole country")] = None,
-    time_limit: Annotated[float, typer.Option(help="solver time limit, seconds")] = 30.0,
-    publish: Annotated[bool, typer.Option("--publish/--no-publish",
-                                          help="send each agent's day on agents/{agent_id}/plan")] = True,
-) -> None:
+def plan(day: PlanDay, region: PlanRegion = None, time_limit: TimeLimit = TIME_LIMIT_S,
+         publish: PlanPublish = True) -> None:
     """Plan DAY from the database, store the plan and publish each agent's day; exit 1 listing any
     validator violation, 3 when no plan was found within the time limit (nothing is then stored or
     sent, and the current plan stays)."""
@@ -156,7 +173,7 @@ def plan_file(
     day: Annotated[str, typer.Option(help="the day to plan, YYYY-MM-DD; CSV times are London local on it")],
     out: Annotated[Path, typer.Option(help="where to write the plan GeoJSON")],
     map_html: Annotated[Path | None, typer.Option("--map", help="also write the plan map (self-contained HTML)")] = None,
-    time_limit: Annotated[float, typer.Option(help="solver time limit, seconds")] = 10.0,
+    time_limit: TimeLimit = 10.0,
 ) -> None:
     """Plan DAY from CSV files and write the plan as GeoJSON; exit 1 listing any validator violation."""
     # Imported here so that the rest of the CLI loads without OR-Tools' start-up cost.

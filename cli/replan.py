@@ -8,7 +8,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from cli.plan import EXIT_INPUT, day_option, region_option, report_outcome
+from cli.plan import (
+    EXIT_INPUT, TIME_LIMIT_S, ReplanDay, ReplanPublish, ReplanRegion, TimeLimit, day_option, region_option,
+    report_outcome,
+)
 
 
 def _now(text: str | None, day: date) -> datetime:
@@ -30,12 +33,10 @@ def _now(text: str | None, day: date) -> datetime:
 
 
 def replan(
-    day: Annotated[str, typer.Option(help="the day to re-plan, YYYY-MM-DD")],
-    region: Annotated[str | None, typer.Option(help="re-plan only this ITL1 region (e.g. TLK); default: the "
-                                                    "whole country")] = None,
-    time_limit: Annotated[float, typer.Option(help="solver time limit, seconds")] = 30.0,
-    publish: Annotated[bool, typer.Option("--publish/--no-publish",
-                                          help="send each agent's new day on agents/{agent_id}/plan")] = True,
+    day: ReplanDay,
+    region: ReplanRegion = None,
+    time_limit: TimeLimit = TIME_LIMIT_S,
+    publish: ReplanPublish = True,
     now: Annotated[str | None, typer.Option(help="re-plan from this moment, ISO 8601 with offset "
                                                  "(default: now)")] = None,
 ) -> None:

@@ -19,14 +19,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from core.visit_rules import TimeWindow
+from core.visit_rules import LONDON, TimeWindow
 from dispatch.model import Dropped, Plan, PlannedVisit, Point, Route, Shift
 
 __all__ = ["iso_local", "plan_from_geojson", "plan_to_geojson"]
-
-LONDON = ZoneInfo("Europe/London")
 
 
 def iso_local(at: datetime) -> str:

@@ -24,14 +24,12 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
-from core.visit_rules import TimeWindow
+from core.visit_rules import LONDON, TimeWindow
 from dispatch.model import Break, Point, Shift, VisitTask
 
 __all__ = ["PlanFileError", "check_pins", "read_agents", "read_cases"]
 
-LONDON = ZoneInfo("Europe/London")
 CASE_COLUMNS = {"case_id", "buyer", "lat", "lon", "windows", "service_min"}
 CASE_OPTIONAL = {"priority", "skills", "needs_certificated", "region", "preferred", "due_by", "expires_at",
                  "pinned_agent", "pinned_at"}

@@ -51,10 +51,8 @@ from dispatch.matrix import MatrixProvider
 from dispatch.pins import Pin, apply_pins, load_pins
 from dispatch.model import Plan, PlannedVisit, Point, Route, Shift, VisitTask
 from dispatch.planner import plan_day
-from dispatch.publish import PublishError, publish_plan
-from dispatch.service import PlanOutcome, check_plan, travel_provider, unsolved
+from dispatch.service import PlanOutcome, check_plan, store_and_publish, travel_provider, unsolved
 from dispatch.solver import model_points
-from dispatch.store import save_plan, visit_addresses
 
 __all__ = ["STALE_AFTER", "Completed", "PositionFix", "Started", "can_still_work", "replan_day", "replan_inputs",
            "started_tasks", "with_started"]
@@ -260,15 +258,5 @@ def replan_day(db: Session, client: redis.Redis, day: date, *, now: datetime, re
     violations = check_plan(db, plan, checked, shifts, travel, day)
     if violations:
         return PlanOutcome(None, plan, violations, shifts)
-    run_id = save_plan(db, plan, region=region, actor=actor, kind=PlanKind.replan, time_limit_s=time_limit_s,
-                       role=role, audit=audit)
-    plan.stats["run_id"] = run_id
-    db.commit()  # stored before it is sent: a phone never gets a plan the database does not have
-    outcome = PlanOutcome(run_id, plan, [], shifts)
-    if publish:
-        addresses = visit_addresses(db, (v.case_id for r in plan.routes for v in r.visits))
-        try:
-            outcome.published = publish_plan(plan, shifts=shifts, addresses=addresses, run_id=run_id)
-        except PublishError as exc:
-            outcome.publish_error = str(exc)
-    return outcome
+    return store_and_publish(db, plan, shifts, region=region, actor=actor, kind=PlanKind.replan,
+                             time_limit_s=time_limit_s, role=role, audit=audit, publish=publish)

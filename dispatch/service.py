@@ -14,15 +14,17 @@
    visits (``PlanOutcome.unsolved``). The whole plan is refused, not only the unfinished part: a run
    replaces the current plan of every region it covers, so storing the rest would still empty that
    part. Only that reason refuses a plan: a day with nothing to plan, or whose visits no agent can make
-   (every one dropped for ``capacity``, skills, windows), is a valid plan.
+   (every one dropped for ``capacity``, skills, windows, or ``NO_FEASIBLE_PLAN`` where an agent's shift
+   cannot be kept whatever the time limit), is a valid plan.
 4. The independent validator (``dispatch.validate.validate``) with every visited case's facts and
    visit history, so each visit is re-checked with ``visit_allowed`` (hours, holidays, blackouts,
    holds, vulnerability, sensitive addresses, the gap after a no-contact visit). A task stands for its
    linked warrants (one knock deals with all of them): its history is theirs merged, as eligibility
    built it, and every carried warrant is checked at the visit's time too.
 5. Only a plan with no violation is stored (``dispatch.store.save_plan``) and committed, then
-   published to the agents' phones (``dispatch.publish.publish_plan``, empty days included). A plan
-   with violations is neither stored nor published: the outcome lists them.
+   published to the agents' phones (``dispatch.publish.publish_plan``, empty days included):
+   ``store_and_publish``, which re-planning uses too. A plan with violations is neither stored nor
+   published: the outcome lists them.
 """
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from core.case_facts import load_case_facts, visit_history
+from core.models import PlanKind
 from core.visit_rules import CaseFacts, VisitFact, visit_allowed
 from dispatch.eligibility import EligibilityResult, load_eligibility, shifts_for_day
 from dispatch.matrix import AreaType, BngMatrixProvider, area_type_of_lad
@@ -45,7 +48,8 @@ from dispatch.solver import model_points
 from dispatch.store import save_plan, visit_addresses
 from dispatch.validate import Violation, validate
 
-__all__ = ["PlanOutcome", "Progress", "check_plan", "plan_and_store", "travel_provider", "unsolved"]
+__all__ = ["PlanOutcome", "Progress", "check_plan", "plan_and_store", "store_and_publish", "travel_provider",
+           "unsolved"]
 
 # progress(step, done, total): step is "eligibility", "solve" (done/total sub-problems), "validate",
 # "store" or "publish".
@@ -151,12 +155,25 @@ def plan_and_store(db: Session, day: date, *, region: str | None = None, time_li
     step("validate", 1, 1)
     if violations:
         return PlanOutcome(None, plan, violations, shifts)
+    return store_and_publish(db, plan, shifts, region=region, actor=actor, kind=PlanKind.plan,
+                             time_limit_s=time_limit_s, role=role, audit=audit, publish=publish, progress=step)
+
+
+def store_and_publish(db: Session, plan: Plan, shifts: Sequence[Shift], *, region: str | None, actor: str,
+                      kind: str, time_limit_s: float, role: str | None, audit: dict[str, Any] | None,
+                      publish: bool, progress: Progress | None = None) -> PlanOutcome:
+    """Store ``plan`` (validated by the caller) as a new run of ``kind``, commit it, then (``publish``) send each agent's
+    day: committed first, so a phone never gets a plan the database does not have. A plan that could
+    not be published stays stored (``PlanOutcome.publish_error``). ``progress`` as ``plan_and_store``'s
+    ("store", "publish")."""
+    step = progress or (lambda _step, _done, _total: None)
     step("store", 0, 1)
-    run_id = save_plan(db, plan, region=region, actor=actor, time_limit_s=time_limit_s, role=role, audit=audit)
+    run_id = save_plan(db, plan, region=region, actor=actor, kind=kind, time_limit_s=time_limit_s, role=role,
+                       audit=audit)
     plan.stats["run_id"] = run_id
     db.commit()
     step("store", 1, 1)
-    outcome = PlanOutcome(run_id, plan, [], shifts)
+    outcome = PlanOutcome(run_id, plan, [], list(shifts))
     if publish:
         step("publish", 0, len(shifts))
         addresses = visit_addresses(db, (v.case_id for r in plan.routes for v in r.visits))

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 from shapely.geometry import shape
+from typer.testing import CliRunner
 
+import dispatch.solver  # noqa: F401 — plan-file imports it when run: a broken solver fails here, loudly
+from cli import app
 from dashboards.plan_map import plan_map, plan_map_html
 from dispatch.geojson import plan_from_geojson, plan_to_geojson
 from dispatch.model import Dropped, Point, Route
@@ -200,11 +203,6 @@ def test_map_renders_in_a_real_browser(tmp_path: Path) -> None:
 
 
 def test_plan_file_command(tmp_path: Path) -> None:
-    pytest.importorskip("dispatch.solver")
-    from typer.testing import CliRunner
-
-    from cli import app
-
     out, page = tmp_path / "plan.geojson", tmp_path / "plan.html"
     result = CliRunner().invoke(app, ["plan-file", "--cases", str(EXAMPLES / "plan_cases.csv"), "--agents",
                                       str(EXAMPLES / "plan_agents.csv"), "--day", "2026-11-23", "--out", str(out),
@@ -219,11 +217,6 @@ def test_plan_file_command(tmp_path: Path) -> None:
 
 
 def test_plan_file_command_lists_input_errors(tmp_path: Path) -> None:
-    pytest.importorskip("dispatch.solver")
-    from typer.testing import CliRunner
-
-    from cli import app
-
     bad = tmp_path / "cases.csv"
     bad.write_text("case_id,buyer,lat,lon,windows,service_min\n1,p,50.4,-4.1,25:00-26:00,15\n")
     result = CliRunner().invoke(app, ["plan-file", "--cases", str(bad), "--agents", str(EXAMPLES / "plan_agents.csv"),

@@ -174,9 +174,9 @@ def test_pins_are_kept():
 
 
 def test_a_pin_to_agent_0_binds_like_any_other():
-    """Agent ids are any integers (a plan file may number from 0): two visits pinned to agent 0 that both
-    must start at 9:00 go to agent 0 or nowhere, and the one left out is a pin that could not be kept,
-    not a visit dropped for capacity."""
+    """A pin is ``pinned_agent is not None``, not its truth: two visits pinned to agent 0 that both must
+    start at 9:00 go to agent 0 or nowhere, and the one left out is a pin that could not be kept, not a
+    visit dropped for capacity."""
     nine = (TimeWindow(at(9), at(9, 15), None),)
     tasks = [task(i, around_plymouth(i), nine, pinned_agent=0) for i in (1, 2)]
     plan = plan_day(tasks, [shift(0), shift(1)])
