@@ -221,7 +221,7 @@ def test_an_optional_visit_is_not_planned_at_its_expiry() -> None:
 
 def test_a_keepable_pin_is_not_traded_for_an_urgent_visit() -> None:
     """A pin the agent can keep is kept even when that drops an urgent visit: dropping a pin costs more
-    than any plan that keeps it (``dispatch.solver._pin_penalty``)."""
+    than any plan that keeps it (``dispatch.routing_model._pin_penalty``)."""
     home = Point(-4.085, 50.3755)
     shift = Shift(agent_id=2, start=at(8 * 60 + 33), end=at(13 * 60 + 33), start_at=home, end_at=home)
     urgent = VisitTask(case_id=6, buyer="plymouth", at=Point(-4.086, 50.3755), priority=91, service_s=300,
