@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from psycopg import Cursor, sql
+from sqlalchemy.engine import make_url
 
-from core.db import raw_connection
 from geodata import sources
 from geodata.errors import GeodataError, InvalidPostcode
 from geodata.postcode_load import load_postcodes
@@ -228,20 +229,26 @@ def _load_one(conn, dataset: Dataset, paths: list[Path], force: bool, steps: Ste
     return LoadReport(dataset.name, rows, time.perf_counter() - started, source_file=label, rejected=rejected)
 
 
-def load_all(geodata_dir: Path | None = None, force: bool = False, progress: bool = True,
-             url: str | None = None) -> list[LoadReport]:
+def _connect(url: str) -> psycopg.Connection:
+    # ``COPY`` needs a plain psycopg connection, which SQLAlchemy does not expose; its URL becomes a
+    # libpq connection string.
+    return psycopg.connect(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
+
+
+def load_all(geodata_dir: Path | str, url: str, *, force: bool = False,
+             progress: bool = True) -> list[LoadReport]:
     """Load every reference dataset into PostGIS, skipping those whose files are unchanged.
 
     Parameters
     ----------
-    geodata_dir : Path, optional
-        Directory of the reference files; default ``BAILIWICK_GEODATA_DIR`` (settings).
+    geodata_dir : Path or str
+        Directory of the reference files (core's settings: ``get_settings().geodata_dir``).
+    url : str
+        SQLAlchemy database URL (core's settings: ``get_settings().database_url``).
     force : bool, default False
         Reload even datasets whose files match the recorded SHA-256.
     progress : bool, default True
         Show a rich progress display (the postcode load takes several seconds).
-    url : str, optional
-        SQLAlchemy database URL; default the settings' ``database_url``.
 
     Returns
     -------
@@ -256,7 +263,7 @@ def load_all(geodata_dir: Path | None = None, force: bool = False, progress: boo
     directory = sources.resolve_dir(geodata_dir)
     plan = [(d, [sources.source_path(directory, f) for f in d.files]) for d in DATASETS]
     reports = []
-    with _steps(progress) as steps, raw_connection(url) as conn:
+    with _steps(progress) as steps, _connect(url) as conn:
         # Each dataset's ``conn.transaction()`` is then its own, complete transaction.
         conn.autocommit = True
         for dataset, paths in plan:

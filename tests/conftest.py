@@ -32,7 +32,7 @@ def migrated(database_url: str) -> str:
 def geodata_loaded(migrated: str) -> str:
     import geodata
 
-    geodata.load_all(progress=False)
+    geodata.load_all(get_settings().geodata_dir, migrated, progress=False)
     return migrated
 
 
