@@ -58,7 +58,8 @@ def client(migrated: str):
 
 
 @pytest.fixture
-def db(migrated: str):
+def db(geodata_loaded: str):
+    # Cases are placed as production places them, which locates their addresses in the geography.
     with session_scope() as session:
         yield session
 
