@@ -341,6 +341,22 @@ def test_changed_file_is_reloaded(db, tmp_path, database_url):
     assert not restored["sensitive_premises"].skipped
 
 
+def test_a_malformed_feature_is_named_and_nothing_is_replaced(db, tmp_path, database_url):
+    source = get_settings().geodata_dir
+    for path in source.iterdir():
+        (tmp_path / path.name).symlink_to(path)
+    premises = tmp_path / "sensitive_premises_nhs_PL_NE_CR.geojson"
+    premises.unlink()
+    doc = json.loads((source / premises.name).read_text())
+    del doc["features"][1]["properties"]["name"]
+    premises.write_text(json.dumps(doc))
+    before = db.execute(text("SELECT count(*), max(id) FROM sensitive_premises")).one()
+    db.rollback()
+    with pytest.raises(geodata.GeodataError, match=r"feature 1 lacks \['name'\]"):
+        geodata.load_all(tmp_path, database_url, progress=False)
+    assert db.execute(text("SELECT count(*), max(id) FROM sensitive_premises")).one() == before
+
+
 def test_missing_directory_or_file_is_named(tmp_path, database_url):
     missing = tmp_path / "nowhere"
     with pytest.raises(geodata.GeodataFileMissing) as info:
