@@ -75,7 +75,7 @@ def main() -> None:
     from core.models import Buyer
     from core.users import create_user
 
-    geodata.load_all(url=url, progress=False)
+    geodata.load_all(get_settings().geodata_dir, url, progress=False)
     run = uuid.uuid4().int % 500
     tag = uuid.uuid4().hex[:8]
     password = "bench password 123"

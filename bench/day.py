@@ -45,7 +45,7 @@ from sqlalchemy.engine import make_url
 import geodata
 import sim
 from common import bench_url, ensure_database
-from core import session_scope
+from core import get_settings, session_scope
 from core.case_facts import load_case_facts, visit_history
 from core.models import Agent, Case
 from core.visit_policy import load_policies
@@ -96,7 +96,7 @@ def scenario_url(scenario: str) -> str:
 def ensure_seeded(url: str, scenario: str) -> None:
     spec = sim.SCENARIOS[scenario]
     ensure_database(url)
-    geodata.load_all(url=url, progress=False)  # skips unchanged files
+    geodata.load_all(get_settings().geodata_dir, url, progress=False)  # skips unchanged files
     with session_scope(url) as db:
         load_policies(db, actor="bench:day")
         agents = db.scalar(select(func.count()).select_from(Agent))

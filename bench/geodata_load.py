@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from common import bench_url, ensure_database
 
 import geodata
-from core import libpq_dsn, session_scope
+from core import get_settings, libpq_dsn, session_scope
 from geodata import sources
 
 BASELINE_SAMPLE = 50_000
@@ -59,14 +59,14 @@ def main() -> None:
     print(f"database: {make_url(url).render_as_string(hide_password=True)}")
 
     started = time.perf_counter()
-    reports = geodata.load_all(force=True, progress=False, url=url)
+    reports = geodata.load_all(get_settings().geodata_dir, url, force=True, progress=False)
     total = time.perf_counter() - started
     for report in reports:
         print(f"  {report.dataset:<20} {report.rows:>10,} rows {report.seconds:8.2f} s")
     print(f"  {'all datasets':<20} {'':>15} {total:8.2f} s")
     postcode = next(r for r in reports if r.dataset == "postcode")
 
-    frame = pd.read_csv(sources.resolve_dir() / sources.POSTCODES)
+    frame = pd.read_csv(get_settings().geodata_dir / sources.POSTCODES)
     rng = np.random.default_rng(SEED)
     sample = frame.iloc[rng.choice(len(frame), BASELINE_SAMPLE, replace=False)]
     baseline = baseline_insert(url, sample)

@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 import geodata
 import sim
 from common import bench_url, ensure_database
-from core import get_engine, session_scope
+from core import get_engine, get_settings, session_scope
 from core.models import Address, Buyer, Case, Debtor
 
 SEED = 1
@@ -76,7 +76,7 @@ def orm_baseline(url: str) -> tuple[float, int]:
 def main() -> None:
     url = bench_url()
     ensure_database(url)
-    geodata.load_all(url=url, progress=False)  # skips unchanged files
+    geodata.load_all(get_settings().geodata_dir, url, progress=False)  # skips unchanged files
     print(f"database: {make_url(url).render_as_string(hide_password=True)}")
 
     orm_seconds, orm_cases = orm_baseline(url)

@@ -7,7 +7,7 @@ from rich.console import Console
 
 from cli.caseload import render
 from cli.plan import planning_progress, summary
-from core import PROJECT_ROOT, migrate, session_scope
+from core import PROJECT_ROOT, get_settings, migrate, session_scope
 
 OUT = PROJECT_ROOT / "out"  # git-ignored
 DEMO_PLAN_SECONDS = 30.0  # the demo day's planning budget (issue 4: the demo day in ≤ 30 s)
@@ -24,7 +24,8 @@ def demo(seed: int = typer.Option(1, "--seed", help="scenario seed")) -> None:
     console.rule("1/6 database schema")
     migrate.upgrade()
     console.rule("2/6 reference geography")
-    for report in geodata.load_all(progress=True):
+    settings = get_settings()
+    for report in geodata.load_all(settings.geodata_dir, settings.database_url, progress=True):
         console.print(report.describe())
     console.rule("3/6 buyer visit policies")
     from core.visit_policy import load_policies

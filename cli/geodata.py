@@ -15,6 +15,9 @@ def load(
 ) -> None:
     """Load the reference datasets into PostGIS (idempotent: unchanged files are skipped)."""
     import geodata
+    from core import get_settings
 
-    for report in geodata.load_all(geodata_dir=geodata_dir, force=force, progress=True):
+    settings = get_settings()
+    for report in geodata.load_all(geodata_dir or settings.geodata_dir, settings.database_url, force=force,
+                                   progress=True):
         typer.echo(report.describe())

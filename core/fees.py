@@ -35,7 +35,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+
+from core.clock import LONDON
 
 COMPLIANCE_FEE_PENCE = 75_00
 ENFORCEMENT_FIXED_PENCE = 235_00
@@ -83,8 +84,7 @@ def storage_periods(removed_at: datetime, until: datetime) -> int:
     time): starting at the midnight before it would charge for hours before the goods were taken."""
     if removed_at.tzinfo is None or until.tzinfo is None:
         raise ValueError("removed_at and until must be timezone-aware")
-    london = ZoneInfo("Europe/London")
-    start = datetime.combine(removed_at.astimezone(london).date() + timedelta(days=1), time(0), london)
+    start = datetime.combine(removed_at.astimezone(LONDON).date() + timedelta(days=1), time(0), LONDON)
     # Elapsed time in UTC: subtracting two times of one zone gives wall-clock hours, wrong across the
     # clock changes.
     return max(int((until.astimezone(UTC) - start.astimezone(UTC)) // timedelta(hours=24)), 0)

@@ -143,17 +143,6 @@ def fee_breakdown(db: Session, case_id: int) -> FeeBreakdown:
 # --- charges ---------------------------------------------------------------------------------------
 
 
-def record_placement(db: Session, case: Case, actor: str) -> LedgerLine:
-    """The placed debt as the case's first entry. Call it in the transaction that creates the case,
-    with ``current_balance_pence`` still 0; a second placement is refused."""
-    case = _lock(db, case.id)
-    if _has(db, case.id, LedgerKind.debt):
-        raise DomainError("R-CASE-AUDIT", f"case {case.id}: the debt is already on the ledger")
-    entry = _post(db, case, LedgerKind.debt, case.original_balance_pence, actor)
-    _event(db, case, actor, "debt_placed", {"amount_pence": case.original_balance_pence})
-    return _line(entry)
-
-
 def charge_compliance_fee(db: Session, case: Case, actor: str) -> LedgerLine:
     """R-FEE-COMPLIANCE: £75 on this warrant once its Notice of Enforcement is issued; never twice."""
     case = _lock(db, case.id)

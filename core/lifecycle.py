@@ -48,12 +48,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.case_facts import load_case_facts, visit_history
+from core.clock import LONDON
 from core.errors import DomainError, NotFound
 from core.ledger import charge_compliance_fee
 from core.models import Case, CaseEvent, CaseStatus, Stage
@@ -61,8 +61,6 @@ from core.visit_rules import VisitFact, compliance_period_end, notice_due_by, re
 
 if TYPE_CHECKING:
     from core.visit_policy import VisitPolicy
-
-LONDON = ZoneInfo("Europe/London")
 
 
 class Transition(enum.StrEnum):

@@ -3,8 +3,20 @@ from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config
+from geoalchemy2 import alembic_helpers
 
 from core.settings import PROJECT_ROOT, get_settings
+
+# PostGIS's own tables (spatial_ref_sys, tiger/topology schemas) are not ours to migrate.
+NOT_OURS = frozenset({"spatial_ref_sys"})
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic's filter for autogenerate and ``alembic check``: our tables, with GeoAlchemy2's handling
+    of spatial columns and indexes."""
+    if type_ == "table" and name in NOT_OURS:
+        return False
+    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
 
 
 def alembic_config(url: str | None = None) -> Config:

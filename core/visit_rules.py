@@ -18,15 +18,13 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, time
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import holidays
 
+from core.clock import LONDON
 from core.visit_policy import WEEKDAYS, StageTimetable, TimeRange, VisitPolicy
-
-LONDON = ZoneInfo("Europe/London")
 
 
 class Nation(enum.StrEnum):

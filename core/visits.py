@@ -27,9 +27,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.case_facts import load_case_facts, visit_history
+from core.clock import LONDON
 from core.errors import DomainError
 from core.ledger import charge_enforcement_fee, fee_breakdown, record_payment
-from core.lifecycle import LONDON, Transition, lock_case, transition_locked
+from core.lifecycle import Transition, lock_case, transition_locked
 from core.models import (
     Address,
     Case,

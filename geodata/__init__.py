@@ -1,10 +1,12 @@
 """Reference geography for Bailiwick: ITL1 regions, local authority districts, GB postcode centroids
 and sensitive premises, with their loaders and the lookups built on them.
 
-Load once per database (idempotent, unchanged files are skipped)::
+Load once per database (idempotent, unchanged files are skipped). geodata is the bottom layer and
+reads no settings: the caller passes the reference directory and the SQLAlchemy database URL (core's
+settings hold both)::
 
     import geodata
-    for report in geodata.load_all():
+    for report in geodata.load_all(settings.geodata_dir, settings.database_url):
         print(report.describe())
 
 Look up (``db`` is a SQLAlchemy ``Session`` or ``Connection``)::

@@ -16,7 +16,7 @@ class GeodataError(Exception):
 
 
 class GeodataFileMissing(GeodataError, FileNotFoundError):
-    """A reference data directory or file is not where the settings say it is."""
+    """A reference data directory or file is not where the caller says it is."""
 
     def __init__(self, path: Path, what: str = "file") -> None:
         self.path = Path(path)

@@ -5,24 +5,33 @@ SHA-256 of its source file(s). A dataset whose recorded fingerprint matches its 
 still holds the recorded row count) is skipped, so calling :func:`load_all` on every start is cheap.
 A transaction-scoped advisory lock serialises concurrent loaders (several test sessions starting at
 once): the second waits, then finds the work done and skips.
+
+The GeoJSON datasets are read with geopandas and sent to PostGIS as WKB: on the reference machine,
+under load, reloading regions, LADs and premises took 0.63–0.95 s against 0.99–1.37 s for parsing
+the GeoJSON with ``json`` and sending it as text (PostGIS parses WKB faster), with identical rows. The
+postcode centroids are a plain CSV streamed with ``COPY`` (``geodata.postcode_load``).
 """
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import psycopg
+import shapely
 from psycopg import Cursor, sql
+from sqlalchemy.engine import make_url
 
-from core.db import raw_connection
 from geodata import sources
 from geodata.errors import GeodataError, InvalidPostcode
 from geodata.postcode_load import load_postcodes
 from geodata.postcodes import normalise_postcode
+
+if TYPE_CHECKING:
+    from geopandas import GeoDataFrame
 
 # pg_advisory_xact_lock key shared by every geodata loader ("geodata" as ASCII).
 LOCK_KEY = 0x67656F64617461
@@ -104,69 +113,78 @@ def _steps(enabled: bool) -> Iterator[Steps | None]:
 # --- the small GeoJSON datasets --------------------------------------------------------------------
 
 
-def _features(path: Path, required: tuple[str, ...], geometry_types: tuple[str, ...]) -> list[dict]:
+def _frame(path: Path, required: tuple[str, ...], geometry_types: tuple[str, ...]) -> GeoDataFrame:
+    # Imported only when a file has changed: geopandas takes ~0.5 s to import, which the skip path
+    # (every start of every process) must not pay.
+    import geopandas
+
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        features = doc["features"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise GeodataError(f"{path}: not a GeoJSON FeatureCollection ({exc})") from exc
-    for i, feature in enumerate(features):
-        props = feature.get("properties") or {}
-        missing = [k for k in required if props.get(k) in (None, "")]
-        gtype = (feature.get("geometry") or {}).get("type")
-        if missing or gtype not in geometry_types:
-            raise GeodataError(f"{path}: feature {i} lacks {missing or 'a ' + '/'.join(geometry_types)} "
-                               f"geometry (got {gtype})")
-    return features
+        frame = geopandas.read_file(path)
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise GeodataError(f"{path}: not a readable GeoJSON file ({exc})") from exc
+    props = frame.reindex(columns=list(required))
+    missing = props.isna() | (props == "")
+    wrong = ~frame.geom_type.isin(geometry_types)
+    bad = missing.any(axis=1) | wrong
+    if bad.any():
+        i = int(bad.to_numpy().argmax())
+        lacks = [k for k in required if missing.iloc[i][k]]
+        raise GeodataError(f"{path}: feature {i} lacks {lacks or 'a ' + '/'.join(geometry_types)} "
+                           f"geometry (got {frame.geom_type.iloc[i]})")
+    return frame
+
+
+def _column(frame: GeoDataFrame, name: str) -> list[Any]:
+    """An optional property as Python values, None where absent (never NaN)."""
+    if name not in frame:
+        return [None] * len(frame)
+    return [None if value is None or value != value else value for value in frame[name]]
 
 
 # Repair only what is invalid: the published files are valid, and ST_MakeValid on a valid polygon is
-# wasted work.
+# wasted work. Geometry travels as WKB, which PostGIS parses faster than GeoJSON text.
 _MULTIPOLYGON = ("(SELECT CASE WHEN ST_IsValid(g) THEN ST_Multi(g) "
                  "ELSE ST_Multi(ST_CollectionExtract(ST_MakeValid(g), 3)) END "
-                 "FROM ST_SetSRID(ST_GeomFromGeoJSON(%s), 4326) AS g)")
+                 "FROM ST_GeomFromWKB(%s, 4326) AS g)")
 
 
 def _load_regions(cur: Cursor, paths: list[Path], steps: Steps | None) -> tuple[int, int]:
-    features = _features(paths[0], ("itl1_cd", "rgn_cd", "name", "country"), ("Polygon", "MultiPolygon"))
+    frame = _frame(paths[0], ("itl1_cd", "rgn_cd", "name", "country"), ("Polygon", "MultiPolygon"))
     cur.execute("DELETE FROM itl1_region")
     cur.executemany(
         f"INSERT INTO itl1_region (code, rgn_cd, name, country, geom) VALUES (%s, %s, %s, %s, {_MULTIPOLYGON})",
-        [(f["properties"]["itl1_cd"], f["properties"]["rgn_cd"], f["properties"]["name"],
-          f["properties"]["country"], json.dumps(f["geometry"])) for f in features])
-    return len(features), 0
+        list(zip(frame["itl1_cd"], frame["rgn_cd"], frame["name"], frame["country"],
+                 shapely.to_wkb(frame.geometry.values), strict=True)))
+    return len(frame), 0
 
 
 def _load_local_authorities(cur: Cursor, paths: list[Path], steps: Steps | None) -> tuple[int, int]:
-    features = _features(paths[0], ("lad_cd", "lad_nm", "itl1_cd"), ("Polygon", "MultiPolygon"))
-    detailed = _features(paths[1], ("lad_cd",), ("Polygon", "MultiPolygon"))
+    frame = _frame(paths[0], ("lad_cd", "lad_nm", "itl1_cd"), ("Polygon", "MultiPolygon"))
+    detailed = _frame(paths[1], ("lad_cd",), ("Polygon", "MultiPolygon"))
+    unknown = sorted(set(detailed["lad_cd"]) - set(frame["lad_cd"]))
+    if unknown:
+        raise GeodataError(f"{paths[1]}: detailed boundaries for LADs not in {paths[0].name}: {unknown}")
     cur.execute("DELETE FROM local_authority")
     cur.executemany(
         f"INSERT INTO local_authority (lad_cd, name, itl1_cd, geom) VALUES (%s, %s, %s, {_MULTIPOLYGON})",
-        [(f["properties"]["lad_cd"], f["properties"]["lad_nm"], f["properties"]["itl1_cd"],
-          json.dumps(f["geometry"])) for f in features])
-    codes = {f["properties"]["lad_cd"] for f in features}
-    unknown = sorted({f["properties"]["lad_cd"] for f in detailed} - codes)
-    if unknown:
-        raise GeodataError(f"{paths[1]}: detailed boundaries for LADs not in {paths[0].name}: {unknown}")
+        list(zip(frame["lad_cd"], frame["lad_nm"], frame["itl1_cd"], shapely.to_wkb(frame.geometry.values),
+                 strict=True)))
     cur.executemany(f"UPDATE local_authority SET geom_detailed = {_MULTIPOLYGON} WHERE lad_cd = %s",
-                    [(json.dumps(f["geometry"]), f["properties"]["lad_cd"]) for f in detailed])
-    return len(features), 0
+                    list(zip(shapely.to_wkb(detailed.geometry.values), detailed["lad_cd"], strict=True)))
+    return len(frame), 0
 
 
 def _load_premises(cur: Cursor, paths: list[Path], steps: Steps | None) -> tuple[int, int]:
-    features = _features(paths[0], ("category", "name"), ("Point",))
-    rows = []
-    for f in features:
-        p = f["properties"]
-        if p["category"] not in PREMISES_CATEGORIES:
-            continue
+    frame = _frame(paths[0], ("category", "name"), ("Point",))
+    kept = frame[frame["category"].isin(PREMISES_CATEGORIES)]
+    postcodes = []
+    for text in _column(kept, "postcode"):
         try:
-            postcode = normalise_postcode(p.get("postcode") or "")
+            postcodes.append(normalise_postcode(text or ""))
         except InvalidPostcode:
-            postcode = None
-        lon, lat = f["geometry"]["coordinates"][:2]
-        rows.append((p["category"], p["name"], p.get("org_code"), p.get("address"), postcode, lon, lat))
+            postcodes.append(None)
+    rows = list(zip(kept["category"], kept["name"], _column(kept, "org_code"), _column(kept, "address"), postcodes,
+                    kept.geometry.x, kept.geometry.y, strict=True))
     cur.execute("DELETE FROM sensitive_premises")
     # Restart the ids so that an unchanged file always yields the same ids.
     cur.execute("SELECT setval(pg_get_serial_sequence('sensitive_premises', 'id'), 1, false)")
@@ -174,7 +192,7 @@ def _load_premises(cur: Cursor, paths: list[Path], steps: Steps | None) -> tuple
         "INSERT INTO sensitive_premises (category, name, source_ref, address, postcode, location, location_bng) "
         "SELECT %s, %s, %s, %s, %s, g, ST_Transform(g, 27700) FROM ST_SetSRID(ST_MakePoint(%s, %s), 4326) AS g",
         rows)
-    return len(rows), len(features) - len(rows)
+    return len(rows), len(frame) - len(rows)
 
 
 def _load_postcodes(cur: Cursor, paths: list[Path], steps: Steps | None) -> tuple[int, int]:
@@ -228,20 +246,26 @@ def _load_one(conn, dataset: Dataset, paths: list[Path], force: bool, steps: Ste
     return LoadReport(dataset.name, rows, time.perf_counter() - started, source_file=label, rejected=rejected)
 
 
-def load_all(geodata_dir: Path | None = None, force: bool = False, progress: bool = True,
-             url: str | None = None) -> list[LoadReport]:
+def _connect(url: str) -> psycopg.Connection:
+    # ``COPY`` needs a plain psycopg connection, which SQLAlchemy does not expose; its URL becomes a
+    # libpq connection string.
+    return psycopg.connect(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
+
+
+def load_all(geodata_dir: Path | str, url: str, *, force: bool = False,
+             progress: bool = True) -> list[LoadReport]:
     """Load every reference dataset into PostGIS, skipping those whose files are unchanged.
 
     Parameters
     ----------
-    geodata_dir : Path, optional
-        Directory of the reference files; default ``BAILIWICK_GEODATA_DIR`` (settings).
+    geodata_dir : Path or str
+        Directory of the reference files (core's settings: ``get_settings().geodata_dir``).
+    url : str
+        SQLAlchemy database URL (core's settings: ``get_settings().database_url``).
     force : bool, default False
         Reload even datasets whose files match the recorded SHA-256.
     progress : bool, default True
         Show a rich progress display (the postcode load takes several seconds).
-    url : str, optional
-        SQLAlchemy database URL; default the settings' ``database_url``.
 
     Returns
     -------
@@ -256,7 +280,7 @@ def load_all(geodata_dir: Path | None = None, force: bool = False, progress: boo
     directory = sources.resolve_dir(geodata_dir)
     plan = [(d, [sources.source_path(directory, f) for f in d.files]) for d in DATASETS]
     reports = []
-    with _steps(progress) as steps, raw_connection(url) as conn:
+    with _steps(progress) as steps, _connect(url) as conn:
         # Each dataset's ``conn.transaction()`` is then its own, complete transaction.
         conn.autocommit = True
         for dataset, paths in plan:

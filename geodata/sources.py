@@ -1,15 +1,15 @@
 """Where the reference files live and how their content is fingerprinted.
 
 The files are the shared, read-only reference set described in ``SOURCES.md`` of the geodata
-directory (``BAILIWICK_GEODATA_DIR``, default ``../shared/geodata``). They are read in place and never
-copied into the repository.
+directory. They are read in place and never copied into the repository. The caller names the directory
+(core's settings hold it: ``BAILIWICK_GEODATA_DIR``, default ``../shared/geodata``): geodata is the
+bottom layer and reads no configuration of its own.
 """
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
 
-from core.settings import get_settings
 from geodata.errors import GeodataFileMissing
 
 ITL1_REGIONS = "uk_itl1_regions.geojson"
@@ -19,18 +19,18 @@ POSTCODES = "postcodes_uk_full.csv.gz"
 SENSITIVE_PREMISES = "sensitive_premises_nhs_PL_NE_CR.geojson"
 
 
-def resolve_dir(geodata_dir: Path | str | None = None) -> Path:
-    """Return the geodata directory: the argument, else the settings (``BAILIWICK_GEODATA_DIR``).
+def resolve_dir(geodata_dir: Path | str) -> Path:
+    """Return the geodata directory as a ``Path``.
 
     Raises
     ------
     GeodataFileMissing
         If the directory does not exist.
     """
-    path = Path(geodata_dir) if geodata_dir is not None else get_settings().geodata_dir
-    if path is None or not Path(path).is_dir():
-        raise GeodataFileMissing(Path(str(path)), "directory")
-    return Path(path)
+    path = Path(geodata_dir)
+    if not path.is_dir():
+        raise GeodataFileMissing(path, "directory")
+    return path
 
 
 def source_path(geodata_dir: Path, name: str) -> Path:

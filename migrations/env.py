@@ -4,19 +4,13 @@ from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import engine_from_config, pool
 
+from core.migrate import include_object
 from core.models import Base
 from core.settings import get_settings
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or get_settings().database_url
 config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-
-
-def include_object(obj, name, type_, reflected, compare_to):
-    # PostGIS's own tables (spatial_ref_sys, tiger/topology schemas) are not ours to migrate.
-    if type_ == "table" and name in {"spatial_ref_sys"}:
-        return False
-    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
 
 
 def run_migrations_offline() -> None:

@@ -32,7 +32,7 @@ def migrated(database_url: str) -> str:
 def geodata_loaded(migrated: str) -> str:
     import geodata
 
-    geodata.load_all(progress=False)
+    geodata.load_all(get_settings().geodata_dir, migrated, progress=False)
     return migrated
 
 
@@ -58,7 +58,8 @@ def client(migrated: str):
 
 
 @pytest.fixture
-def db(migrated: str):
+def db(geodata_loaded: str):
+    # Cases are placed as production places them, which locates their addresses in the geography.
     with session_scope() as session:
         yield session
 

@@ -20,13 +20,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from geoalchemy2 import WKTElement
 from sqlalchemy import update
 from typer.testing import CliRunner
 
 from cli import app
 from core import session_scope
-from core.models import Address, Agent, Buyer, Case, Visit
+from core.models import Agent, Buyer, Case, Visit
 from dispatch.eligibility import shifts_for_day
 from dispatch.split import MAX_AGENTS
 from tests.case_world import ENFORCED, make_agent, make_buyer, make_case
@@ -51,10 +50,7 @@ def _around_belfast(i: int) -> tuple[float, float]:
 
 
 def _case(db, buyer, i: int) -> int:
-    lon, lat = _around_belfast(i)
-    address = Address(line1="1 Test Street", town="Belfast", postcode="BT1 1AA", itl1_cd=CROWDED,
-                      location=WKTElement(f"POINT({lon} {lat})", srid=4326))
-    return make_case(db, buyer, address=address, **ENFORCED).id
+    return make_case(db, buyer, postcode="BT1 1AA", at=_around_belfast(i), itl1_cd=CROWDED, **ENFORCED).id
 
 
 @contextmanager

@@ -14,7 +14,7 @@ from tests.helpers import unique
 
 
 @pytest.fixture(scope="module")
-def world(policies_loaded):
+def world(policies_loaded, geodata_loaded):
     with session_scope() as db:
         buyer = make_buyer(db, "ccs_default")
         surname = unique("Quist")
@@ -79,7 +79,7 @@ def test_transition_409_names_the_rule_and_history_records_the_ones_allowed(clie
     assert client.post(url, headers=h["buyer"], json={"transition": "hold", "reason": "query"}).status_code == 200
     assert client.post(url, headers=h["buyer"], json={"transition": "close", "reason": "x"}).status_code == 403
     kinds = [e["kind"] for e in client.get(f"/cases/{world['case']}/history", headers=h["buyer"]).json()]
-    assert kinds == ["debt_placed", "fee_charged", "issue_notice", "hold"]  # the fee is posted inside the notice
+    assert kinds == ["placed", "fee_charged", "issue_notice", "hold"]  # the fee is posted inside the notice
     assert client.post(url, headers=h["admin"], json={"transition": "teleport"}).status_code == 422
 
 

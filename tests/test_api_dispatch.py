@@ -17,7 +17,7 @@ SUMMER_BANK_HOLIDAY = date(2026, 8, 31)
 
 
 @pytest.fixture(scope="module")
-def world(policies_loaded):
+def world(policies_loaded, geodata_loaded):
     with session_scope() as db:
         plymouth, other = make_buyer(db, "plymouth"), make_buyer(db, "croydon")
         enforced = make_case(db, plymouth, **ENFORCED)

@@ -13,7 +13,7 @@ from tests.case_world import make_buyer, make_cases
 
 
 @pytest.fixture(scope="module")
-def world(migrated):
+def world(geodata_loaded):
     """Two buyers, a user for each role that matters, and linked warrants of buyer A (£900 leading, £800)."""
     with session_scope() as db:
         a, b = make_buyer(db), make_buyer(db)

@@ -10,11 +10,10 @@ from dataclasses import asdict
 from datetime import date
 
 import pytest
-from geoalchemy2 import WKTElement
 from sqlalchemy import func, select, update
 
 from core import session_scope
-from core.models import Address, Agent, AuditEvent, Case, PlanRun
+from core.models import Agent, AuditEvent, Case, PlanRun
 from dispatch import service
 from dispatch.publish import plan_topic
 from dispatch.store import load_current_plan
@@ -39,9 +38,7 @@ SUMMARY_KEYS = {"run_id", "day", "region", "served", "dropped", "dropped_by_reas
 
 
 def _case(db, buyer, lon: float, lat: float, region: str = REGION) -> int:
-    address = Address(line1="1 Test Street", town="Test", postcode="PL1 2AA", itl1_cd=region,
-                      location=WKTElement(f"POINT({lon} {lat})", srid=4326))
-    return make_case(db, buyer, address=address, **ENFORCED).id
+    return make_case(db, buyer, at=(lon, lat), itl1_cd=region, **ENFORCED).id
 
 
 @pytest.fixture(scope="module")

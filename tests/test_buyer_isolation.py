@@ -49,7 +49,7 @@ def _plan_of_b(visited: int, dropped: int, buyer: str, agent_id: int) -> Plan:
 
 
 @pytest.fixture(scope="module")
-def world(policies_loaded):
+def world(policies_loaded, geodata_loaded):
     """Buyer A (Plymouth's policy) and buyer B (Croydon's), B's case in the enforcement stage with a
     visit, a stored plan of ``PLAN_DAY`` visiting that case and dropping another of B's, and one user
     each plus an admin."""

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 from itertools import combinations
 
 import pytest
@@ -10,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core import fees
+from core.clock import LONDON
 from core.fees import (
     FeeError,
     Warrant,
@@ -144,9 +144,6 @@ def test_allocation_closes_as_many_warrants_as_any_split_could(balances, data):
 
 
 # --- storage (R-FEE-INCURRED, [000 §2.131]) ---------------------------------------------------------
-
-LONDON = ZoneInfo("Europe/London")
-
 
 @pytest.mark.parametrize("removed, until, periods", [
     # Removed Monday 14:00; the clock starts at midnight ending Monday.

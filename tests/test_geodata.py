@@ -280,8 +280,8 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_load_is_idempotent_and_complete(db):
-    reports = geodata.load_all(progress=False)
+def test_load_is_idempotent_and_complete(db, database_url):
+    reports = geodata.load_all(get_settings().geodata_dir, database_url, progress=False)
     assert [r.dataset for r in reports] == ["itl1_region", "local_authority", "postcode", "sensitive_premises"]
     assert all(r.skipped for r in reports), [r.describe() for r in reports]
     assert {r.dataset: r.rows for r in reports} == {
@@ -316,7 +316,7 @@ def test_loaded_data_is_well_formed(db):
     assert "ix_postcode_location_bng" in plan
 
 
-def test_changed_file_is_reloaded(db, tmp_path):
+def test_changed_file_is_reloaded(db, tmp_path, database_url):
     # A copy of the reference directory whose premises file has the same features but different bytes:
     # it must be reloaded (and recorded with its new fingerprint) while the unchanged files are skipped.
     source = get_settings().geodata_dir
@@ -328,7 +328,7 @@ def test_changed_file_is_reloaded(db, tmp_path):
     before = db.execute(text("SELECT id, name FROM sensitive_premises ORDER BY id")).all()
     db.rollback()
     try:
-        reports = {r.dataset: r for r in geodata.load_all(geodata_dir=tmp_path, progress=False)}
+        reports = {r.dataset: r for r in geodata.load_all(tmp_path, database_url, progress=False)}
         assert not reports["sensitive_premises"].skipped and reports["sensitive_premises"].rows == 239
         assert all(reports[d].skipped for d in ("itl1_region", "local_authority", "postcode"))
         assert db.execute(text("SELECT sha256 FROM geodata_load WHERE dataset = 'sensitive_premises'")
@@ -337,18 +337,34 @@ def test_changed_file_is_reloaded(db, tmp_path):
         assert db.execute(text("SELECT id, name FROM sensitive_premises ORDER BY id")).all() == before
         db.rollback()
     finally:
-        restored = {r.dataset: r for r in geodata.load_all(progress=False)}
+        restored = {r.dataset: r for r in geodata.load_all(source, database_url, progress=False)}
     assert not restored["sensitive_premises"].skipped
 
 
-def test_missing_directory_or_file_is_named(tmp_path):
+def test_a_malformed_feature_is_named_and_nothing_is_replaced(db, tmp_path, database_url):
+    source = get_settings().geodata_dir
+    for path in source.iterdir():
+        (tmp_path / path.name).symlink_to(path)
+    premises = tmp_path / "sensitive_premises_nhs_PL_NE_CR.geojson"
+    premises.unlink()
+    doc = json.loads((source / premises.name).read_text())
+    del doc["features"][1]["properties"]["name"]
+    premises.write_text(json.dumps(doc))
+    before = db.execute(text("SELECT count(*), max(id) FROM sensitive_premises")).one()
+    db.rollback()
+    with pytest.raises(geodata.GeodataError, match=r"feature 1 lacks \['name'\]"):
+        geodata.load_all(tmp_path, database_url, progress=False)
+    assert db.execute(text("SELECT count(*), max(id) FROM sensitive_premises")).one() == before
+
+
+def test_missing_directory_or_file_is_named(tmp_path, database_url):
     missing = tmp_path / "nowhere"
     with pytest.raises(geodata.GeodataFileMissing) as info:
-        geodata.load_all(geodata_dir=missing, progress=False)
+        geodata.load_all(missing, database_url, progress=False)
     assert str(missing) in str(info.value) and "BAILIWICK_GEODATA_DIR" in str(info.value)
     (tmp_path / "uk_itl1_regions.geojson").symlink_to(get_settings().geodata_dir / "uk_itl1_regions.geojson")
     with pytest.raises(FileNotFoundError, match="uk_lad_2025.geojson") as info:
-        geodata.load_all(geodata_dir=tmp_path, progress=False)
+        geodata.load_all(tmp_path, database_url, progress=False)
     assert "BAILIWICK_GEODATA_DIR" in str(info.value)
 
 

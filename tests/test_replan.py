@@ -147,7 +147,7 @@ PIN_DAY = date(2026, 11, 23)  # a Monday
 
 
 @pytest.fixture(scope="module")
-def world(policies_loaded):
+def world(policies_loaded, geodata_loaded):
     with session_scope() as db:
         plymouth = make_buyer(db, "plymouth")
         enforced, second = make_case(db, plymouth, **ENFORCED), make_case(db, plymouth, **ENFORCED)

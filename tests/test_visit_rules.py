@@ -3,17 +3,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.clock import LONDON
 from core.visit_policy import POLICY_DIR, read_policy_file
 from core.visit_rules import (
     CaseFacts, Nation, VisitFact, compliance_period_end, missing_time_bands, nation_of_itl1, notice_due_by,
     ready_to_return, stage_due, time_band_of, visit_allowed, visit_windows,
 )
 
-LONDON = ZoneInfo("Europe/London")
 POLICIES = {name: read_policy_file(POLICY_DIR / f"{name}.yaml")
             for name in ("ccs_default", "plymouth", "newcastle", "croydon")}
 

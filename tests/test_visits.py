@@ -38,9 +38,10 @@ def _visit(db, case, outcome, at, agent, **kw):
 
 
 def test_linked_group_pays_one_enforcement_fee_on_the_leader_and_starts_the_anpr_clock(db, buyer, agent):
-    leader = make_case(db, buyer, linked_group=9_000_000 + agent.id, **ENFORCEMENT)
-    other = make_case(db, buyer, address=db.get(Address, leader.address_id), linked_group=leader.linked_group,
-                      is_leading=False, **ENFORCEMENT)
+    leader = make_case(db, buyer, **ENFORCEMENT)
+    # Placed at the leader's address for the same debtor: placement links the two, the leader leading.
+    other = make_case(db, buyer, address=leader.address, debtor=leader.debtor, **ENFORCEMENT)
+    assert (other.linked_group, leader.is_leading, other.is_leading) == (leader.id, True, False)
     first = _visit(db, other, "no_contact", TUESDAY, agent)
     # R-FEE-ENFORCEMENT: £235 + 7.5% of (2 × £500 − £1,500 → nothing above) on the leader, none on the other.
     assert first.effects == ["enforcement_fee", "anpr_clock"]

@@ -1,186 +1,31 @@
-"""Case placement: buyers place warrants one at a time or in files of up to 100,000 rows [000 §2.88].
+"""Storing validated placements for one buyer, set-based and with no per-row round trips.
 
-Every row is validated; good rows are stored, bad rows come back as ``(row, field, reason)`` and the
-caller gets a :class:`Receipt`. Placement is idempotent on (buyer, buyer reference): a row whose case
-already exists changes nothing and is counted in ``accepted`` *and* in ``already_present`` (it is a
-good row and its case exists), so ``received == accepted + rejected`` always holds.
-
-Input shapes
-------------
-- :class:`PlacementIn`, the JSON object of ``POST /cases`` and of each JSON line.
-- CSV with a header; required columns are :data:`CSV_REQUIRED` (``vrm`` may be empty), optional ones
-  :data:`CSV_OPTIONAL` (``address_line2, town, lat, lon, make, colour, received_on, debtor_dob,
-  debtor_phone, debtor_email``); any other column is ignored. One vehicle per CSV row.
-
-Rules a row must meet
----------------------
-- ``debt_type`` one of :class:`core.models.DebtType`; ``original_balance_pence`` a whole number of
-  pence, 1 to 10^11 (a zero debt is nothing to enforce); ``received_on`` (default today, London time)
-  not in the future; ``buyer_reference`` unique within the upload.
-- ``postcode`` a well-formed UK postcode; without ``lat``/``lon`` it must also be a known postcode (its
-  centroid places the address). Supplied ``lat``/``lon`` (both or neither) must fall in the UK; they
-  may come with a postcode that is not in the list yet (new builds).
-- each ``vrm`` a UK registration mark (:mod:`core.vrm`).
-
-Storage, per batch of :data:`BATCH_ROWS` rows and with no per-row round trips: the good rows are
-``COPY``-ed into a temporary staging table and every later step is one set-based statement. Addresses
-are matched within the buyer on (normalised first line, postcode); debtors on (normalised name,
-address); new ones get ids from their sequences up front so that every insert is a plain
-``INSERT … SELECT``. An address within 50 m of a sensitive premises is flagged
-[R-VISIT-SENSITIVE] with the premises named in ``sensitive_note``. Warrants of one debtor at one
-address are linked ("total debt approach"): ``linked_group`` is the leader's case id, the leader is
-the earliest received (then lowest id), and a later warrant joins an existing group without taking
-the lead. Each new case gets its ``debt`` ledger entry and a ``placed`` case event; an existing case
-that becomes linked gets a ``linked`` event. ``assigned_subcontractor_id`` stays null: core has no
-region → firm rule yet (the scenario generator's mapping lives in ``sim``, which core does not
-import).
+Per batch, the good rows are ``COPY``-ed into a temporary staging table and every later step is one
+set-based statement. Addresses are matched within the buyer on (normalised first line, postcode);
+debtors on (normalised name, address); new ones get ids from their sequences up front so that every
+insert is a plain ``INSERT … SELECT``. Rows the database refuses (a postcode not in the GB list and no
+coordinates, coordinates outside the UK) come back as errors. An address within 50 m of a sensitive
+premises is flagged [R-VISIT-SENSITIVE] with the premises named in ``sensitive_note``. Warrants of
+one debtor at one address are linked ("total debt approach"): ``linked_group`` is the leader's case
+id, the leader is the earliest received (then lowest id), and a later warrant joins an existing group
+without taking the lead. Each new case gets its ``debt`` ledger entry and a ``placed`` case event; an
+existing case that becomes linked gets a ``linked`` event. ``assigned_subcontractor_id`` stays null:
+core has no region → firm rule yet (the scenario generator's mapping lives in ``sim``, which core does
+not import).
 
 Placements for one buyer are serialised by a transaction-scoped advisory lock, so two concurrent
 uploads cannot both create the same debtor or both lead one group.
 """
 from __future__ import annotations
 
-import csv
-import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any
-from zoneinfo import ZoneInfo
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import psycopg
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy.orm import Session
 
 import geodata
-from core.models import DebtType
-from core.vrm import normalise_vrm
-
-BATCH_ROWS = 5_000
-MAX_BALANCE_PENCE = 10**11  # £1bn: anything larger is a typo, not a warrant
-LONDON = ZoneInfo("Europe/London")
-
-CSV_REQUIRED = ("buyer_reference", "debt_type", "original_balance_pence", "debtor_name", "address_line1",
-                "postcode", "vrm")
-# CSV column → where it goes in a PlacementIn.
-CSV_COLUMNS: dict[str, tuple[str | int, ...]] = {
-    "buyer_reference": ("buyer_reference",),
-    "debt_type": ("debt_type",),
-    "original_balance_pence": ("original_balance_pence",),
-    "received_on": ("received_on",),
-    "debtor_name": ("debtor", "name"),
-    "debtor_dob": ("debtor", "date_of_birth"),
-    "debtor_phone": ("debtor", "phone"),
-    "debtor_email": ("debtor", "email"),
-    "address_line1": ("address", "line1"),
-    "address_line2": ("address", "line2"),
-    "town": ("address", "town"),
-    "postcode": ("address", "postcode"),
-    "lat": ("address", "lat"),
-    "lon": ("address", "lon"),
-    "vrm": ("vehicles", 0, "vrm"),
-    "make": ("vehicles", 0, "make"),
-    "colour": ("vehicles", 0, "colour"),
-}
-CSV_OPTIONAL = tuple(c for c in CSV_COLUMNS if c not in CSV_REQUIRED)
-_CSV_FIELD_OF = {loc: column for column, loc in CSV_COLUMNS.items()}
-_CSV_FIELD_OF[("address",)] = "lat"  # the lat/lon pairing check is reported on lat
-
-
-def today() -> date:
-    return datetime.now(LONDON).date()
-
-
-# --- the placement of one case --------------------------------------------------------------------
-
-
-class _In(BaseModel):
-    # JSON lines may carry fields of later versions or of the buyer's own systems: ignore, don't fail.
-    model_config = ConfigDict(str_strip_whitespace=True, extra="ignore")
-
-
-class DebtorIn(_In):
-    name: str = Field(min_length=1, max_length=200)
-    date_of_birth: date | None = None
-    phone: str | None = Field(default=None, max_length=32)
-    email: str | None = Field(default=None, max_length=200)
-
-
-class AddressIn(_In):
-    line1: str = Field(min_length=1, max_length=200)
-    line2: str | None = Field(default=None, max_length=200)
-    town: str | None = Field(default=None, max_length=100)
-    postcode: str
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
-
-    @field_validator("postcode")
-    @classmethod
-    def _postcode(cls, value: str) -> str:
-        return geodata.normalise_postcode(value)
-
-    @model_validator(mode="after")
-    def _both_coordinates(self) -> AddressIn:
-        if (self.lat is None) != (self.lon is None):
-            raise ValueError("give both lat and lon, or neither")
-        return self
-
-
-class VehicleIn(_In):
-    vrm: str
-    make: str | None = Field(default=None, max_length=50)
-    colour: str | None = Field(default=None, max_length=30)
-
-    @field_validator("vrm")
-    @classmethod
-    def _vrm(cls, value: str) -> str:
-        return normalise_vrm(value)
-
-
-class PlacementIn(_In):
-    buyer: str | None = Field(default=None, description="buyer reference: staff name the buyer they place "
-                                                         "for; a buyer user may omit it (own buyer)")
-    buyer_reference: str = Field(min_length=1, max_length=64)
-    debt_type: DebtType
-    original_balance_pence: int = Field(gt=0, le=MAX_BALANCE_PENCE, description="whole pence")
-    received_on: date | None = Field(default=None, description="default today; not in the future")
-    debtor: DebtorIn
-    address: AddressIn
-    vehicles: list[VehicleIn] = Field(default_factory=list, max_length=20)
-
-    @field_validator("original_balance_pence", mode="before")
-    @classmethod
-    def _whole_pence(cls, value: Any) -> Any:
-        # Pydantic would accept 1250.0; a float here means someone sent pounds or a rounded sum.
-        if isinstance(value, float):
-            raise ValueError("must be a whole number of pence (an integer), not a decimal")
-        return value
-
-    @field_validator("received_on")
-    @classmethod
-    def _not_future(cls, value: date | None) -> date | None:
-        if value is not None and value > today():
-            raise ValueError(f"received_on {value} is in the future")
-        return value
-
-
-# --- results ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int
-    field: str
-    reason: str
-
-
-@dataclass
-class Receipt:
-    received: int = 0
-    accepted: int = 0
-    rejected: int = 0
-    already_present: int = 0
-    errors: list[RowError] = field(default_factory=list)
+from core.placement.rows import FieldNamer, PlacementIn, RowError, json_field, today
 
 
 @dataclass
@@ -189,157 +34,6 @@ class BatchResult:
     already_present: set[int]
     errors: list[RowError]
 
-
-class BadUpload(ValueError):
-    """The upload as a whole is unusable (e.g. a CSV header without a required column)."""
-
-
-class TooManyRows(ValueError):
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        super().__init__(f"more than {limit} data rows: nothing was stored; split the file")
-
-
-# --- reading uploads ----------------------------------------------------------------------------
-
-Record = tuple[int, dict[str, Any] | RowError]
-FieldNamer = Callable[[tuple[str | int, ...]], str]
-
-
-def json_field(loc: tuple[str | int, ...]) -> str:
-    return ".".join(str(p) for p in loc)
-
-
-def csv_field(loc: tuple[str | int, ...]) -> str:
-    return _CSV_FIELD_OF.get(loc, json_field(loc))
-
-
-def read_jsonl(lines: Iterable[str]) -> Iterator[Record]:
-    """One record per non-blank line; ``row`` is the line number from 1."""
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except ValueError as exc:
-            yield number, RowError(number, "", f"not valid JSON: {exc}")
-            continue
-        if not isinstance(value, dict):
-            yield number, RowError(number, "", "each line must be a JSON object")
-            continue
-        yield number, value
-
-
-def read_csv(lines: Iterable[str]) -> Iterator[Record]:
-    """One record per CSV data row; ``row`` is the file line the record starts on (the header is line
-    1). Raises :class:`BadUpload` if the header lacks a required column."""
-    reader = csv.reader(lines)
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-    except StopIteration:
-        raise BadUpload("empty upload: expected a CSV header line") from None
-    missing = [c for c in CSV_REQUIRED if c not in header]
-    if missing:
-        raise BadUpload(f"CSV header lacks required column(s) {', '.join(missing)}; "
-                        f"required: {', '.join(CSV_REQUIRED)}")
-    used = [(i, CSV_COLUMNS[h]) for i, h in enumerate(header) if h in CSV_COLUMNS]
-    last_line = reader.line_num
-    while True:
-        start = last_line + 1
-        try:
-            fields = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            last_line = reader.line_num
-            yield start, RowError(start, "", f"unreadable CSV: {exc}")
-            continue
-        last_line = reader.line_num
-        if not fields or fields == [""]:
-            continue  # blank line
-        if len(fields) != len(header):
-            yield start, RowError(start, "", f"expected {len(header)} fields (as in the header), found {len(fields)}")
-            continue
-        yield start, _nest({loc: fields[i].strip() for i, loc in used if fields[i].strip()})
-
-
-def _nest(flat: dict[tuple[str | int, ...], str]) -> dict[str, Any]:
-    """{("address", "postcode"): "PL1 2AA", ("vehicles", 0, "vrm"): …} → the PlacementIn shape. Make
-    and colour without a VRM describe no vehicle and are dropped."""
-    out: dict[str, Any] = {"debtor": {}, "address": {}}
-    vehicle: dict[str, str] = {}
-    for loc, value in flat.items():
-        if loc[0] == "vehicles":
-            vehicle[str(loc[2])] = value
-        elif len(loc) == 2:
-            out[str(loc[0])][str(loc[1])] = value
-        else:
-            out[str(loc[0])] = value
-    out["vehicles"] = [vehicle] if "vrm" in vehicle else []
-    return out
-
-
-def validate(row: int, raw: dict[str, Any], namer: FieldNamer) -> PlacementIn | list[RowError]:
-    """Pure validation of one record: the model, or every problem with it."""
-    try:
-        return PlacementIn.model_validate(raw)
-    except ValidationError as exc:
-        return [RowError(row, namer(tuple(e["loc"])), _reason(e["msg"])) for e in exc.errors()]
-
-
-def _reason(message: str) -> str:
-    return message.removeprefix("Value error, ")
-
-
-# --- streaming placement ------------------------------------------------------------------------
-
-
-def place_stream(db: Session, buyer_id: int, buyer_reference: str, records: Iterable[Record], *,
-                 actor: str, source: str, namer: FieldNamer, limit: int) -> Receipt:
-    """Validate and store an upload in batches; memory is bounded by :data:`BATCH_ROWS` (plus the
-    upload's buyer references, kept to reject duplicates, and the error list). Raises
-    :class:`TooManyRows` on the ``limit + 1``-th record, before storing it."""
-    receipt = Receipt()
-    first_row_of: dict[str, int] = {}
-    batch: list[tuple[int, PlacementIn]] = []
-
-    def flush() -> None:
-        result = place_batch(db, buyer_id, batch, actor=actor, source=source, namer=namer)
-        receipt.errors.extend(result.errors)
-        receipt.rejected += len({e.row for e in result.errors})
-        receipt.accepted += len(result.case_ids)
-        receipt.already_present += len(result.already_present)
-        batch.clear()
-
-    for row, record in records:
-        receipt.received += 1
-        if receipt.received > limit:
-            raise TooManyRows(limit)
-        errors = [record] if isinstance(record, RowError) else None
-        if errors is None:
-            placement = validate(row, record, namer)
-            if isinstance(placement, list):
-                errors = placement
-            elif placement.buyer is not None and placement.buyer != buyer_reference:
-                errors = [RowError(row, "buyer", f"rows of this upload are placed for buyer {buyer_reference!r}")]
-            elif placement.buyer_reference in first_row_of:
-                errors = [RowError(row, namer(("buyer_reference",)), "duplicate buyer_reference in this upload "
-                                   f"(first at row {first_row_of[placement.buyer_reference]})")]
-            else:
-                first_row_of[placement.buyer_reference] = row
-                batch.append((row, placement))
-        if errors:
-            receipt.rejected += 1
-            receipt.errors.extend(errors)
-        if len(batch) >= BATCH_ROWS:
-            flush()
-    if batch:
-        flush()
-    receipt.errors.sort(key=lambda e: e.row)
-    return receipt
-
-
-# --- storing one batch --------------------------------------------------------------------------
 
 _STAGE = """
 CREATE TEMP TABLE IF NOT EXISTS placement_stage (
