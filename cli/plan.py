@@ -119,8 +119,13 @@ def report_outcome(outcome: PlanOutcome, region: str | None, publish: bool, what
     was not published."""
     if outcome.unsolved:
         total = outcome.plan.served + len(outcome.plan.dropped)
-        typer.echo(f"no plan found within the time limit for {outcome.unsolved} of {total} visits: {what} not "
-                   "stored or published, the previous plan is kept; try a longer --time-limit", err=True)
+        kept = f"{what} not stored or published, the previous plan is kept"
+        if outcome.infeasible:
+            typer.echo(f"no feasible plan for {outcome.infeasible} of {total} visits: an agent's shift cannot be "
+                       f"kept even with no visits: {kept}; check the agents' shifts and home bases", err=True)
+        if late := outcome.unsolved - outcome.infeasible:
+            typer.echo(f"no plan found within the time limit for {late} of {total} visits: {kept}; "
+                       "try a longer --time-limit", err=True)
         raise typer.Exit(EXIT_NO_PLAN)
     if outcome.violations:
         _report_violations(outcome.violations)

@@ -51,7 +51,7 @@ from dispatch.matrix import MatrixProvider
 from dispatch.pins import Pin, apply_pins, load_pins
 from dispatch.model import Plan, PlannedVisit, Point, Route, Shift, VisitTask
 from dispatch.planner import plan_day
-from dispatch.service import PlanOutcome, check_plan, store_and_publish, travel_provider, unsolved
+from dispatch.service import PlanOutcome, check_plan, infeasible, store_and_publish, travel_provider, unsolved
 from dispatch.solver import model_points
 
 __all__ = ["STALE_AFTER", "Completed", "PositionFix", "Started", "can_still_work", "replan_day", "replan_inputs",
@@ -250,7 +250,7 @@ def replan_day(db: Session, client: redis.Redis, day: date, *, now: datetime, re
     plan = plan_day([t for t in tasks if t.case_id not in under_way], can_still_work(shifts, travel),
                     matrix=travel, day=day, time_limit_s=time_limit_s)
     if unfinished := unsolved(plan):
-        return PlanOutcome(None, plan, [], shifts, unsolved=unfinished)
+        return PlanOutcome(None, plan, [], shifts, unsolved=unfinished, infeasible=infeasible(plan))
     plan = with_started(plan, tasks, shifts, travel)
     # A visit under way stands for its own case (its task came from that case alone).
     carried = {**eligibility.carried, **{case_id: (case_id,) for case_id in under_way}}

@@ -8,14 +8,15 @@
 2. Travel: ``BngMatrixProvider`` with each point's area type from its local authority (urban/rural
    speeds, ``dispatch.matrix.area_type_of_lad``).
 3. ``dispatch.planner.plan_day``. A plan the solver did not finish is refused (``unsolved``): when it
-   found no plan within the time limit for some sub-problem (its visits are dropped with
-   ``NO_PLAN_FOUND``), that part's agents would get an empty day over the good one they have, so
-   nothing is validated, stored or published and the current plan stays; the outcome counts those
-   visits (``PlanOutcome.unsolved``). The whole plan is refused, not only the unfinished part: a run
-   replaces the current plan of every region it covers, so storing the rest would still empty that
-   part. Only that reason refuses a plan: a day with nothing to plan, or whose visits no agent can make
-   (every one dropped for ``capacity``, skills, windows, or ``NO_FEASIBLE_PLAN`` where an agent's shift
-   cannot be kept whatever the time limit), is a valid plan.
+   found no plan for some sub-problem, within the time limit (its visits are dropped with
+   ``NO_PLAN_FOUND``) or at all (``NO_FEASIBLE_PLAN``: an agent's shift cannot be kept even with no
+   visits, counted apart as ``PlanOutcome.infeasible`` because only a change of shifts helps), that
+   part's agents would get an empty day over the good one they have, so nothing is validated, stored
+   or published and the current plan stays; the outcome counts those visits
+   (``PlanOutcome.unsolved``). The whole plan is refused, not only the unfinished part: a run replaces
+   the current plan of every region it covers, so storing the rest would still empty that part. Only
+   those reasons refuse a plan: a day with nothing to plan, or whose visits no agent can make (every
+   one dropped for ``capacity``, skills or windows), is a valid plan.
 4. The independent validator (``dispatch.validate.validate``) with every visited case's facts and
    visit history, so each visit is re-checked with ``visit_allowed`` (hours, holidays, blackouts,
    holds, vulnerability, sensitive addresses, the gap after a no-contact visit). A task stands for its
@@ -42,13 +43,14 @@ from dispatch.eligibility import EligibilityResult, load_eligibility, shifts_for
 from dispatch.matrix import AreaType, BngMatrixProvider, area_type_of_lad
 from dispatch.model import Plan, Point, Shift
 from dispatch.pins import apply_pins, load_pins
+from dispatch.fairness import NO_FEASIBLE_PLAN
 from dispatch.planner import NO_PLAN_FOUND, plan_day
 from dispatch.publish import PublishError, publish_plan
 from dispatch.solver import model_points
 from dispatch.store import save_plan, visit_addresses
 from dispatch.validate import Violation, validate
 
-__all__ = ["PlanOutcome", "Progress", "check_plan", "plan_and_store", "store_and_publish", "travel_provider",
+__all__ = ["PlanOutcome", "Progress", "check_plan", "infeasible", "plan_and_store", "store_and_publish", "travel_provider",
            "unsolved"]
 
 # progress(step, done, total): step is "eligibility", "solve" (done/total sub-problems), "validate",
@@ -59,8 +61,8 @@ Progress = Callable[[str, int, int], None]
 @dataclass
 class PlanOutcome:
     """``run_id`` is the stored run, None when the plan was not stored because of ``violations`` or
-    because the solver found no plan within the time limit for ``unsolved`` visits (module docstring,
-    step 3). ``published`` counts the agents' days sent; ``publish_error`` says why publishing failed
+    because the solver found no plan for ``unsolved`` visits, ``infeasible`` of them because no plan
+    exists at all (module docstring, step 3). ``published`` counts the agents' days sent; ``publish_error`` says why publishing failed
     (the plan is stored all the same, and phones can still read it through the API)."""
 
     run_id: int | None
@@ -70,6 +72,7 @@ class PlanOutcome:
     published: int = 0
     publish_error: str | None = None
     unsolved: int = 0
+    infeasible: int = 0
 
 
 def _available(shifts: Sequence[Shift], now: datetime | None) -> list[Shift]:
@@ -79,9 +82,15 @@ def _available(shifts: Sequence[Shift], now: datetime | None) -> list[Shift]:
 
 
 def unsolved(plan: Plan) -> int:
-    """The visits the solver found no plan for within the time limit: a plan with any is refused
-    (module docstring, step 3)."""
-    return sum(d.reason == NO_PLAN_FOUND for d in plan.dropped)
+    """The visits the solver found no plan for, within the time limit or at all: a plan with any is
+    refused (module docstring, step 3)."""
+    return sum(d.reason in (NO_PLAN_FOUND, NO_FEASIBLE_PLAN) for d in plan.dropped)
+
+
+def infeasible(plan: Plan) -> int:
+    """Of ``unsolved``, the visits of sub-problems with no plan at all (``NO_FEASIBLE_PLAN``): a longer
+    time limit cannot help them, the agents' shifts must change."""
+    return sum(d.reason == NO_FEASIBLE_PLAN for d in plan.dropped)
 
 
 def travel_provider(db: Session, points: Sequence[Point]) -> BngMatrixProvider:
@@ -149,7 +158,7 @@ def plan_and_store(db: Session, day: date, *, region: str | None = None, time_li
     plan = plan_day(eligibility.tasks, shifts, matrix=travel, day=day, time_limit_s=time_limit_s,
                     progress=lambda done, total: step("solve", done, total))
     if unfinished := unsolved(plan):
-        return PlanOutcome(None, plan, [], shifts, unsolved=unfinished)
+        return PlanOutcome(None, plan, [], shifts, unsolved=unfinished, infeasible=infeasible(plan))
     step("validate", 0, 1)
     violations = check_plan(db, plan, eligibility, shifts, travel, day)
     step("validate", 1, 1)

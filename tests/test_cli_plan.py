@@ -110,6 +110,30 @@ def test_a_plan_with_a_violation_is_neither_stored_nor_published(tiny, monkeypat
     assert phones.live() == {}
 
 
+def test_a_day_with_no_feasible_plan_is_refused_naming_the_shifts(tiny, monkeypatch):
+    """An agent who starts in Aberdeen three hours before the end of a shift it must end in Plymouth
+    cannot keep that shift even with no visits: no time limit finds a plan, so the day is refused (exit
+    3, nothing stored or sent) and the message points at the shifts, not at the time limit."""
+    from dispatch.model import Point
+
+    def stranded(db, day, **kw):
+        shifts = shifts_for_day(db, day, **kw)
+        first = shifts[0]
+        return [replace(first, current_at=Point(-2.0943, 57.1497), available_from=first.end - timedelta(hours=3)),
+                *shifts[1:]]
+
+    monkeypatch.setattr(dispatch.service, "shifts_for_day", stranded)
+    before = _runs()
+    topics = [plan_topic(a) for a in _agents(REGION)]
+    with listening(topics) as phones:
+        result = runner.invoke(app, ["plan", "--day", DAY.isoformat(), "--region", REGION, "--time-limit", SECONDS])
+    assert result.exit_code == 3, result.output
+    assert "no feasible plan for" in result.output and "check the agents' shifts" in result.output
+    assert "try a longer --time-limit" not in result.output
+    assert _runs() == before
+    assert phones.live() == {}
+
+
 def test_the_validator_reads_the_case_facts_from_the_database(tiny):
     """A visit to a case that became vulnerable after it was planned is a violation (R-CASE-VULN), and
     so is one dealing with a linked warrant put on hold (R-CASE-HOLD): the task stands for it too."""
