@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import DomainError, NotFound
+from core.visit_policy import PolicyError
 
 log = logging.getLogger("bailiwick.api")
 
@@ -45,6 +46,7 @@ class ConflictOut(ErrorOut):
 
 
 _ERRORS: dict[int, tuple[type[BaseModel], str]] = {
+    400: (ErrorOut, "the body could not be parsed (e.g. not JSON)"),
     401: (ErrorOut, "no valid bearer token"),
     403: (ErrorOut, "the signed-in role may not do this"),
     404: (ErrorOut, "not found, or outside the caller's buyer scope"),
@@ -53,6 +55,7 @@ _ERRORS: dict[int, tuple[type[BaseModel], str]] = {
     422: (InvalidOut, "the request is invalid; detail and errors name the field"),
 }
 SIGNED_IN = (401, 403, 422)  # every route behind a token: no token, a role not admitted, bad input
+WITH_BODY = (*SIGNED_IN, 400)  # … and, for a route that reads a body, one that is not even JSON
 
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -98,6 +101,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def rule_refused(_request: Request, exc: DomainError) -> JSONResponse:
         # A domain rule refused the action: a conflict with the case's state, named by its rule id.
         return JSONResponse({"detail": str(exc), "rule_id": exc.rule_id}, status_code=status.HTTP_409_CONFLICT)
+
+    @app.exception_handler(PolicyError)
+    async def no_policy(_request: Request, exc: PolicyError) -> JSONResponse:
+        # The buyer's policy has no version in force on the day asked about: nothing can be said of
+        # that day, which is the request's fault, not the server's.
+        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:

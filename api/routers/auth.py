@@ -16,7 +16,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 @router.post("/token", response_model=Token,
-             responses={**error(401, "incorrect username or password"), **errors(422)})
+             responses={**error(401, "incorrect username or password"), **errors(400, 422)})
 def token(db: DB, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
     """OAuth2 password flow: exchange a username and password for a bearer token."""
     for name in ("username", "password"):

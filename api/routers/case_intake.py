@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import DB, DispatchStaffOrBuyer, Principal
-from api.errors import SIGNED_IN, error, errors
+from api.errors import WITH_BODY, error, errors
 from api.schemas.cases import CaseOut, PlacementBody, PlacementReceipt
 from api.schemas.common import Text
 from core import record_audit, session_scope
@@ -50,7 +50,7 @@ from core.placement import (
     read_jsonl,
 )
 
-router = APIRouter(tags=["case_intake"], responses={**errors(*SIGNED_IN), **error(404, "no such buyer")})
+router = APIRouter(tags=["case_intake"], responses={**errors(*WITH_BODY), **error(404, "no such buyer")})
 
 MAX_BULK_ROWS = 100_000
 _JSONL_TYPES = ("application/x-ndjson", "application/jsonl", "application/json-lines", "application/x-jsonlines")

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 
 from api.deps import DB, DISPATCH_STAFF, People, audit_buyer_view
-from api.errors import SIGNED_IN, error, errors, not_found_404
+from api.errors import WITH_BODY, error, errors, not_found_404
 from api.schemas.cases import (
     CaseDetailOut,
     CaseOut,
@@ -37,7 +37,7 @@ from core.errors import DomainError
 from core.lifecycle import Transition, apply_transition
 from core.models import Address, CaseEvent
 
-router = APIRouter(tags=["cases"], responses=errors(*SIGNED_IN))
+router = APIRouter(tags=["cases"], responses=errors(*WITH_BODY))
 NO_CASE = error(404, "no such case in the caller's buyer scope")
 
 # A buyer instructs its own cases: stop and restart them [000 §1.74], decide on a vulnerability

@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Response, status
 
 from api.deps import DB, DispatchStaffOrBuyer, People, Principal, audit_buyer_view
-from api.errors import SIGNED_IN, error, errors
+from api.errors import WITH_BODY, error, errors
 from api.schemas.common import CaseId
 from api.schemas.ledger import (
     BreakdownOut,
@@ -30,7 +30,7 @@ from core.ledger import (
 from core.models import Case
 
 router = APIRouter(prefix="/cases/{case_id}", tags=["ledger"],
-                   responses={**errors(*SIGNED_IN), **error(404, "no such case in the caller's buyer scope")})
+                   responses={**errors(*WITH_BODY), **error(404, "no such case in the caller's buyer scope")})
 REFUSED = error(409, "a rule of the ledger refuses the action; rule_id names it")
 
 

@@ -13,13 +13,13 @@ from fastapi import APIRouter, HTTPException, Response, status
 
 from api.checks import check_on_day
 from api.deps import DB, DispatchStaff, OfficeStaff
-from api.errors import SIGNED_IN, error, errors
+from api.errors import WITH_BODY, error, errors
 from api.schemas.common import CaseId, PathDay
 from api.schemas.pins import PinIn, PinOut
 from core.models import Agent, Case, PlanPin
 from dispatch.pins import Pin, PinRefused, check_pin, day_pins, remove_pin, save_pin
 
-router = APIRouter(tags=["plans"], responses=errors(*SIGNED_IN))
+router = APIRouter(tags=["plans"], responses=errors(*WITH_BODY))
 
 
 def _out(pin: PlanPin) -> PinOut:

@@ -30,7 +30,7 @@ from api.deps import (
     Principal,
     audit_buyer_view,
 )
-from api.errors import SIGNED_IN, error, errors
+from api.errors import WITH_BODY, error, errors
 from api.plan_answers import PLAN_REFUSALS, refusal, run_summary
 from api.schemas.common import AgentId, PathDay, Text
 from api.schemas.plans import PlanIn, PlanSummary
@@ -41,7 +41,7 @@ from dispatch.model import Plan
 from dispatch.service import plan_and_store
 from dispatch.store import load_current_plan, load_route_paths
 
-router = APIRouter(tags=["plans"], responses=errors(*SIGNED_IN))
+router = APIRouter(tags=["plans"], responses=errors(*WITH_BODY))
 
 GEOJSON = "application/geo+json"
 RegionQuery = Annotated[Text | None, Query(description="an ITL1 region code, e.g. TLK (default: every region)")]

@@ -8,7 +8,7 @@ from datetime import date
 from fastapi import APIRouter, HTTPException, status
 
 from api.deps import DB, People, Principal, audit_buyer_view
-from api.errors import SIGNED_IN, error, errors
+from api.errors import WITH_BODY, error, errors
 from api.schemas.common import PathText
 from api.schemas.policies import PolicyVersionIn, PolicyVersionOut
 from core.models import Buyer, Role, VisitPolicyVersion
@@ -19,7 +19,7 @@ from core.visit_policy import (
     save_policy_version,
 )
 
-router = APIRouter(tags=["policies"], responses=errors(*SIGNED_IN))
+router = APIRouter(tags=["policies"], responses=errors(*WITH_BODY))
 NO_POLICY = error(404, "no such policy, or another buyer's")
 
 

@@ -11,14 +11,14 @@ from fastapi.responses import JSONResponse
 
 from api.checks import check_on_day, check_region
 from api.deps import DB, DispatchStaff
-from api.errors import SIGNED_IN, errors
+from api.errors import WITH_BODY, errors
 from api.plan_answers import PLAN_REFUSALS, refusal, run_summary
 from api.schemas.common import PathDay
 from api.schemas.plans import PlanSummary, ReplanIn
 from core.positions import connect
 from dispatch.replan import replan_day
 
-router = APIRouter(tags=["plans"], responses=errors(*SIGNED_IN))
+router = APIRouter(tags=["plans"], responses=errors(*WITH_BODY))
 
 
 @router.post("/plans/{day}/replan", response_model=PlanSummary, status_code=status.HTTP_201_CREATED,

@@ -4,12 +4,12 @@ from fastapi import APIRouter, HTTPException, status
 from sqlalchemy import select
 
 from api.deps import DB, Admin, CurrentPrincipal
-from api.errors import SIGNED_IN, error, errors
+from api.errors import WITH_BODY, error, errors
 from api.schemas.users import UserCreate, UserOut
 from core.models import Role, User
 from core.users import UserError, create_user
 
-router = APIRouter(prefix="/users", tags=["users"], responses=errors(*SIGNED_IN))
+router = APIRouter(prefix="/users", tags=["users"], responses=errors(*WITH_BODY))
 
 
 def _out(user: User) -> UserOut:

@@ -9,14 +9,14 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, status
 
 from api.deps import DB, VISIT_RECORDERS, People, audit_buyer_view
-from api.errors import SIGNED_IN, error, errors, not_found_404
+from api.errors import WITH_BODY, error, errors, not_found_404
 from api.schemas.common import CaseId
 from api.schemas.visits import VisitIn, VisitOut, VisitRecorded
 from core.case_query import case_in_scope, case_visits
 from core.models import Agent, Role
 from core.visits import record_visit
 
-router = APIRouter(tags=["visits"], responses=errors(*SIGNED_IN))
+router = APIRouter(tags=["visits"], responses=errors(*WITH_BODY))
 
 
 @router.post("/visits", response_model=VisitRecorded, status_code=status.HTTP_201_CREATED,
