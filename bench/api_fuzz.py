@@ -71,6 +71,10 @@ def prepare(url: str, scenario: str) -> dict[str, object]:
     return {"case_id": case.id, "headers": {r: {"Authorization": f"Bearer {t}"} for r, t in tokens.items()}}
 
 
+def _one_line(message: str) -> str:
+    return " ".join(message.split())[:300]
+
+
 def fuzz(operation, strategy, examples: int, headers: dict[str, dict[str, str]], counts: Counter,
          findings: dict[tuple[str, str], str]) -> None:
     from hypothesis import HealthCheck, Phase, given, settings
@@ -100,10 +104,10 @@ def fuzz(operation, strategy, examples: int, headers: dict[str, dict[str, str]],
                     kind = next((k for cls, k in kind_of.items() if isinstance(failure, cls)), None)
                     if kind:
                         counts[kind] += 1
-                        findings.setdefault((label, kind), f"{failure.title}: {str(failure)[:300]}")
+                        findings.setdefault((label, kind), _one_line(f"{failure.title}: {failure}"))
             except Exception as exc:  # the app raised: the client would have had a 500
                 counts["server_errors"] += 1
-                findings.setdefault((label, "server_errors"), f"{type(exc).__name__}: {str(exc)[:300]}")
+                findings.setdefault((label, "server_errors"), _one_line(f"{type(exc).__name__}: {exc}"))
 
     try:
         run()

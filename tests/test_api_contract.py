@@ -16,6 +16,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from api import create_app
+from api.schemas.common import INT4_MAX
 from core import session_scope
 from tests.case_world import ENFORCED, bearer, make_agent, make_buyer, make_case, make_user
 
@@ -60,3 +61,36 @@ def test_every_answer_is_documented(case, headers, world):
         case.path_parameters = {**case.path_parameters, "case_id": world["case_id"]}
         for role in ("admin", "buyer"):
             case.call_and_validate(headers=headers[role], checks=CHECKS)
+
+
+# What the first schemathesis run found as server errors, each now a 422 naming the field (or a 404).
+@pytest.mark.parametrize(("method", "path", "field"), [
+    ("GET", "/cases/2147483648", "case_id"),
+    ("GET", "/cases/2147483648/ledger", "case_id"),
+    ("DELETE", "/plans/2026-07-06/pins/9223372036854775808", "case_id"),
+    ("GET", "/cases?offset=9223372036854775808", "offset"),
+    ("GET", "/dispatch/why/1?day=0174-01-01", "day"),
+    ("GET", "/plans/0174-01-01/pins", "day"),
+    ("GET", "/cases?debtor_name=a%00b", "debtor_name"),
+    ("GET", "/policies/a%00b", "name"),
+])
+def test_out_of_range_or_nul_is_a_422_naming_the_field(client, headers, method, path, field):
+    r = client.request(method, path, headers=headers["admin"])
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == [field]
+
+
+def test_nul_in_a_placed_case_is_a_422_naming_the_field(client, headers):
+    body = {"buyer_reference": "NUL\x00REF", "debt_type": "council_tax", "original_balance_pence": 100,
+            "debtor": {"name": "A\x00B"}, "address": {"line1": "1 Test Street", "postcode": "PL1 2AA"}}
+    r = client.post("/cases", json=body, headers=headers["buyer"])
+    assert r.status_code == 422, r.text
+    assert {e["field"] for e in r.json()["errors"]} == {"buyer_reference", "debtor.name"}
+
+
+def test_a_visit_by_an_unknown_agent_is_a_404_naming_it(client, headers, world):
+    body = {"case_id": world["case_id"], "agent_id": INT4_MAX, "arrived_at": "2026-07-06T10:00:00+01:00",
+            "outcome": "no_contact"}
+    r = client.post("/visits", json=body, headers=headers["admin"])
+    assert r.status_code == 404, r.text
+    assert r.json() == {"detail": f"agent {INT4_MAX} not found"}
