@@ -13,12 +13,22 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
+from schemathesis.specs.openapi.checks import (
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from api import create_app
 from api.schemas.common import INT4_MAX
 from core import session_scope
-from tests.case_world import ENFORCED, bearer, make_agent, make_buyer, make_case, make_user
+from tests.case_world import (
+    ENFORCED,
+    bearer,
+    make_agent,
+    make_buyer,
+    make_case,
+    make_user,
+)
 
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 # Minutes of solving per call: covered by their own tests (test_api_plans, test_replan).
