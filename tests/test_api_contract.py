@@ -4,8 +4,10 @@ answer must be documented: no server error, no status the spec does not list, no
 schema it documents. The run is in process, seeded and bounded so that it stays well under a minute;
 ``bench/api_fuzz.py`` is the longer run.
 
-Generated ids rarely name a stored case, so each example is also sent with the path's ``case_id`` set
-to a seeded case of the buyer's: the routes then go past their 404 into the real work.
+Generated ids rarely name a stored case, so an example with a ``case_id`` in its path is also sent
+with it set to a seeded case of the buyer's, and the buyer sends only that one: the routes then go
+past their 404 into the real work. The buyer leaves the coverage phase's boundary values (validation,
+the same for every role) to the admin, which keeps the run short.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.generation.meta import TestPhase
 from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
@@ -62,15 +65,17 @@ schema = contract_schema(create_app())
 
 
 @schema.parametrize()
-@settings(max_examples=6, derandomize=True, deadline=None, database=None,
+@settings(max_examples=5, derandomize=True, deadline=None, database=None,
           suppress_health_check=list(HealthCheck))
 def test_every_answer_is_documented(case, headers, world):
-    for role in ("admin", "buyer"):
-        case.call_and_validate(headers=headers[role], checks=CHECKS)
+    case.call_and_validate(headers=headers["admin"], checks=CHECKS)
     if "case_id" in (case.path_parameters or {}):
+        # A buyer asking for a generated id learns only 404: its own case says more.
         case.path_parameters = {**case.path_parameters, "case_id": world["case_id"]}
-        for role in ("admin", "buyer"):
-            case.call_and_validate(headers=headers[role], checks=CHECKS)
+        case.call_and_validate(headers=headers["admin"], checks=CHECKS)
+    # The coverage phase's many boundary values test validation, which is the same for every role.
+    if case.meta is None or case.meta.phase.name != TestPhase.COVERAGE:
+        case.call_and_validate(headers=headers["buyer"], checks=CHECKS)
 
 
 # What the first schemathesis run found as server errors, each now a 422 naming the field (or a 404).
