@@ -1,5 +1,5 @@
-"""Dependencies every router uses: a database session per request and the signed-in principal with
-its buyer scope."""
+"""Dependencies every router uses: a database session per request, the signed-in principal with its
+buyer scope, and the named sets of roles that routes admit (each set named once, here)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -93,4 +93,22 @@ def require_roles(*roles: Role):
 
 
 # Every signed-in person; devices (MQTT identities) are not people and use no human routes.
-PEOPLE = (Role.admin, Role.dispatcher, Role.regional_manager, Role.buyer, Role.agent)
+PEOPLE = frozenset({Role.admin, Role.dispatcher, Role.regional_manager, Role.buyer, Role.agent})
+# The supplier's staff who run cases and plans: every case transition, clearing a sensitive flag,
+# planning, pins, refunds.
+DISPATCH_STAFF = frozenset({Role.admin, Role.dispatcher})
+# The supplier's office staff: they read every plan, every agent's day and every pin.
+OFFICE_STAFF = DISPATCH_STAFF | {Role.regional_manager}
+# Those who record visits: agents (their own) and dispatch staff (for any agent, e.g. by phone).
+VISIT_RECORDERS = DISPATCH_STAFF | {Role.agent}
+# A buyer acts on its own cases' money and placements beside dispatch staff …
+DISPATCH_STAFF_AND_BUYERS = DISPATCH_STAFF | {Role.buyer}
+# … and reads its own part of plans, caseload and why-answers beside office staff.
+OFFICE_STAFF_AND_BUYERS = OFFICE_STAFF | {Role.buyer}
+
+People = Annotated[Principal, Depends(require_roles(*PEOPLE))]
+Admin = Annotated[Principal, Depends(require_roles(Role.admin))]
+DispatchStaff = Annotated[Principal, Depends(require_roles(*DISPATCH_STAFF))]
+OfficeStaff = Annotated[Principal, Depends(require_roles(*OFFICE_STAFF))]
+DispatchStaffOrBuyer = Annotated[Principal, Depends(require_roles(*DISPATCH_STAFF_AND_BUYERS))]
+OfficeStaffOrBuyer = Annotated[Principal, Depends(require_roles(*OFFICE_STAFF_AND_BUYERS))]

@@ -25,22 +25,22 @@ import queue
 import threading
 from collections.abc import Iterator
 from dataclasses import asdict
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.case_schemas import CaseOut, PlacementReceipt
-from api.deps import DB, Principal, require_roles
+from api.deps import DB, DispatchStaffOrBuyer, Principal
+from api.errors import WITH_BODY, error, errors
+from api.schemas.cases import CaseOut, PlacementBody, PlacementReceipt
+from api.schemas.common import Text
 from core import record_audit, session_scope
 from core.case_read import load_cases
-from core.models import Buyer, Role
+from core.models import Buyer
 from core.placement import (
     BadUpload,
-    PlacementIn,
     TooManyRows,
     csv_field,
     json_field,
@@ -50,8 +50,7 @@ from core.placement import (
     read_jsonl,
 )
 
-router = APIRouter(tags=["case_intake"])
-Placer = Annotated[Principal, Depends(require_roles(Role.admin, Role.dispatcher, Role.buyer))]
+router = APIRouter(tags=["case_intake"], responses={**errors(*WITH_BODY), **error(404, "no such buyer")})
 
 MAX_BULK_ROWS = 100_000
 _JSONL_TYPES = ("application/x-ndjson", "application/jsonl", "application/json-lines", "application/x-jsonlines")
@@ -76,7 +75,7 @@ def _buyer(db: Session, principal: Principal, reference: str | None) -> tuple[in
 
 @router.post("/cases", response_model=CaseOut, status_code=status.HTTP_201_CREATED,
              responses={200: {"model": CaseOut, "description": "already placed: the stored case, unchanged"}})
-def place_case(body: PlacementIn, db: DB, principal: Placer, response: Response):
+def place_case(body: PlacementBody, db: DB, principal: DispatchStaffOrBuyer, response: Response):
     buyer_id, _ = _buyer(db, principal, body.buyer)
     result = place_batch(db, buyer_id, [(1, body)], actor=principal.actor, source="api")
     if result.errors:
@@ -127,8 +126,9 @@ def _is_jsonl(content_type: str, first_line: str | None) -> bool:
 
 
 @router.post("/cases/bulk", response_model=PlacementReceipt, openapi_extra={"requestBody": {"content": {
-    "text/csv": {"schema": {"type": "string"}}, "application/x-ndjson": {"schema": {"type": "string"}}}}})
-async def place_bulk(request: Request, principal: Placer, buyer: str | None = None) -> PlacementReceipt:
+    "text/csv": {"schema": {"type": "string"}}, "application/x-ndjson": {"schema": {"type": "string"}}}}},
+    responses=error(413, f"more than {MAX_BULK_ROWS:,} data rows; nothing was stored"))
+async def place_bulk(request: Request, principal: DispatchStaffOrBuyer, buyer: Text | None = None) -> PlacementReceipt:
     chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=_QUEUED_CHUNKS)
     stopped = threading.Event()
     content_type = request.headers.get("content-type", "")

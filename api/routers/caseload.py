@@ -1,20 +1,17 @@
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Depends
-
-from api.deps import DB, Principal, audit_buyer_view, require_roles
-from api.schemas import CaseloadOut, RegionCaseload
-from core.models import Role
+from api.deps import DB, OfficeStaffOrBuyer, audit_buyer_view
+from api.errors import SIGNED_IN, errors
+from api.schemas.caseload import CaseloadOut, RegionCaseload
 from regions import caseload_summary
 
-router = APIRouter(tags=["regions"])
-Viewer = Annotated[Principal, Depends(require_roles(Role.admin, Role.dispatcher, Role.regional_manager, Role.buyer))]
+router = APIRouter(tags=["regions"], responses=errors(*SIGNED_IN))
 
 
 @router.get("/caseload", response_model=CaseloadOut)
-def caseload(db: DB, principal: Viewer) -> CaseloadOut:
+def caseload(db: DB, principal: OfficeStaffOrBuyer) -> CaseloadOut:
     """Cases per ITL1 region and buyer, and active agents per region. A buyer sees only its own
     cases, and each such view is audited."""
     summary = caseload_summary(db, buyer_id=principal.buyer_scope)

@@ -7,16 +7,23 @@ A domain rule refusing an action is 409 with the rule id at the start of the mes
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, HTTPException, Query, status
 
-from api.case_schemas import CaseOut
-from api.deps import DB, PEOPLE, Principal, audit_buyer_view, require_roles
+from api.deps import DB, DISPATCH_STAFF, People, audit_buyer_view
+from api.errors import WITH_BODY, error, errors, not_found_404
+from api.schemas.cases import (
+    CaseDetailOut,
+    CaseOut,
+    CasePage,
+    EventOut,
+    SensitiveClearIn,
+    TransitionIn,
+    TransitionOut,
+)
+from api.schemas.common import CaseId, Limit, Offset, Text
 from core import record_audit
 from core.case_query import (
     CaseSearch,
@@ -26,122 +33,27 @@ from core.case_query import (
     search_cases,
 )
 from core.case_read import load_cases
-from core.errors import DomainError, NotFound
+from core.errors import DomainError
 from core.lifecycle import Transition, apply_transition
-from core.models import Address, CaseEvent, Role
+from core.models import Address, CaseEvent
 
-router = APIRouter(tags=["cases"])
-People = Annotated[Principal, Depends(require_roles(*PEOPLE))]
+router = APIRouter(tags=["cases"], responses=errors(*WITH_BODY))
+NO_CASE = error(404, "no such case in the caller's buyer scope")
 
-STAFF = frozenset({Role.admin, Role.dispatcher})
 # A buyer instructs its own cases: stop and restart them [000 §1.74], decide on a vulnerability
 # [002 App.1] and recall them [000 §2.107]. Everything else is the supplier's staff's.
 BUYER_TRANSITIONS = frozenset({Transition.hold, Transition.release, Transition.clear_vulnerable,
                                Transition.request_return})
 
 
-@contextmanager
-def not_found_404() -> Iterator[None]:
-    """``NotFound`` (missing, or another buyer's) → 404. A ``DomainError`` goes on to the app's
-    handler: 409 with the rule id leading the message."""
-    try:
-        yield
-    except NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-
-
-class CasePage(BaseModel):
-    total: int
-    limit: int
-    offset: int
-    items: list[CaseOut]
-
-
-class FeeLineOut(BaseModel):
-    fee_type: str
-    charged_pence: int
-    cancelled_pence: int
-    net_pence: int
-
-
-class FeesOut(BaseModel):
-    """debt + net fees − paid + refunded = balance (``core.ledger.fee_breakdown``)."""
-
-    debt_pence: int
-    fees_net_pence: int
-    paid_pence: int
-    refunded_pence: int
-    balance_pence: int
-    lines: list[FeeLineOut]
-
-
-class VisitOut(BaseModel):
-    id: int
-    case_id: int
-    agent_id: int | None
-    planned_at: datetime | None
-    arrived_at: datetime
-    departed_at: datetime | None
-    outcome: str
-    time_band: str | None
-    notes: str | None
-    bwv_reference: str | None
-    lat: float | None
-    lon: float | None
-    recorded_by: str
-    breaches: list[str] = Field(description="rule ids the visit broke, when it was recorded as evidence "
-                                            "with acknowledge_breach")
-
-
-class CaseDetailOut(CaseOut):
-    hold_reason: str | None
-    vulnerability_note: str | None
-    arrangement_since: date | None
-    sale_stage_on: date | None
-    removal_permission: bool
-    return_requested_at: datetime | None
-    return_reason: str | None
-    returned_at: datetime | None
-    paid_at: datetime | None
-    closed_at: datetime | None
-    anpr_eligible_from: datetime | None
-    fees: FeesOut
-    visits: list[VisitOut]
-
-
-class EventOut(BaseModel):
-    id: int
-    at: datetime
-    actor: str
-    kind: str
-    data: dict[str, Any]
-
-
-class TransitionIn(BaseModel):
-    transition: Transition
-    reason: str | None = Field(default=None, max_length=2000,
-                               description="required for hold, flag_vulnerable, clear_vulnerable, "
-                                           "request_return, return_case and closing an open case")
-
-
-class TransitionOut(BaseModel):
-    event: EventOut
-    case: CaseOut
-
-
-class SensitiveClearIn(BaseModel):
-    note: str = Field(min_length=1, max_length=2000, description="why the address is safe to visit")
-
-
 @router.get("/cases", response_model=CasePage)
 def find_cases(db: DB, principal: People,
-               supplier_reference: str | None = None, subcontractor_reference: str | None = None,
-               buyer_reference: str | None = None,
-               debtor_name: Annotated[str | None, Query(description="any part of the name, any case")] = None,
-               postcode: Annotated[str | None, Query(description="a full postcode, or an outward code "
-                                                                  "for its district")] = None,
-               limit: Annotated[int, Query(ge=1, le=200)] = 50,
-               offset: Annotated[int, Query(ge=0)] = 0) -> CasePage:
+               supplier_reference: Text | None = None, subcontractor_reference: Text | None = None,
+               buyer_reference: Text | None = None,
+               debtor_name: Annotated[Text | None, Query(description="any part of the name, any case")] = None,
+               postcode: Annotated[Text | None, Query(description="a full postcode, or an outward code "
+                                                                   "for its district")] = None,
+               limit: Limit = 50, offset: Offset = 0) -> CasePage:
     """Search by supplier id, subcontractor reference, buyer reference, debtor name and postcode
     [000 §1.127], within the caller's buyer scope; keys combine with AND; newest placement first."""
     keys = CaseSearch(supplier_reference, subcontractor_reference, buyer_reference, debtor_name, postcode)
@@ -151,8 +63,8 @@ def find_cases(db: DB, principal: People,
     return CasePage(total=total, limit=limit, offset=offset, items=items)
 
 
-@router.get("/cases/{case_id}", response_model=CaseDetailOut)
-def get_case(case_id: int, db: DB, principal: People) -> CaseDetailOut:
+@router.get("/cases/{case_id}", response_model=CaseDetailOut, responses=NO_CASE)
+def get_case(case_id: CaseId, db: DB, principal: People) -> CaseDetailOut:
     """The case now: stage, status and flags, balances with the fee breakdown, and its visits."""
     with not_found_404():
         detail = case_detail(db, case_id, principal.buyer_scope)
@@ -160,8 +72,8 @@ def get_case(case_id: int, db: DB, principal: People) -> CaseDetailOut:
     return CaseDetailOut(**detail)
 
 
-@router.get("/cases/{case_id}/history", response_model=list[EventOut])
-def get_case_history(case_id: int, db: DB, principal: People) -> list[EventOut]:
+@router.get("/cases/{case_id}/history", response_model=list[EventOut], responses=NO_CASE)
+def get_case_history(case_id: CaseId, db: DB, principal: People) -> list[EventOut]:
     """Every event of the case, oldest first: placement, transitions, fees, payments, visits
     [R-CASE-AUDIT]."""
     with not_found_404():
@@ -170,8 +82,9 @@ def get_case_history(case_id: int, db: DB, principal: People) -> list[EventOut]:
     return [EventOut(**e) for e in events]
 
 
-@router.post("/cases/{case_id}/transitions", response_model=TransitionOut)
-def transition_case(case_id: int, body: TransitionIn, db: DB, principal: People) -> TransitionOut:
+@router.post("/cases/{case_id}/transitions", response_model=TransitionOut,
+             responses={**NO_CASE, **error(409, "the case's state or a rule refuses the transition")})
+def transition_case(case_id: CaseId, body: TransitionIn, db: DB, principal: People) -> TransitionOut:
     """Move the case through its lifecycle with one route for every transition (the body names it):
     issue_notice (charges the compliance fee), start_enforcement (only after the buyer policy's
     compliance period), hold / release, flag_vulnerable (back to the compliance stage) /
@@ -181,7 +94,7 @@ def transition_case(case_id: int, body: TransitionIn, db: DB, principal: People)
     starts with the rule id (e.g. ``R-CASE-COMPLIANCE: …``)."""
     with not_found_404():
         case_in_scope(db, case_id, principal.buyer_scope)
-        if principal.role not in STAFF and not (principal.is_buyer and body.transition in BUYER_TRANSITIONS):
+        if principal.role not in DISPATCH_STAFF and not (principal.is_buyer and body.transition in BUYER_TRANSITIONS):
             raise HTTPException(status.HTTP_403_FORBIDDEN,
                                 f"role {principal.role.value} may not {body.transition.value}")
         event = apply_transition(db, case_id, body.transition, principal.actor,
@@ -191,13 +104,14 @@ def transition_case(case_id: int, body: TransitionIn, db: DB, principal: People)
                                         data=event.data), case=CaseOut(**out))
 
 
-@router.post("/cases/{case_id}/sensitive/clear", response_model=CaseOut)
-def clear_sensitive(case_id: int, body: SensitiveClearIn, db: DB, principal: People) -> CaseOut:
+@router.post("/cases/{case_id}/sensitive/clear", response_model=CaseOut,
+             responses={**NO_CASE, **error(409, "the address is not flagged sensitive")})
+def clear_sensitive(case_id: CaseId, body: SensitiveClearIn, db: DB, principal: People) -> CaseOut:
     """Clear the sensitive flag of the case's address after a person checked it [R-VISIT-SENSITIVE];
     who and when are kept on the address and in the case history. Admins and dispatchers only."""
     with not_found_404():
         case = case_in_scope(db, case_id, principal.buyer_scope)
-    if principal.role not in STAFF:
+    if principal.role not in DISPATCH_STAFF:
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {principal.role.value} may not clear a sensitive flag")
     address = db.get(Address, case.address_id, with_for_update=True)
     if not address.sensitive or address.sensitive_cleared_at is not None:

@@ -8,54 +8,33 @@ not agents), and the view is audited; agents may not ask (their day comes from t
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
-from pydantic import BaseModel
+from fastapi import APIRouter, HTTPException, Query, status
 
-from api.deps import DB, PEOPLE, Principal, audit_buyer_view, require_roles
-from api.routers.cases import not_found_404
+from api.deps import DB, OFFICE_STAFF_AND_BUYERS, People, audit_buyer_view
+from api.errors import SIGNED_IN, error, errors, not_found_404
+from api.schemas.common import CaseId, Day
+from api.schemas.dispatch import WhyOut, WindowOut
 from core.case_query import case_in_scope
-from core.models import Role
 from core.visit_rules import LONDON
 from dispatch.eligibility import why
 
-router = APIRouter(tags=["dispatch"])
-People = Annotated[Principal, Depends(require_roles(*PEOPLE))]
-
-ASKERS = frozenset({Role.admin, Role.dispatcher, Role.regional_manager, Role.buyer})
+router = APIRouter(tags=["dispatch"], responses=errors(*SIGNED_IN))
 
 
-class WindowOut(BaseModel):
-    start: datetime
-    end: datetime
-    time_band: str | None
-
-
-class WhyOut(BaseModel):
-    case_id: int
-    day: date
-    eligible: bool
-    rule_ids: list[str]
-    reasons: list[str]
-    windows: list[WindowOut]
-    preferred: list[WindowOut]
-    priority: int | None
-    due_by: date | None
-    visited_with: int | None  # the task's case: the leading linked warrant, or the case itself
-
-
-@router.get("/dispatch/why/{case_id}", response_model=WhyOut)
-def why_case(case_id: int, db: DB, principal: People,
-             day: Annotated[date | None, Query(description="the plan day (default: today, UK time)")] = None
+@router.get("/dispatch/why/{case_id}", response_model=WhyOut,
+            responses=error(404, "no such case in the caller's buyer scope"))
+def why_case(case_id: CaseId, db: DB, principal: People,
+             day: Annotated[Day | None, Query(description="the plan day (default: today, UK time)")] = None
              ) -> WhyOut:
     """Whether the case may be visited on ``day`` and when (windows in UTC, preferred time bands), or
     the rule ids that keep it out of the plan (e.g. ``R-VISIT-HOLIDAY``, ``R-CASE-HOLD``,
     ``R-VISIT-GAP``)."""
     with not_found_404():
         case_in_scope(db, case_id, principal.buyer_scope)
-    if principal.role not in ASKERS:
+    if principal.role not in OFFICE_STAFF_AND_BUYERS:
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {principal.role.value} may not ask why")
     day = day or datetime.now(LONDON).date()
     answer = why(db, case_id, day)

@@ -2,18 +2,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, status
 
 import geodata
-from api.deps import DB, PEOPLE, Principal, require_roles
-from api.schemas import LocationOut, PostcodeOut
+from api.deps import DB, People
+from api.errors import SIGNED_IN, error, errors
+from api.schemas.common import PathText
+from api.schemas.geography import LocationOut, PostcodeOut
 
-router = APIRouter(prefix="/geography", tags=["geography"])
-Person = Annotated[Principal, Depends(require_roles(*PEOPLE))]
+router = APIRouter(prefix="/geography", tags=["geography"], responses=errors(*SIGNED_IN))
 
 
-@router.get("/postcodes/{postcode}", response_model=PostcodeOut)
-def postcode(postcode: str, db: DB, _p: Person) -> PostcodeOut:
+@router.get("/postcodes/{postcode}", response_model=PostcodeOut, responses=error(404, "no such postcode"))
+def postcode(postcode: PathText, db: DB, _p: People) -> PostcodeOut:
     """The centroid of a unit postcode; spacing and case do not matter ("pl12aa" is PL1 2AA)."""
     try:
         point = geodata.postcode_point(db, postcode)
@@ -24,8 +25,9 @@ def postcode(postcode: str, db: DB, _p: Person) -> PostcodeOut:
     return PostcodeOut(postcode=point.postcode, lon=point.lon, lat=point.lat)
 
 
-@router.get("/locate", response_model=LocationOut)
-def locate(db: DB, _p: Person,
+@router.get("/locate", response_model=LocationOut,
+            responses=error(404, "the point is outside the UK or far from any postcode"))
+def locate(db: DB, _p: People,
            lat: Annotated[float, Query(ge=-90, le=90)], lon: Annotated[float, Query(ge=-180, le=180)]) -> LocationOut:
     """Region, local authority and nearest postcode (with its distance in metres) of a WGS84 point."""
     try:

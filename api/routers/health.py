@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from api.schemas import Health, ServiceHealth
+from api.schemas.health import Health, ServiceHealth
 from core import get_engine, get_settings
 from core.mqtt import ping_broker
 

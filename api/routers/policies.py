@@ -3,34 +3,24 @@ is 404, so existence does not leak) with each buyer view audited; admins add ver
 ``policy.version`` [R-CASE-AUDIT]. A bad document is 422 naming the dotted path of the bad field."""
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, Any
+from datetime import date
 
-from fastapi import APIRouter, Depends, HTTPException, status
-from pydantic import BaseModel
+from fastapi import APIRouter, HTTPException, status
 
-from api.deps import DB, Principal, audit_buyer_view, require_roles
+from api.deps import DB, People, Principal, audit_buyer_view
+from api.errors import WITH_BODY, error, errors
+from api.schemas.common import PathText
+from api.schemas.policies import PolicyVersionIn, PolicyVersionOut
 from core.models import Buyer, Role, VisitPolicyVersion
-from core.visit_policy import PolicyError, current_versions, policy_versions, save_policy_version
+from core.visit_policy import (
+    PolicyError,
+    current_versions,
+    policy_versions,
+    save_policy_version,
+)
 
-router = APIRouter(tags=["policies"])
-Reader = Annotated[Principal, Depends(require_roles(Role.admin, Role.dispatcher, Role.regional_manager,
-                                                    Role.agent, Role.buyer))]
-
-
-class PolicyVersionOut(BaseModel):
-    name: str
-    version: int
-    effective_from: date
-    source: str
-    created_by: str
-    created_at: datetime
-    document: dict[str, Any]
-
-
-class PolicyVersionIn(BaseModel):
-    effective_from: date
-    document: dict[str, Any]
+router = APIRouter(tags=["policies"], responses=errors(*WITH_BODY))
+NO_POLICY = error(404, "no such policy, or another buyer's")
 
 
 def _out(row: VisitPolicyVersion) -> PolicyVersionOut:
@@ -47,7 +37,7 @@ def _buyer_policy(db: DB, principal: Principal) -> str | None:
 
 
 @router.get("/policies", response_model=list[PolicyVersionOut])
-def list_policies(db: DB, principal: Reader) -> list[PolicyVersionOut]:
+def list_policies(db: DB, principal: People) -> list[PolicyVersionOut]:
     """The version of each policy in force today."""
     rows = current_versions(db, date.today())
     if principal.is_buyer:
@@ -57,8 +47,8 @@ def list_policies(db: DB, principal: Reader) -> list[PolicyVersionOut]:
     return [_out(r) for r in rows]
 
 
-@router.get("/policies/{name}", response_model=list[PolicyVersionOut])
-def get_policy(name: str, db: DB, principal: Reader) -> list[PolicyVersionOut]:
+@router.get("/policies/{name}", response_model=list[PolicyVersionOut], responses=NO_POLICY)
+def get_policy(name: PathText, db: DB, principal: People) -> list[PolicyVersionOut]:
     """Every version of one policy, oldest first."""
     if principal.is_buyer and name != _buyer_policy(db, principal):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no policy {name!r}")
@@ -69,8 +59,9 @@ def get_policy(name: str, db: DB, principal: Reader) -> list[PolicyVersionOut]:
     return [_out(r) for r in rows]
 
 
-@router.post("/policies/{name}/versions", response_model=PolicyVersionOut, status_code=status.HTTP_201_CREATED)
-def add_policy_version(name: str, body: PolicyVersionIn, db: DB, admin: Reader) -> PolicyVersionOut:
+@router.post("/policies/{name}/versions", response_model=PolicyVersionOut, status_code=status.HTTP_201_CREATED,
+             responses={**NO_POLICY, **error(409, "a version of the policy already starts that day")})
+def add_policy_version(name: PathText, body: PolicyVersionIn, db: DB, admin: People) -> PolicyVersionOut:
     """Add a version of a policy, effective from a date (admins only). A buyer naming another buyer's
     policy gets 404 before any role check, so existence does not leak."""
     if admin.is_buyer and name != _buyer_policy(db, admin):

@@ -1,17 +1,15 @@
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, HTTPException, status
 from sqlalchemy import select
 
-from api.deps import DB, CurrentPrincipal, Principal, require_roles
-from api.schemas import UserCreate, UserOut
+from api.deps import DB, Admin, CurrentPrincipal
+from api.errors import WITH_BODY, error, errors
+from api.schemas.users import UserCreate, UserOut
 from core.models import Role, User
 from core.users import UserError, create_user
 
-router = APIRouter(prefix="/users", tags=["users"])
-Admin = Annotated[Principal, Depends(require_roles(Role.admin))]
+router = APIRouter(prefix="/users", tags=["users"], responses=errors(*WITH_BODY))
 
 
 def _out(user: User) -> UserOut:
@@ -29,7 +27,8 @@ def list_users(db: DB, _admin: Admin) -> list[UserOut]:
     return [_out(u) for u in db.scalars(select(User).order_by(User.id))]
 
 
-@router.post("", response_model=UserOut, status_code=status.HTTP_201_CREATED)
+@router.post("", response_model=UserOut, status_code=status.HTTP_201_CREATED,
+             responses=error(409, "the username already exists"))
 def add_user(body: UserCreate, db: DB, admin: Admin) -> UserOut:
     try:
         user = create_user(db, username=body.username, password=body.password, role=body.role,

@@ -1,0 +1,68 @@
+"""Bounded scalar types every request model and route parameter uses, so that no value PostgreSQL or
+the calendar code cannot hold gets past validation: such a value is a 422 naming the field, not a 500.
+
+Ids are bounded by their columns: ``integer`` for every id a client names (cases, agents, users),
+``bigint`` for money. Dates are bounded to years the planner's calendar (UK time, bank holidays) can
+work with; instants likewise, and they carry their UTC offset.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import Path, Query
+from pydantic import AfterValidator, AwareDatetime, Field
+
+INT4_MAX = 2**31 - 1  # PostgreSQL integer: the id columns
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2099, 12, 31)
+# Money in pence: a figure above £1bn is a typo, not a warrant (as core.placement.MAX_BALANCE_PENCE).
+MAX_PENCE = 10**11
+
+
+def no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold U+0000; a NUL is never part of a name, reference or note.
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character (U+0000)")
+    return value
+
+
+def no_nul_anywhere(value: Any) -> Any:
+    """``no_nul`` through a JSON document's keys and string values (jsonb cannot hold U+0000 either)."""
+    if isinstance(value, str):
+        no_nul(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            no_nul_anywhere(key)
+            no_nul_anywhere(item)
+    elif isinstance(value, list):
+        for item in value:
+            no_nul_anywhere(item)
+    return value
+
+
+def in_day_range(value: date) -> date:
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise ValueError(f"must be between {FIRST_DAY} and {LAST_DAY}")
+    return value
+
+
+def in_moment_range(value: datetime) -> datetime:
+    in_day_range(value.date())
+    return value
+
+
+Text = Annotated[str, AfterValidator(no_nul)]
+Document = Annotated[dict[str, Any], AfterValidator(no_nul_anywhere)]
+Day = Annotated[date, AfterValidator(in_day_range)]
+Moment = Annotated[AwareDatetime, AfterValidator(in_moment_range)]
+Id = Annotated[int, Field(ge=1, le=INT4_MAX)]
+Pence = Annotated[int, Field(gt=0, le=MAX_PENCE, strict=True)]  # strict: 12.5 or "1250" is not pence
+
+# Route parameters: the same bounds, declared where FastAPI reads them.
+CaseId = Annotated[int, Path(ge=1, le=INT4_MAX)]
+AgentId = Annotated[int, Path(ge=1, le=INT4_MAX)]
+PathText = Annotated[Text, Path()]
+PathDay = Annotated[Day, Path(description="a day, YYYY-MM-DD")]
+Limit = Annotated[int, Query(ge=1, le=200)]
+Offset = Annotated[int, Query(ge=0, le=INT4_MAX)]
