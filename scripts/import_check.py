@@ -54,11 +54,11 @@ def main(pyproject: Path) -> int:
         try:
             load()
             imported += 1
-        except Exception:  # an ImportError, or anything else a module raises while being imported
+        except Exception:  # noqa: BLE001 - an ImportError, or anything else a module raises on import
             failures.append(f"{label}\n{traceback.format_exc()}")
 
     for top in top_packages(pyproject):
-        attempt(top, lambda: importlib.import_module(top))
+        attempt(top, lambda top=top: importlib.import_module(top))
         if top not in sys.modules:
             continue
         package = sys.modules[top]
