@@ -21,6 +21,10 @@ for script in bench/*.py; do
 done
 
 for name in "${BENCHES[@]}"; do
+  [ -f "bench/$name.py" ] || { echo "bench: bench/$name.py is listed in bench/run_all.sh but missing" >&2; exit 1; }
+done
+
+for name in "${BENCHES[@]}"; do
   echo "== bench/$name.py"
   "$py" "bench/$name.py"
 done
