@@ -1,8 +1,9 @@
 """Benchmark: placing 100,000 cases in one streamed ``POST /cases/bulk``.
 
 Into a scratch database (``bailiwick_bench``, created with PostGIS, migrated and loaded with the
-reference geography if missing; override with ``BAILIWICK_BENCH_DATABASE_URL``), through the real app
-served by uvicorn on a spare port:
+reference geography if missing; override with ``BAILIWICK_BENCH_DATABASE_URL``), through the real
+server: ``bailiwick serve`` (the virtualenv's command, one worker) in a process of its own on a spare
+port, driven over HTTP with httpx, as a buyer's system would:
 
 1. 100,000 valid CSV rows at real postcodes (every tenth row a second warrant of the previous row's
    debtor at the same address, so linking is exercised; three rows in ten name a vehicle), sent as
@@ -15,14 +16,19 @@ Run: ``.venv/bin/python bench/bulk_cases.py``. The last line is ``RESULT key=val
 from __future__ import annotations
 
 import os
-import threading
+import socket
+import subprocess
+import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import numpy as np
-import uvicorn
+from sqlalchemy import text
 
 from common import bench_url, ensure_database
 
@@ -63,6 +69,39 @@ def stream(lines: list[str], chunk_rows: int = 2_000) -> Iterator[bytes]:
         yield "".join(lines[start:start + chunk_rows]).encode()
 
 
+def spare_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def served(url: str, startup_seconds: float = 60) -> Iterator[str]:
+    """``bailiwick serve`` against the database at ``url``; yields its base URL once ``/health``
+    answers, and stops it on the way out. Its log goes to a file, shown if it dies first."""
+    port = spare_port()
+    command = [str(Path(sys.executable).with_name("bailiwick")), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(command, env={**os.environ, "BAILIWICK_DATABASE_URL": url},
+                                stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + startup_seconds
+            while True:
+                try:
+                    httpx.get(f"{base}/health", timeout=5).raise_for_status()
+                    break
+                except httpx.TransportError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        log.seek(0)
+                        raise RuntimeError(f"bailiwick serve did not come up:\n{log.read().decode()}") from None
+                    time.sleep(0.2)
+            yield base
+        finally:
+            proc.terminate()
+            proc.wait(30)
+
+
 def main() -> None:
     url = bench_url()
     ensure_database(url)
@@ -71,7 +110,6 @@ def main() -> None:
     get_settings.cache_clear()
 
     import geodata
-    from api import create_app
     from core.models import Buyer
     from core.users import create_user
 
@@ -86,16 +124,11 @@ def main() -> None:
         db.flush()
         create_user(db, username=f"bench-admin-{tag}", password=password, role="admin", actor="bench")
 
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
     lines = csv_rows(postcodes, run)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600) as client:
-        token = client.post("/auth/token", data={"username": f"bench-admin-{tag}", "password": password}).json()
-        auth = {"Authorization": f"Bearer {token['access_token']}", "content-type": "text/csv"}
+    with served(url) as base, httpx.Client(base_url=base, timeout=600) as client:
+        token = client.post("/auth/token", data={"username": f"bench-admin-{tag}", "password": password})
+        token.raise_for_status()
+        auth = {"Authorization": f"Bearer {token.json()['access_token']}", "content-type": "text/csv"}
 
         def send() -> tuple[dict, float]:
             t0 = time.perf_counter()
@@ -118,15 +151,12 @@ def main() -> None:
             r.raise_for_status()
         baseline = (time.perf_counter() - t0) * ROWS / BASELINE_ROWS
         print(f"baseline: {BASELINE_ROWS:,} single POST /cases, extrapolated to {ROWS:,}: {baseline:.0f} s")
-    server.should_exit = True
-    thread.join()
     print(f"RESULT rows={receipt['received']} accepted={receipt['accepted']} seconds={seconds:.2f} "
           f"rows_per_second={receipt['accepted'] / seconds:.0f} resend_seconds={resend_seconds:.2f} "
           f"baseline_single_post_seconds_extrapolated={baseline:.0f} speedup={baseline / seconds:.1f}")
 
 
 def geodata_postcodes():
-    from sqlalchemy import text
     # A fixed sample, so the file is the same for a seed whatever the table's physical order.
     return text("SELECT postcode FROM postcode ORDER BY postcode LIMIT 200000")
 

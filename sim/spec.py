@@ -1,5 +1,5 @@
 """What each named scenario contains: sizes, buyers, subcontractors and the debt mix. Pure data; the
-generator (``sim.generator``) decides how rows are drawn from it."""
+generator (``sim.generator`` and the modules it draws with) decides how rows are drawn from it."""
 from __future__ import annotations
 
 from dataclasses import dataclass

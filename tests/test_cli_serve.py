@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
+import typer.main
 from sqlalchemy import delete
 from typer.testing import CliRunner
 
@@ -21,21 +22,47 @@ from core.users import create_user
 from tests.helpers import free_port, unique
 
 runner = CliRunner()
+README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-@pytest.mark.parametrize("command, flags", [
-    (["db", "upgrade"], []),
-    (["geodata", "load"], ["--force"]),
-    (["seed"], ["--scenario", "--seed"]),
-    (["user", "add"], ["--username", "--password", "--role", "--buyer"]),
-    (["serve"], ["--host", "--port"]),
-    (["demo"], []),
-])
-def test_commands_and_flags_exist(command, flags):
-    result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200", "NO_COLOR": "1"})
-    assert result.exit_code == 0, result.output
-    for flag in flags:
-        assert flag in result.output
+def cli_commands(group=None, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], object]:
+    """Every command the ``bailiwick`` CLI runs, by its words (``("db", "upgrade")``)."""
+    group = group or typer.main.get_command(app)
+    found = {}
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            found |= cli_commands(command, (*path, name))
+        else:
+            found[(*path, name)] = command
+    return found
+
+
+def readme_commands() -> dict[tuple[str, ...], set[str]]:
+    """The commands of the README's "Command line" block, each with the flags its lines show."""
+    section = README.read_text().split("\n## Command line\n", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    root, documented = typer.main.get_command(app), {}
+    for line in block.splitlines():
+        words = line.split("#", 1)[0].split()
+        if not words:
+            continue
+        assert words[0] == "bailiwick", line
+        command, path = root, ()
+        for word in words[1:]:
+            if not hasattr(command, "commands") or word not in command.commands:
+                break
+            command, path = command.commands[word], (*path, word)
+        documented.setdefault(path, set()).update(re.findall(r"--[a-z][a-z-]*", line.split("#", 1)[0]))
+    return documented
+
+
+def test_readme_command_line_shows_every_command_and_flag_and_no_other():
+    documented, commands = readme_commands(), cli_commands()
+    assert set(documented) == set(commands)
+    for path, command in commands.items():
+        options = [set(p.opts + p.secondary_opts) for p in command.params if p.param_type_name == "option"]
+        assert documented[path] <= set().union(*options), (path, documented[path])
+        assert [o for o in options if not o & documented[path]] == [], path
 
 
 def test_seed_rejects_an_unknown_scenario():

@@ -6,7 +6,8 @@ from typer.testing import CliRunner
 
 from cli import app
 from core import session_scope
-from core.models import Buyer, User
+from core.models import Agent, Buyer, Subcontractor, User
+from tests.case_world import make_agent
 from tests.helpers import unique
 
 runner = CliRunner()
@@ -31,12 +32,32 @@ def test_user_add_creates_a_buyer_user_bound_to_its_buyer(migrated):
             db.execute(delete(Buyer).where(Buyer.reference == ref))
 
 
+def test_user_add_links_an_agent_user_to_its_agent(migrated):
+    name = unique("cli-agent")
+    with session_scope() as db:
+        agent = make_agent(db)
+        ref, agent_id, firm_id = agent.reference, agent.id, agent.subcontractor_id
+    try:
+        result = runner.invoke(app, ["user", "add", "--username", name, "--password", "long enough",
+                                     "--role", "agent", "--agent", ref])
+        assert result.exit_code == 0, result.output
+        with session_scope() as db:
+            user = db.scalar(select(User).where(User.username == name))
+            assert (user.role, user.agent_id, user.buyer_id) == ("agent", agent_id, None)
+    finally:
+        with session_scope() as db:
+            db.execute(delete(User).where(User.username == name))
+            db.execute(delete(Agent).where(Agent.id == agent_id))
+            db.execute(delete(Subcontractor).where(Subcontractor.id == firm_id))
+
+
 def test_user_add_refuses_bad_input_with_the_field_named(migrated):
     cases = [
         (["--role", "buyer"], "buyer: a buyer user needs"),
         (["--role", "buyer", "--buyer", unique("no-such-buyer")], "buyer: no buyer with reference"),
         (["--role", "dispatcher", "--buyer", "x"], "buyer: only buyer users"),
         (["--role", "emperor"], "role: unknown role"),
+        (["--role", "agent", "--agent", unique("no-such-agent")], "agent: no agent with reference"),
     ]
     for extra, message in cases:
         name = unique("cli-bad")

@@ -75,8 +75,7 @@ def tiny_db(geodata_loaded: str, tiny_report: sim.SeedReport) -> str:
     return geodata_loaded
 
 
-def test_tiny_seeds_in_seconds_with_the_expected_counts(tiny_report: sim.SeedReport, tiny_db: str) -> None:
-    assert tiny_report.seconds < 20, tiny_report.describe()
+def test_tiny_seeds_the_expected_counts(tiny_report: sim.SeedReport, tiny_db: str) -> None:
     counts = tiny_report.counts
     assert counts["enforcement_case"] == TINY.cases
     assert counts["agent"] == TINY.agents and counts["van"] == TINY.vans
