@@ -1,5 +1,6 @@
 # The two commands of the README: `make demo` and `make test`. Each creates .venv if missing,
-# installs the project, makes PostGIS/Redis/Mosquitto available (scripts/stack.sh), then does its job.
+# installs the project, makes PostGIS/Redis/Mosquitto available (scripts/stack.sh), then does its job;
+# `make test` first checks the layers of pyproject.toml's import-linter contracts.
 # `make bench` (optional) also installs the bench extra and runs every bench (bench/run_all.sh).
 PYTHON ?= python3
 VENV := .venv
@@ -13,6 +14,7 @@ demo: stack
 	$(BIN)/bailiwick demo
 
 test: stack browser
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 bench: stack $(BENCH_INSTALLED)

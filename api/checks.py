@@ -8,8 +8,8 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import LONDON
 from core.models import Itl1Region
-from core.visit_rules import LONDON
 
 
 def invalid(loc: tuple[str, ...], msg: str, value: object) -> RequestValidationError:

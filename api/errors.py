@@ -21,8 +21,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core.errors import DomainError, NotFound
-from core.visit_policy import PolicyError
+from core import DomainError, NotFound, PolicyError
 
 log = logging.getLogger("bailiwick.api")
 

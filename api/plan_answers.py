@@ -10,8 +10,7 @@ from fastapi import status
 from fastapi.responses import JSONResponse
 
 from api.schemas.plans import NoPlanOut, PlanRefusedOut, PlanSummary, ViolationOut
-from dispatch.service import PlanOutcome
-from dispatch.store import run_stats
+from dispatch import PlanOutcome, run_stats
 
 # 503, not 409 or 422: the request and the day are fine and nothing broke a rule; the solver ran out of
 # the time the request gave it, and the same request with a longer time_limit_s may succeed. An agent's

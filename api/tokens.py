@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
+from core import get_settings
 from core.models import User
-from core.settings import get_settings
 
 ALGORITHM = "HS256"
 

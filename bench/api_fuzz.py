@@ -45,11 +45,9 @@ def prepare(url: str, scenario: str) -> dict[str, object]:
 
     import geodata
     import sim
-    from api.tokens import issue_token
-    from core import session_scope
+    from api import issue_token
+    from core import create_user, load_policies, session_scope
     from core.models import Agent, Buyer, Case
-    from core.users import create_user
-    from core.visit_policy import load_policies
 
     ensure_database(url)
     geodata.load_all(url=url, progress=False)  # skips unchanged files
@@ -144,7 +142,7 @@ def main() -> None:
     url = database_url(args.scenario)
     # The app reads the database from the settings: point them at the bench database first.
     os.environ["BAILIWICK_DATABASE_URL"] = url
-    from core.settings import get_settings
+    from core import get_settings
 
     get_settings.cache_clear()
     world = prepare(url, args.scenario)

@@ -28,9 +28,8 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from sqlalchemy import text
-
 from common import bench_url, ensure_database
+from sqlalchemy import text
 
 ROWS = 100_000
 BASELINE_ROWS = 1_000
@@ -110,8 +109,8 @@ def main() -> None:
     get_settings.cache_clear()
 
     import geodata
+    from core import create_user
     from core.models import Buyer
-    from core.users import create_user
 
     geodata.load_all(get_settings().geodata_dir, url, progress=False)
     run = uuid.uuid4().int % 500

@@ -9,7 +9,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from core import get_settings, libpq_dsn, migrate
+from core import get_settings, libpq_dsn, upgrade_schema
 
 
 def bench_url() -> str:
@@ -31,4 +31,4 @@ def ensure_database(url: str) -> None:
             print(f"created database {name}")
     with psycopg.connect(libpq_dsn(url), autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-    migrate.upgrade(url)
+    upgrade_schema(url)

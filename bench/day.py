@@ -1,6 +1,6 @@
 """Benchmark: planning a whole day, the ``demo`` scenario (60 agents) and the ``national`` one (2,000
 agents, 200,000 cases), with ``dispatch.planner.plan_day`` (split by region and agent clusters, solved
-in parallel processes, stitched) and validated by ``dispatch.validate`` with case facts.
+in parallel processes, stitched) and validated by ``dispatch.validator`` with case facts.
 
 Databases: the national day in the scratch database (``bailiwick_bench``, or
 ``BAILIWICK_BENCH_DATABASE_URL``), the demo day in the same name with ``_demo`` appended; each is
@@ -39,22 +39,32 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
+from common import bench_url, ensure_database
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 import geodata
 import sim
-from common import bench_url, ensure_database
-from core import get_settings, session_scope
-from core.case_facts import load_case_facts, visit_history
+from core import (
+    get_settings,
+    load_case_facts,
+    load_policies,
+    session_scope,
+    visit_history,
+)
 from core.models import Agent, Case
-from core.visit_policy import load_policies
-from dispatch.eligibility import load_eligibility, shifts_for_day
-from dispatch.matrix import BngMatrixProvider
-from dispatch.model import Plan, Point
-from dispatch.planner import fairness_by_region, plan_day, served_shares
-from dispatch.solver import solve
-from dispatch.validate import validate
+from dispatch import (
+    BngMatrixProvider,
+    Plan,
+    Point,
+    fairness_by_region,
+    load_eligibility,
+    plan_day,
+    served_shares,
+    shifts_for_day,
+    solve,
+    validate,
+)
 
 DAY = sim.SCENARIOS["demo"].as_of  # 2026-11-23, a Monday
 SEED = 1

@@ -18,13 +18,12 @@ import time
 import numpy as np
 import pandas as pd
 import psycopg
-from sqlalchemy.engine import make_url
-
 from common import bench_url, ensure_database
+from sqlalchemy.engine import make_url
 
 import geodata
 from core import get_settings, libpq_dsn, session_scope
-from geodata import sources
+from geodata import POSTCODES_FILE
 
 BASELINE_SAMPLE = 50_000
 LOCATE_POINTS = 200_000
@@ -66,7 +65,7 @@ def main() -> None:
     print(f"  {'all datasets':<20} {'':>15} {total:8.2f} s")
     postcode = next(r for r in reports if r.dataset == "postcode")
 
-    frame = pd.read_csv(get_settings().geodata_dir / sources.POSTCODES)
+    frame = pd.read_csv(get_settings().geodata_dir / POSTCODES_FILE)
     rng = np.random.default_rng(SEED)
     sample = frame.iloc[rng.choice(len(frame), BASELINE_SAMPLE, replace=False)]
     baseline = baseline_insert(url, sample)

@@ -35,8 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from core import get_settings
-from dispatch.solomon import SolomonInstance, plan_distance, read_instance, to_problem
-from dispatch.solver import solve
+from dispatch import SolomonInstance, plan_distance, read_instance, solve, to_problem
 
 
 @dataclass(frozen=True)

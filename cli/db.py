@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import typer
 
-from core import migrate
+from core import downgrade_schema, upgrade_schema
 
 app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 
@@ -10,12 +10,12 @@ app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=
 @app.command()
 def upgrade(revision: str = typer.Argument("head")) -> None:
     """Apply migrations up to REVISION (default: the newest)."""
-    migrate.upgrade(revision=revision)
+    upgrade_schema(revision=revision)
     typer.echo(f"database at {revision}")
 
 
 @app.command()
 def downgrade(revision: str = typer.Argument(..., help="target revision, e.g. 'base' or '-1'")) -> None:
     """Revert migrations down to REVISION."""
-    migrate.downgrade(revision=revision)
+    downgrade_schema(revision=revision)
     typer.echo(f"database at {revision}")

@@ -7,7 +7,7 @@ from rich.console import Console
 
 from cli.caseload import render
 from cli.plan import planning_progress, summary
-from core import PROJECT_ROOT, get_settings, migrate, session_scope
+from core import PROJECT_ROOT, get_settings, session_scope, upgrade_schema
 
 OUT = PROJECT_ROOT / "out"  # git-ignored
 DEMO_PLAN_SECONDS = 30.0  # the demo day's planning budget (issue 4: the demo day in ≤ 30 s)
@@ -22,13 +22,13 @@ def demo(seed: int = typer.Option(1, "--seed", help="scenario seed")) -> None:
 
     console = Console()
     console.rule("1/6 database schema")
-    migrate.upgrade()
+    upgrade_schema()
     console.rule("2/6 reference geography")
     settings = get_settings()
     for report in geodata.load_all(settings.geodata_dir, settings.database_url, progress=True):
         console.print(report.describe())
     console.rule("3/6 buyer visit policies")
-    from core.visit_policy import load_policies
+    from core import load_policies
 
     with session_scope() as db:
         for report in load_policies(db, actor="cli:demo"):
@@ -45,9 +45,8 @@ def demo(seed: int = typer.Option(1, "--seed", help="scenario seed")) -> None:
 def plan_demo_day(console: Console, day) -> None:
     """Plan, store and publish ``day`` for the whole country; write out/plan_map.html and
     out/plan.geojson."""
-    from dashboards.plan_map import plan_map_html
-    from dispatch.geojson import plan_to_geojson
-    from dispatch.service import plan_and_store
+    from dashboards import plan_map_html
+    from dispatch import plan_and_store, plan_to_geojson
 
     for seconds in (DEMO_PLAN_SECONDS, 2 * DEMO_PLAN_SECONDS):
         with session_scope() as db, planning_progress(console, str(day)) as progress:

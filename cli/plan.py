@@ -18,16 +18,22 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from dashboards.plan_map import plan_map_html
-from dispatch.geojson import plan_to_geojson
-from dispatch.plan_file import PlanFileError, check_pins, read_agents, read_cases
-from dispatch.validate import Violation, validate
+from dashboards import plan_map_html
+from dispatch import (
+    PlanFileError,
+    Violation,
+    check_pins,
+    plan_to_geojson,
+    read_agents,
+    read_cases,
+    validate,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from dispatch.service import PlanOutcome
-    from dispatch.service import Progress as Progress_
+    from dispatch import PlanOutcome
+    from dispatch import Progress as Progress_
 
 EXIT_INPUT = 2  # as typer's own usage errors
 EXIT_VIOLATIONS = 1
@@ -77,9 +83,8 @@ def plan(day: PlanDay, region: PlanRegion = None, time_limit: TimeLimit = TIME_L
     """Plan DAY from the database, store the plan and publish each agent's day; exit 1 listing any
     validator violation, 3 when no plan was found within the time limit (nothing is then stored or
     sent, and the current plan stays)."""
-    from core import session_scope
-    from core.visit_rules import LONDON
-    from dispatch.service import plan_and_store
+    from core import LONDON, session_scope
+    from dispatch import plan_and_store
 
     the_day = day_option(day)
     if not time_limit > 0:
@@ -182,8 +187,7 @@ def plan_file(
 ) -> None:
     """Plan DAY from CSV files and write the plan as GeoJSON; exit 1 listing any validator violation."""
     # Imported here so that the rest of the CLI loads without OR-Tools' start-up cost.
-    from dispatch.matrix import BngMatrixProvider
-    from dispatch.solver import solve
+    from dispatch import BngMatrixProvider, solve
 
     the_day = day_option(day)
     errors: list[str] = []

@@ -6,8 +6,7 @@ from datetime import date
 
 import typer
 
-from core import session_scope
-from core.visit_policy import PolicyError, load_policies, policy_versions
+from core import PolicyError, load_policies, policy_versions, session_scope
 
 app = typer.Typer(help="Buyer visit policies (core/policies/*.yaml).", no_args_is_help=True)
 

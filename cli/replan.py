@@ -9,13 +9,20 @@ import typer
 from rich.console import Console
 
 from cli.plan import (
-    EXIT_INPUT, TIME_LIMIT_S, ReplanDay, ReplanPublish, ReplanRegion, TimeLimit, day_option, region_option,
+    EXIT_INPUT,
+    TIME_LIMIT_S,
+    ReplanDay,
+    ReplanPublish,
+    ReplanRegion,
+    TimeLimit,
+    day_option,
+    region_option,
     report_outcome,
 )
 
 
 def _now(text: str | None, day: date) -> datetime:
-    from core.visit_rules import LONDON
+    from core import LONDON
 
     if text is None:
         return datetime.now(UTC)
@@ -44,9 +51,8 @@ def replan(
     dispatchers' pins hold, agents start from their live positions (Redis). Stores the plan and
     publishes each agent's day; exits 1 listing any validator violation, 3 when no plan was found within
     the time limit (nothing is then stored or sent, and the current plan stays)."""
-    from core import session_scope
-    from core.positions import connect
-    from dispatch.replan import replan_day
+    from core import connect_redis, session_scope
+    from dispatch import replan_day
 
     the_day = day_option(day)
     moment = _now(now, the_day)
@@ -57,6 +63,6 @@ def replan(
     with session_scope() as db:
         region = region_option(db, region)
         with console.status(f"{the_day}: re-planning from {moment:%H:%M} UTC"):
-            outcome = replan_day(db, connect(), the_day, now=moment, region=region, time_limit_s=time_limit,
+            outcome = replan_day(db, connect_redis(), the_day, now=moment, region=region, time_limit_s=time_limit,
                                  actor="cli", publish=publish)
     report_outcome(outcome, region, publish, "re-plan")

@@ -4,8 +4,7 @@ import getpass
 
 import typer
 
-from core import session_scope
-from core.users import UserError, create_user
+from core import UserError, create_user, session_scope
 
 app = typer.Typer(help="People who sign in to the API.", no_args_is_help=True)
 

@@ -11,12 +11,90 @@
 - people and trust: users (``users``), credentials (``security``), the audit trail (``audit``) and the
   domain errors naming their rules (``errors``).
 
-This ``__init__`` names only the plumbing every package needs."""
+This ``__init__`` is core's public surface: other packages import from ``core`` (and the tables from
+``core.models``), never from its modules, so that a module can move without breaking them (the
+import-linter contracts in pyproject.toml hold every package to this)."""
+
 from core.audit import record_audit
+from core.case_facts import id_in, load_case_facts, visit_history
+from core.case_query import (
+    CaseSearch,
+    case_detail,
+    case_history,
+    case_in_scope,
+    case_visits,
+    search_cases,
+)
+from core.case_read import load_cases
+from core.clock import LONDON
 from core.db import get_engine, libpq_dsn, raw_connection, session_scope
+from core.errors import DomainError, NotFound
+from core.ledger import (
+    CancelReason,
+    LedgerLine,
+    cancel_fees,
+    fee_breakdown,
+    ledger_of,
+    record_payment,
+    record_refund,
+)
+from core.lifecycle import Transition, apply_transition
+from core.migrate import downgrade as downgrade_schema
+from core.migrate import upgrade as upgrade_schema
+from core.mqtt import connect as connect_mqtt
+from core.mqtt import ping_broker
+from core.placement import (
+    AddressIn,
+    BadUpload,
+    DebtorIn,
+    PlacementIn,
+    TooManyRows,
+    VehicleIn,
+    csv_field,
+    json_field,
+    place_batch,
+    place_stream,
+    read_csv,
+    read_jsonl,
+)
+from core.positions import connect as connect_redis
+from core.positions import read_positions, write_positions
+from core.security import hash_device_secret
 from core.settings import PROJECT_ROOT, Settings, get_settings
+from core.users import UserError, authenticate, create_user
+from core.visit_policy import (
+    POLICY_DIR,
+    WEEKDAYS,
+    PolicyError,
+    VisitPolicy,
+    current_versions,
+    load_policies,
+    policy_versions,
+    read_policy_file,
+    save_policy_version,
+)
+from core.visit_rules import (
+    CaseFacts,
+    StageDue,
+    TimeWindow,
+    VisitFact,
+    missing_time_bands,
+    stage_due,
+    visit_allowed,
+    visit_windows,
+)
+from core.visits import record_visit
 
 __all__ = [
-    "PROJECT_ROOT", "Settings", "get_engine", "get_settings", "libpq_dsn", "raw_connection",
-    "record_audit", "session_scope",
+    "LONDON", "POLICY_DIR", "PROJECT_ROOT", "WEEKDAYS", "AddressIn", "BadUpload", "CancelReason", "CaseFacts",
+    "CaseSearch", "DebtorIn", "DomainError", "LedgerLine", "NotFound", "PlacementIn", "PolicyError", "Settings",
+    "StageDue", "TimeWindow", "TooManyRows", "Transition", "UserError", "VehicleIn", "VisitFact", "VisitPolicy",
+    "apply_transition", "authenticate", "cancel_fees", "case_detail", "case_history", "case_in_scope", "case_visits",
+    "connect_mqtt", "connect_redis", "create_user", "csv_field", "current_versions", "downgrade_schema",
+    "fee_breakdown", "get_engine", "get_settings", "hash_device_secret", "id_in", "json_field", "ledger_of",
+    "libpq_dsn", "load_case_facts", "load_cases", "load_policies", "missing_time_bands", "ping_broker",
+    "place_batch", "place_stream", "policy_versions", "raw_connection", "read_csv", "read_jsonl",
+    "read_policy_file", "read_positions", "record_audit", "record_payment", "record_refund", "record_visit",
+    "save_policy_version", "search_cases", "session_scope", "stage_due", "upgrade_schema", "visit_allowed",
+    "visit_history", "visit_windows", "write_positions",
 ]

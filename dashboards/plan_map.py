@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import folium
 
-from dispatch.model import Plan, PlannedVisit, Point
+from dispatch import Plan, PlannedVisit, Point
 
 __all__ = ["plan_map", "plan_map_html"]
 

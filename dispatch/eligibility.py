@@ -48,19 +48,21 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.case_facts import id_in, load_case_facts, visit_history
-from core.models import Address, Agent, Buyer, Case, CaseStatus
-from core.visit_policy import WEEKDAYS
-from core.visit_rules import (
+from core import (
     LONDON,
+    WEEKDAYS,
     CaseFacts,
     StageDue,
     VisitFact,
+    id_in,
+    load_case_facts,
     missing_time_bands,
     stage_due,
     visit_allowed,
+    visit_history,
     visit_windows,
 )
+from core.models import Address, Agent, Buyer, Case, CaseStatus
 from dispatch.model import Break, Point, Shift, TimeWindow, VisitTask
 
 __all__ = [

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from core.visit_rules import LONDON, TimeWindow
+from core import LONDON, TimeWindow
 from dispatch.model import Dropped, Plan, PlannedVisit, Point, Route, Shift
 
 __all__ = ["iso_local", "plan_from_geojson", "plan_to_geojson"]

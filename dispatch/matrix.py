@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dispatch.model import Point
-from geodata.crs import to_bng
+from geodata import to_bng
 
 __all__ = [
     "AREA_SPEED_MPS", "CIRCUITY_FACTOR", "URBAN_LAD_CODES", "AreaType", "BngMatrixProvider", "MatrixProvider",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from core.visit_rules import TimeWindow
+from core import TimeWindow
 
 __all__ = ["Break", "Dropped", "Plan", "PlannedVisit", "Point", "Route", "Shift", "TimeWindow", "VisitTask"]
 

@@ -17,9 +17,8 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import record_audit
+from core import LONDON, record_audit
 from core.models import Agent, PlanPin
-from core.visit_rules import LONDON
 from dispatch.eligibility import shifts_for_day, why
 from dispatch.model import VisitTask
 

@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from core.visit_rules import LONDON, TimeWindow
+from core import LONDON, TimeWindow
 from dispatch.model import Break, Point, Shift, VisitTask
 
 __all__ = ["PlanFileError", "check_pins", "read_agents", "read_cases"]

@@ -33,7 +33,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from core.mqtt import connect
+from core import connect_mqtt
 from dispatch.geojson import iso_local
 from dispatch.model import Plan, PlannedVisit, Point, Route, Shift
 from dispatch.store import VisitAddress
@@ -96,7 +96,7 @@ def publish_plan(plan: Plan, client: mqtt.Client | None = None, *, shifts: Itera
     own = client is None
     if client is None:
         try:
-            client = connect(timeout=timeout_s)
+            client = connect_mqtt(timeout=timeout_s)
         except ConnectionError as exc:
             raise PublishError(f"the MQTT broker did not accept the connection: {exc}") from exc
     refused: dict[int, Any] = {}

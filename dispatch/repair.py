@@ -17,7 +17,7 @@ from datetime import datetime
 from dispatch.matrix import MatrixProvider
 from dispatch.model import Dropped, Plan, PlannedVisit, Route, VisitTask
 from dispatch.routes import visit_costs, without
-from dispatch.validate import Violation, validate
+from dispatch.validator import Violation, validate
 
 __all__ = ["repair"]
 

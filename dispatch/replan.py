@@ -42,16 +42,27 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.case_facts import load_case_facts, visit_history
+from core import LONDON, load_case_facts, read_positions, visit_history
 from core.models import Address, Case, PlanKind, Visit
-from core.positions import read_positions
-from core.visit_rules import LONDON
-from dispatch.eligibility import EligibilityResult, case_sites, eligible_tasks, load_eligibility, shifts_for_day
+from dispatch.eligibility import (
+    EligibilityResult,
+    case_sites,
+    eligible_tasks,
+    load_eligibility,
+    shifts_for_day,
+)
 from dispatch.matrix import MatrixProvider
-from dispatch.pins import Pin, apply_pins, load_pins
 from dispatch.model import Plan, PlannedVisit, Point, Route, Shift, VisitTask
+from dispatch.pins import Pin, apply_pins, load_pins
 from dispatch.planner import plan_day
-from dispatch.service import PlanOutcome, check_plan, infeasible, store_and_publish, travel_provider, unsolved
+from dispatch.service import (
+    PlanOutcome,
+    check_plan,
+    infeasible,
+    store_and_publish,
+    travel_provider,
+    unsolved,
+)
 from dispatch.solver import model_points
 
 __all__ = ["STALE_AFTER", "Completed", "PositionFix", "Started", "can_still_work", "replan_day", "replan_inputs",

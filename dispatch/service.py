@@ -17,7 +17,7 @@
    the current plan of every region it covers, so storing the rest would still empty that part. Only
    those reasons refuse a plan: a day with nothing to plan, or whose visits no agent can make (every
    one dropped for ``capacity``, skills or windows), is a valid plan.
-4. The independent validator (``dispatch.validate.validate``) with every visited case's facts and
+4. The independent validator (``dispatch.validator.validate``) with every visited case's facts and
    visit history, so each visit is re-checked with ``visit_allowed`` (hours, holidays, blackouts,
    holds, vulnerability, sensitive addresses, the gap after a no-contact visit). A task stands for its
    linked warrants (one knock deals with all of them): its history is theirs merged, as eligibility
@@ -36,19 +36,18 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from core.case_facts import load_case_facts, visit_history
+from core import CaseFacts, VisitFact, load_case_facts, visit_allowed, visit_history
 from core.models import PlanKind
-from core.visit_rules import CaseFacts, VisitFact, visit_allowed
 from dispatch.eligibility import EligibilityResult, load_eligibility, shifts_for_day
+from dispatch.fairness import NO_FEASIBLE_PLAN
 from dispatch.matrix import AreaType, BngMatrixProvider, area_type_of_lad
 from dispatch.model import Plan, Point, Shift
 from dispatch.pins import apply_pins, load_pins
-from dispatch.fairness import NO_FEASIBLE_PLAN
 from dispatch.planner import NO_PLAN_FOUND, plan_day
 from dispatch.publish import PublishError, publish_plan
 from dispatch.solver import model_points
 from dispatch.store import save_plan, visit_addresses
-from dispatch.validate import Violation, validate
+from dispatch.validator import Violation, validate
 
 __all__ = ["PlanOutcome", "Progress", "check_plan", "infeasible", "plan_and_store", "store_and_publish", "travel_provider",
            "unsolved"]
@@ -95,7 +94,7 @@ def infeasible(plan: Plan) -> int:
 
 def travel_provider(db: Session, points: Sequence[Point]) -> BngMatrixProvider:
     """The planner's travel times: BNG distances at the urban or rural speed of each point's local authority."""
-    from geodata.batch import locate_points
+    from geodata import locate_points
 
     located = locate_points(db, [p.lon for p in points], [p.lat for p in points])
     area: dict[Point, AreaType] = {p: area_type_of_lad(lad) for p, lad in zip(points, located["lad_cd"])}

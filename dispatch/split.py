@@ -73,7 +73,7 @@ def planar(x: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[NDArray[np.f
 
 def bng(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Longitude/latitude to British National Grid metres (the default projection)."""
-    from geodata.crs import to_bng
+    from geodata import to_bng
 
     return to_bng(lon, lat)
 

@@ -30,13 +30,33 @@ from typing import Any
 
 from geoalchemy2 import WKTElement
 from geoalchemy2.shape import to_shape
-from sqlalchemy import ColumnElement, Integer, and_, any_, bindparam, func, insert, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    and_,
+    any_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from core.audit import record_audit
-from core.models import Address, Agent, Buyer, Case, PlanDropped, PlanKind, PlanRoute, PlanRun, PlanVisit
-from core.visit_rules import TimeWindow
+from core import TimeWindow, record_audit
+from core.models import (
+    Address,
+    Agent,
+    Buyer,
+    Case,
+    PlanDropped,
+    PlanKind,
+    PlanRoute,
+    PlanRun,
+    PlanVisit,
+)
 from dispatch.model import Dropped, Plan, PlannedVisit, Point, Route, Shift
 
 __all__ = ["VisitAddress", "current_run_ids", "load_current_plan", "load_route_paths", "run_stats", "save_plan",

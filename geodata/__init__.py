@@ -47,10 +47,13 @@ from geodata.lookup import (
     sensitive_premises_within,
 )
 from geodata.postcodes import normalise_postcode
+from geodata.sources import POSTCODES as POSTCODES_FILE
+from geodata.sources import resolve_dir
 
 __all__ = [
     "COAST_TOLERANCE_M",
     "NEAREST_POSTCODE_MAX_M",
+    "POSTCODES_FILE",
     "GeodataError",
     "GeodataFileMissing",
     "InvalidCoordinates",
@@ -69,6 +72,7 @@ __all__ = [
     "locate_points",
     "nearest_postcode",
     "normalise_postcode",
+    "resolve_dir",
     "postcode_point",
     "region_of",
     "sensitive_premises_within",

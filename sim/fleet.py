@@ -7,7 +7,7 @@ import base64
 import numpy as np
 import pandas as pd
 
-from core.security import hash_device_secret
+from core import hash_device_secret
 from sim import names
 from sim.spec import SUBCONTRACTORS, ScenarioSpec
 from sim.streams import Streams

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from core.db import get_engine, raw_connection
+from core import get_engine, raw_connection
 from sim.generator import generate
 from sim.pool import load_pool
 from sim.spec import get_spec
@@ -67,7 +67,14 @@ def _progress(enabled: bool) -> Iterator:
     if not enabled:
         yield None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     with Progress(SpinnerColumn(finished_text="[green]✓"), TextColumn("{task.description:<20}"),
                   BarColumn(bar_width=30), MofNCompleteColumn(), TimeElapsedColumn()) as bar:

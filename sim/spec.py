@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
+from core import POLICY_DIR, VisitPolicy, read_policy_file
 from core.models import DebtType
-from core.visit_policy import POLICY_DIR, VisitPolicy, read_policy_file
 
 
 class UnknownScenario(ValueError):

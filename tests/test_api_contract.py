@@ -45,14 +45,14 @@ def contract_schema(app):
 
 
 @pytest.fixture(scope="module")
-def world(policies_loaded):
+def world(geodata_loaded, policies_loaded):
     with session_scope() as db:
         buyer = make_buyer(db)
-        case = make_case(db, buyer, postcode="PL4 8AA", **ENFORCED)
+        case_id = make_case(db, buyer, postcode="PL4 8AA", **ENFORCED).id
         make_case(db, buyer, postcode="PL4 9ZZ")
         make_agent(db)  # an agent on shift: pins and why-answers have someone to name
         users = {"admin": make_user(db, "admin"), "buyer": make_user(db, "buyer", buyer=buyer)}
-    return {"case_id": case.id, "users": users}
+    return {"case_id": case_id, "users": users}
 
 
 @pytest.fixture(scope="module")

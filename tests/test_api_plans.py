@@ -17,7 +17,7 @@ from core.models import Agent, AuditEvent, Case, PlanRun
 from dispatch import service
 from dispatch.publish import plan_topic
 from dispatch.store import load_current_plan
-from dispatch.validate import Violation
+from dispatch.validator import Violation
 from tests.case_world import ENFORCED, bearer, make_agent, make_buyer, make_case, make_user
 from tests.crowded_day import CROWDED, CROWDED_DAY, crowded_day
 from tests.helpers import CHROMIUM, browser_dom

@@ -17,7 +17,7 @@ from dispatch.fairness import (
 from dispatch.model import Plan, Point, Shift, TimeWindow, VisitTask
 from dispatch.planner import plan_day
 from dispatch.solver import URGENT_PRIORITY, solve
-from dispatch.validate import validate
+from dispatch.validator import validate
 from tests.test_planner import DAY, MATRIX, assert_sound, at
 
 DAYTIME = (TimeWindow(at(7), at(20), None),)

@@ -38,7 +38,7 @@ from dispatch.matrix import BngMatrixProvider
 from dispatch.model import Break, Plan, PlannedVisit, Point, Route, Shift, TimeWindow, VisitTask
 from dispatch.planner import plan_day
 from dispatch.solver import URGENT_PRIORITY, solve
-from dispatch.validate import validate
+from dispatch.validator import validate
 
 DAY = date(2026, 11, 23)
 BASE = Point(-4.1427, 50.3755)  # Plymouth

@@ -14,7 +14,7 @@ from dispatch.matrix import PlanarMatrixProvider
 from dispatch.model import Break, Dropped, Plan, PlannedVisit, Point, Route, Shift, TimeWindow, VisitTask
 from dispatch.planner import fairness_by_region, plan_day
 from dispatch.schedule import Budget
-from dispatch.validate import validate
+from dispatch.validator import validate
 
 DAY = date(2026, 11, 23)
 MATRIX = PlanarMatrixProvider(unit_m=1.0, speed_mps=7.0)  # coordinates in metres, 25 km/h

@@ -7,7 +7,7 @@ from datetime import timedelta
 from dispatch.model import Break, Plan, PlannedVisit, Point, Route, Shift, TimeWindow, VisitTask
 from dispatch.repair import repair
 from dispatch.solver import solve
-from dispatch.validate import validate
+from dispatch.validator import validate
 from tests.test_planner import DAY, MATRIX, assert_sound, at
 
 DAYTIME = TimeWindow(at(7), at(20), None)

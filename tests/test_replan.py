@@ -36,7 +36,7 @@ from dispatch.replan import (
 from dispatch.pins import Pin
 from dispatch.solver import solve
 from dispatch.store import load_current_plan
-from dispatch.validate import validate
+from dispatch.validator import validate
 from tests.case_world import ENFORCED, bearer, make_agent, make_buyer, make_case, make_user
 from tests.helpers import unique
 from tests.crowded_day import CROWDED, CROWDED_DAY, crowded_day, plan_by_cli

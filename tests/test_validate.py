@@ -1,4 +1,4 @@
-"""The independent plan validator (dispatch.validate): a correct hand-made plan has no violation, and
+"""The independent plan validator (dispatch.validator): a correct hand-made plan has no violation, and
 each kind of violation is caught, alone, on a plan broken in exactly that way. No database."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from core.visit_policy import POLICY_DIR, read_policy_file
 from core.visit_rules import CaseFacts, Nation, TimeWindow, VisitFact
 from dispatch.model import Break, Dropped, Plan, PlannedVisit, Point, Route, Shift, VisitTask
-from dispatch.validate import Violation, validate
+from dispatch.validator import Violation, validate
 
 LONDON = ZoneInfo("Europe/London")
 DAY = date(2026, 11, 23)  # a Monday, GMT

@@ -10,7 +10,7 @@ from api.deps import DB
 from api.errors import error, errors
 from api.schemas.auth import Token
 from api.tokens import issue_token
-from core.users import authenticate
+from core import authenticate
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 

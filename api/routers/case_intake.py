@@ -36,19 +36,20 @@ from api.deps import DB, DispatchStaffOrBuyer, Principal
 from api.errors import WITH_BODY, error, errors
 from api.schemas.cases import CaseOut, PlacementBody, PlacementReceipt
 from api.schemas.common import Text
-from core import record_audit, session_scope
-from core.case_read import load_cases
-from core.models import Buyer
-from core.placement import (
+from core import (
     BadUpload,
     TooManyRows,
     csv_field,
     json_field,
+    load_cases,
     place_batch,
     place_stream,
     read_csv,
     read_jsonl,
+    record_audit,
+    session_scope,
 )
+from core.models import Buyer
 
 router = APIRouter(tags=["case_intake"], responses={**errors(*WITH_BODY), **error(404, "no such buyer")})
 

@@ -24,17 +24,18 @@ from api.schemas.cases import (
     TransitionOut,
 )
 from api.schemas.common import CaseId, Limit, Offset, Text
-from core import record_audit
-from core.case_query import (
+from core import (
     CaseSearch,
+    DomainError,
+    Transition,
+    apply_transition,
     case_detail,
     case_history,
     case_in_scope,
+    load_cases,
+    record_audit,
     search_cases,
 )
-from core.case_read import load_cases
-from core.errors import DomainError
-from core.lifecycle import Transition, apply_transition
 from core.models import Address, CaseEvent
 
 router = APIRouter(tags=["cases"], responses=errors(*WITH_BODY))

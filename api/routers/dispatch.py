@@ -17,9 +17,8 @@ from api.deps import DB, OFFICE_STAFF_AND_BUYERS, People, audit_buyer_view
 from api.errors import SIGNED_IN, error, errors, not_found_404
 from api.schemas.common import CaseId, Day
 from api.schemas.dispatch import WhyOut, WindowOut
-from core.case_query import case_in_scope
-from core.visit_rules import LONDON
-from dispatch.eligibility import why
+from core import LONDON, case_in_scope
+from dispatch import why
 
 router = APIRouter(tags=["dispatch"], responses=errors(*SIGNED_IN))
 

@@ -9,8 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from api.schemas.health import Health, ServiceHealth
-from core import get_engine, get_settings
-from core.mqtt import ping_broker
+from core import get_engine, get_settings, ping_broker
 
 router = APIRouter(tags=["health"])
 

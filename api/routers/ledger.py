@@ -20,13 +20,7 @@ from api.schemas.ledger import (
     RefundIn,
     Share,
 )
-from core.ledger import (
-    cancel_fees,
-    fee_breakdown,
-    ledger_of,
-    record_payment,
-    record_refund,
-)
+from core import cancel_fees, fee_breakdown, ledger_of, record_payment, record_refund
 from core.models import Case
 
 router = APIRouter(prefix="/cases/{case_id}", tags=["ledger"],

@@ -17,7 +17,7 @@ from api.errors import WITH_BODY, error, errors
 from api.schemas.common import CaseId, PathDay
 from api.schemas.pins import PinIn, PinOut
 from core.models import Agent, Case, PlanPin
-from dispatch.pins import Pin, PinRefused, check_pin, day_pins, remove_pin, save_pin
+from dispatch import Pin, PinRefused, check_pin, day_pins, remove_pin, save_pin
 
 router = APIRouter(tags=["plans"], responses=errors(*WITH_BODY))
 

@@ -35,11 +35,14 @@ from api.plan_answers import PLAN_REFUSALS, refusal, run_summary
 from api.schemas.common import AgentId, PathDay, Text
 from api.schemas.plans import PlanIn, PlanSummary
 from core.models import Role
-from dashboards.plan_map import plan_map_html
-from dispatch.geojson import plan_to_geojson
-from dispatch.model import Plan
-from dispatch.service import plan_and_store
-from dispatch.store import load_current_plan, load_route_paths
+from dashboards import plan_map_html
+from dispatch import (
+    Plan,
+    load_current_plan,
+    load_route_paths,
+    plan_and_store,
+    plan_to_geojson,
+)
 
 router = APIRouter(tags=["plans"], responses=errors(*WITH_BODY))
 

@@ -11,13 +11,8 @@ from api.deps import DB, People, Principal, audit_buyer_view
 from api.errors import WITH_BODY, error, errors
 from api.schemas.common import PathText
 from api.schemas.policies import PolicyVersionIn, PolicyVersionOut
+from core import PolicyError, current_versions, policy_versions, save_policy_version
 from core.models import Buyer, Role, VisitPolicyVersion
-from core.visit_policy import (
-    PolicyError,
-    current_versions,
-    policy_versions,
-    save_policy_version,
-)
 
 router = APIRouter(tags=["policies"], responses=errors(*WITH_BODY))
 NO_POLICY = error(404, "no such policy, or another buyer's")

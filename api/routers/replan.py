@@ -15,8 +15,8 @@ from api.errors import WITH_BODY, errors
 from api.plan_answers import PLAN_REFUSALS, refusal, run_summary
 from api.schemas.common import PathDay
 from api.schemas.plans import PlanSummary, ReplanIn
-from core.positions import connect
-from dispatch.replan import replan_day
+from core import connect_redis
+from dispatch import replan_day
 
 router = APIRouter(tags=["plans"], responses=errors(*WITH_BODY))
 
@@ -30,7 +30,7 @@ def replan(day: PathDay, body: ReplanIn, db: DB, principal: DispatchStaff) -> Pl
     check_region(db, body.region, ("body", "region"))
     now = body.now or datetime.now(UTC)
     check_on_day(now, day, ("body", "now") if body.now else ("path", "day"))
-    outcome = replan_day(db, connect(), day, now=now.astimezone(UTC), region=body.region,
+    outcome = replan_day(db, connect_redis(), day, now=now.astimezone(UTC), region=body.region,
                          time_limit_s=body.time_limit_s, actor=principal.actor, publish=body.publish,
                          role=principal.role.value, audit={"now": now.isoformat(), "publish": body.publish})
     return refusal(outcome, body.time_limit_s, "re-plan") or run_summary(day, body.region, outcome)

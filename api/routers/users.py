@@ -6,8 +6,8 @@ from sqlalchemy import select
 from api.deps import DB, Admin, CurrentPrincipal
 from api.errors import WITH_BODY, error, errors
 from api.schemas.users import UserCreate, UserOut
+from core import UserError, create_user
 from core.models import Role, User
-from core.users import UserError, create_user
 
 router = APIRouter(prefix="/users", tags=["users"], responses=errors(*WITH_BODY))
 

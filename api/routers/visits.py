@@ -12,9 +12,8 @@ from api.deps import DB, VISIT_RECORDERS, People, audit_buyer_view
 from api.errors import WITH_BODY, error, errors, not_found_404
 from api.schemas.common import CaseId
 from api.schemas.visits import VisitIn, VisitOut, VisitRecorded
-from core.case_query import case_in_scope, case_visits
+from core import case_in_scope, case_visits, record_visit
 from core.models import Agent, Role
-from core.visits import record_visit
 
 router = APIRouter(tags=["visits"], responses=errors(*WITH_BODY))
 

@@ -10,8 +10,7 @@ from pydantic import BaseModel, Field, field_validator
 from api.schemas.common import Text, no_nul
 from api.schemas.ledger import FeeLineOut
 from api.schemas.visits import VisitOut
-from core import placement
-from core.lifecycle import Transition
+from core import AddressIn, DebtorIn, PlacementIn, Transition, VehicleIn
 
 
 class CaseDebtorOut(BaseModel):
@@ -89,19 +88,19 @@ class _NoNul(BaseModel):
         return no_nul(value) if isinstance(value, str) else value
 
 
-class DebtorBody(_NoNul, placement.DebtorIn):
+class DebtorBody(_NoNul, DebtorIn):
     pass
 
 
-class AddressBody(_NoNul, placement.AddressIn):
+class AddressBody(_NoNul, AddressIn):
     pass
 
 
-class VehicleBody(_NoNul, placement.VehicleIn):
+class VehicleBody(_NoNul, VehicleIn):
     pass
 
 
-class PlacementBody(_NoNul, placement.PlacementIn):
+class PlacementBody(_NoNul, PlacementIn):
     """``core.placement.PlacementIn`` as the API reads it: its rules, and no NUL in any text."""
 
     debtor: DebtorBody

@@ -7,7 +7,7 @@ import typing
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from api.schemas.common import Moment, Pence, Text
-from core.ledger import CancelReason, LedgerLine
+from core import CancelReason, LedgerLine
 
 # One ledger line as the API shows it: core.ledger.LedgerLine's fields less case_id, which the answer
 # names once (LedgerOut.case_id). Built from the dataclass so that the two cannot drift apart.

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
-from core.visit_rules import CaseFacts, VisitFact, visit_allowed
+from core import CaseFacts, VisitFact, visit_allowed
 from dispatch.model import Break, Plan, PlannedVisit, Point, Route, Shift, VisitTask
 
 __all__ = ["MatrixLike", "Violation", "validate"]
