@@ -18,10 +18,10 @@ import html
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import folium
 
+from core import LONDON
 from dispatch import Plan, PlannedVisit, Point
 
 __all__ = ["plan_map", "plan_map_html"]
@@ -31,7 +31,6 @@ COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8
            "#bcbd22", "#393b79", "#637939", "#843c39")
 DROPPED_COLOUR = "#7f7f7f"
 LEAFLET_DIR = Path(__file__).parent / "vendor" / "leaflet"  # the Leaflet version folium loads: 1.9.3
-_LONDON = ZoneInfo("Europe/London")
 # folium builds each popup's content with jQuery as ``$(`<div…>`)[0]``; offline, with jQuery's CDN out
 # of reach, this stands in for exactly that use (a real jQuery, when it loads, is left alone).
 _JQUERY_SHIM = ("window.$ = window.$ || function (markup) { const t = document.createElement('template');"
@@ -39,7 +38,7 @@ _JQUERY_SHIM = ("window.$ = window.$ || function (markup) { const t = document.c
 
 
 def _hm(at: datetime) -> str:
-    return at.astimezone(_LONDON).strftime("%H:%M")
+    return at.astimezone(LONDON).strftime("%H:%M")
 
 
 def _visit_popup(v: PlannedVisit) -> str:
