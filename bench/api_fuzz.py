@@ -46,11 +46,11 @@ def prepare(url: str, scenario: str) -> dict[str, object]:
     import geodata
     import sim
     from api import issue_token
-    from core import create_user, load_policies, session_scope
+    from core import create_user, get_settings, load_policies, session_scope
     from core.models import Agent, Buyer, Case
 
     ensure_database(url)
-    geodata.load_all(url=url, progress=False)  # skips unchanged files
+    geodata.load_all(get_settings().geodata_dir, url, progress=False)  # skips unchanged files
     with session_scope(url) as db:
         load_policies(db, actor="bench:api_fuzz")
         seeded = db.scalar(select(func.count()).select_from(Agent))
