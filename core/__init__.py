@@ -8,8 +8,8 @@
 - money: the fee scale (``fees``) and the ledger that posts it (``ledger``);
 - visits: buyer policies (``visit_policy``), the pure visit rules (``visit_rules``) and recording
   visits (``visits``); agents' live positions (``positions``);
-- people and trust: users (``users``), credentials (``security``), the audit trail (``audit``) and the
-  domain errors naming their rules (``errors``).
+- people and trust: users (``users``), devices and their broker files (``devices``), credentials
+  (``security``), the audit trail (``audit``) and the domain errors naming their rules (``errors``).
 
 This ``__init__`` is core's public surface: other packages import from ``core`` (and the tables from
 ``core.models``), never from its modules, so that a module can move without breaking them (the
@@ -28,6 +28,7 @@ from core.case_query import (
 from core.case_read import load_cases
 from core.clock import LONDON
 from core.db import get_engine, libpq_dsn, raw_connection, session_scope
+from core.devices import DeviceError, DeviceRow, add_device, list_devices, write_broker_files
 from core.errors import DomainError, NotFound
 from core.ledger import (
     CancelReason,
@@ -87,14 +88,15 @@ from core.visits import record_visit
 
 __all__ = [
     "LONDON", "POLICY_DIR", "PROJECT_ROOT", "WEEKDAYS", "AddressIn", "BadUpload", "CancelReason", "CaseFacts",
-    "CaseSearch", "DebtorIn", "DomainError", "LedgerLine", "NotFound", "PlacementIn", "PolicyError", "Settings",
-    "StageDue", "TimeWindow", "TooManyRows", "Transition", "UserError", "VehicleIn", "VisitFact", "VisitPolicy",
-    "apply_transition", "authenticate", "cancel_fees", "case_detail", "case_history", "case_in_scope", "case_visits",
-    "connect_mqtt", "connect_redis", "create_user", "csv_field", "current_versions", "downgrade_schema",
-    "fee_breakdown", "get_engine", "get_settings", "hash_device_secret", "id_in", "json_field", "ledger_of",
-    "libpq_dsn", "load_case_facts", "load_cases", "load_policies", "missing_time_bands", "ping_broker",
+    "CaseSearch", "DebtorIn", "DeviceError", "DeviceRow", "DomainError", "LedgerLine", "NotFound",
+    "PlacementIn", "PolicyError", "Settings", "StageDue", "TimeWindow", "TooManyRows", "Transition",
+    "UserError", "VehicleIn", "VisitFact", "VisitPolicy", "add_device", "apply_transition", "authenticate",
+    "cancel_fees", "case_detail", "case_history", "case_in_scope", "case_visits", "connect_mqtt",
+    "connect_redis", "create_user", "csv_field", "current_versions", "downgrade_schema", "fee_breakdown",
+    "get_engine", "get_settings", "hash_device_secret", "id_in", "json_field", "ledger_of", "libpq_dsn",
+    "list_devices", "load_case_facts", "load_cases", "load_policies", "missing_time_bands", "ping_broker",
     "place_batch", "place_stream", "policy_versions", "raw_connection", "read_csv", "read_jsonl",
     "read_policy_file", "read_positions", "record_audit", "record_payment", "record_refund", "record_visit",
     "save_policy_version", "search_cases", "session_scope", "stage_due", "upgrade_schema", "visit_allowed",
-    "visit_history", "visit_windows", "write_positions",
+    "visit_history", "visit_windows", "write_broker_files", "write_positions",
 ]
