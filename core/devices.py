@@ -12,9 +12,11 @@ The ACL (Mosquitto 2 ``acl_file``) gives each device exactly its own topics:
   ``agents/<agent id>/plan``, ``agents/<agent id>/alerts`` and ``owntracks/<device id>/+/cmd``;
 - a van writes ``vans/<van id>/anpr``;
 - the one service user of the platform's own workers (ingest, plan publishing, alerts) reads and
-  writes ``agents/#``, ``vans/#`` and ``owntracks/#``. Mosquitto checks a shared subscription
-  (``$share/<group>/<filter>``) against ``<filter>``, so these rules also cover the workers'
-  ``$share/…`` subscriptions (tests/test_broker_acl.py shows it on a real broker).
+  writes ``agents/#``, ``vans/#`` and ``owntracks/#``. Mosquitto matches a shared subscription
+  (``$share/<group>/<filter>``) by ``<filter>`` and checks the read rules against the topic of each
+  message it would deliver, so these rules also cover the workers' ``$share/…`` subscriptions with no
+  ``$share`` rule (tests/test_broker_acl.py shows it on a real broker). Mosquitto 2.0 grants a
+  subscription to a topic the ACL does not allow reading, then delivers nothing on it.
 
 The service user's secret is the password of ``BAILIWICK_MQTT_URL`` when that URL has one, so the
 workers and the broker agree without another setting; otherwise it is generated once into
