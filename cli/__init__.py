@@ -3,20 +3,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import (
-    broker,
-    caseload,
-    db,
-    demo,
-    device,
-    geodata,
-    plan,
-    policies,
-    replan,
-    seed,
-    serve,
-    user,
-)
+from cli import broker, caseload, db, demo, device, geodata, plan, policies, replan, seed, serve, user
 
 app = typer.Typer(help="Bailiwick: field operations for UK civil enforcement.", no_args_is_help=True,
                   pretty_exceptions_show_locals=False)

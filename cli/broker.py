@@ -25,6 +25,8 @@ def config(out: Path = typer.Option(..., "--out", help="directory for the passwd
     except DeviceError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    users = files.passwd.count("\n")
-    typer.echo(f"wrote {out / 'passwd'} and {out / 'acl'}: {users - 1} devices and the service user")
+    except OSError as exc:  # the directory cannot be created or written: nothing was replaced
+        typer.echo(f"error: out: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"wrote {out / 'passwd'} and {out / 'acl'}: {files.devices} devices and the service user")
     typer.echo("A running Mosquitto reads them again on SIGHUP.")

@@ -28,13 +28,7 @@ from core.case_query import (
 from core.case_read import load_cases
 from core.clock import LONDON
 from core.db import get_engine, libpq_dsn, raw_connection, session_scope
-from core.devices import (
-    DeviceError,
-    DeviceRow,
-    add_device,
-    list_devices,
-    write_broker_files,
-)
+from core.devices import DeviceError, DeviceRow, add_device, list_devices, write_broker_files
 from core.errors import DomainError, NotFound
 from core.ledger import (
     CancelReason,

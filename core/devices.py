@@ -79,6 +79,7 @@ class ServiceUser:
 class BrokerFiles:
     passwd: str
     acl: str
+    devices: int  # active devices written, beside the service user
 
 
 def new_device_secret() -> str:
@@ -180,7 +181,7 @@ def broker_files(devices: list[DeviceRow], service: ServiceUser) -> BrokerFiles:
     for d in active:
         acl += ["", f"# {d.kind} of {'agent' if d.kind == DeviceKind.phone else 'van'} {d.owner_reference}",
                 f"user {d.device_id}", *device_acl(d)]
-    return BrokerFiles(passwd="\n".join(passwd) + "\n", acl="\n".join(acl) + "\n")
+    return BrokerFiles(passwd="\n".join(passwd) + "\n", acl="\n".join(acl) + "\n", devices=len(active))
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -205,5 +206,5 @@ def write_broker_files(db: Session, out_dir: Path, settings: Settings, *, actor:
     write_atomically(out_dir / "passwd", files.passwd)
     write_atomically(out_dir / "acl", files.acl)
     record_audit(db, actor=actor, action="broker.config", target=str(out_dir),
-                 data={"devices": files.passwd.count("\n") - 1})
+                 data={"devices": files.devices})
     return files

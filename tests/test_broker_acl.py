@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import delete
@@ -19,7 +20,7 @@ from typer.testing import CliRunner
 
 from cli import app
 from core import get_settings, session_scope
-from core.devices import SERVICE_SECRET_FILE, service_user
+from core.devices import SERVICE_SECRET_FILE, DeviceError, DeviceRow, ServiceUser, broker_files, service_user
 from core.models import Agent, Device, Subcontractor, Van
 from core.mqtt import BrokerAddress, connect, ping_broker
 from core.security import verify_device_secret
@@ -274,3 +275,24 @@ def test_the_service_secret_comes_from_the_mqtt_url_else_is_generated_once(tmp_p
     first, again = service_user(settings), service_user(settings)
     assert first == again and first.username == "bailiwick" and len(first.secret) >= 40
     assert stat.S_IMODE((tmp_path / "secrets" / SERVICE_SECRET_FILE).stat().st_mode) == 0o600
+
+
+def _row(device_id: str, kind: str = "phone", active: bool = True) -> DeviceRow:
+    return DeviceRow(device_id=device_id, kind=kind, owner_reference="A0001", owner_id=7, active=active,
+                     created_at=datetime.now(UTC), credential_hash="$7$101$c2FsdA==$ZGlnZXN0")
+
+
+def test_inactive_devices_are_left_out_and_a_device_named_like_the_service_user_is_refused():
+    service = ServiceUser("bailiwick", "s3cret")
+    files = broker_files([_row("P1"), _row("P2", active=False), _row("V1", kind="van")], service)
+    assert [line.split(":")[0] for line in files.passwd.splitlines()] == ["bailiwick", "P1", "V1"]
+    assert "user P2" not in files.acl and files.devices == 2
+    assert "topic write vans/7/anpr" in files.acl.split("user V1", 1)[1]
+    with pytest.raises(DeviceError, match="device-id: 'bailiwick' is the service user"):
+        broker_files([_row("bailiwick")], service)
+
+
+def test_broker_config_refuses_an_out_path_that_is_a_file(tmp_path, migrated):
+    (tmp_path / "file").write_text("")
+    result = runner.invoke(app, ["broker", "config", "--out", str(tmp_path / "file")])
+    assert result.exit_code == 2 and "out:" in result.output
