@@ -123,15 +123,14 @@ def world(migrated, tmp_path, monkeypatch):
         ids = (a.id, b.id, vans[0].id, vans[1].id)
         firms = (a.subcontractor_id, b.subcontractor_id)
     phone, other_phone, van = unique("phone"), unique("phone"), unique("van-unit")
-    secrets_of = {phone: _add_device(phone, "--agent", refs[0]),
-                  other_phone: _add_device(other_phone, "--agent", refs[1]),
-                  van: _add_device(van, "--van", refs[2])}
-
     port, service = free_port(), ("svc-" + uuid.uuid4().hex[:6], uuid.uuid4().hex)
     monkeypatch.setenv("BAILIWICK_MQTT_URL", f"mqtt://{service[0]}:{service[1]}@127.0.0.1:{port}")
     get_settings.cache_clear()
     proc = None
     try:
+        secrets_of = {phone: _add_device(phone, "--agent", refs[0]),
+                      other_phone: _add_device(other_phone, "--agent", refs[1]),
+                      van: _add_device(van, "--van", refs[2])}
         files = tmp_path / "broker"
         result = runner.invoke(app, ["broker", "config", "--out", str(files)])
         assert result.exit_code == 0, result.output
