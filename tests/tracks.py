@@ -89,6 +89,7 @@ def make_track(
     outliers: dict[int, tuple[float, float]] | None = None,
     seed: int = 1,
     start_offset_s: int = 0,
+    report_speed: bool = True,
 ) -> Track:
     """``outliers`` maps a second of the true timeline to a displacement (metres) of the fix the
     phone reports nearest after it."""
@@ -100,9 +101,11 @@ def make_track(
         j = next(k for k, i in enumerate(idx) if i >= second)
         xy[j] += (ox, oy)
     lons, lats = geodata.to_wgs84(xy[:, 0] + ORIGIN_X, xy[:, 1] + ORIGIN_Y)
+    # Phones report Doppler speed, far better than position noise: the true speed over the last second.
+    speeds = [0.0 if i == 0 else round(math.dist(path[i], path[i - 1]), 1) for i in idx]
     fixes = [Fix(ts=T0 + timedelta(seconds=int(i)), lat=float(la), lon=float(lo),
-                 accuracy_m=round(max(noise_m, 3.0) * 1.5, 1))
-             for i, lo, la in zip(idx, lons, lats)]
+                 accuracy_m=round(max(noise_m, 3.0) * 1.5, 1), speed_mps=v if report_speed else None)
+             for i, lo, la, v in zip(idx, lons, lats, speeds)]
     truth = [TrueStop(T0 + timedelta(seconds=s), T0 + timedelta(seconds=e), x + ORIGIN_X, y + ORIGIN_Y)
              for s, e, x, y, door in dwells if door]
     halts = [TrueStop(T0 + timedelta(seconds=s), T0 + timedelta(seconds=e), x + ORIGIN_X, y + ORIGIN_Y)

@@ -28,11 +28,13 @@ exact geometry (a circle-segment intersection in metres); its *time* is estimate
 * Sparse segment (iOS reports after 100 m or 5 min, "significant change" after ~500 m or 5 min):
   a phone that reports by distance falls silent when the agent stops, so the next fix comes only
   from the 5-minute timer, long after the real arrival. Constant speed across such a gap would put
-  the arrival minutes late. Instead the agent is assumed to have kept the speed implied by the
-  neighbouring segment on the moving side (the two fixes before the stop for an arrival, the two
-  after it for a departure) and to have waited out the rest of the gap at the stop. This is used only
-  when that neighbouring speed is higher than the gap's own average speed (otherwise the gap itself
-  is the better evidence), and the result is always bounded by the two fixes of the segment.
+  the arrival minutes late. Instead the agent is assumed to have travelled the segment at its moving
+  speed, and to have waited out the rest of the gap at the stop: the arrival is the time it takes to
+  cover the distance from the fix before to the circle at that speed, the departure that time before
+  the fix after. The moving speed is the fastest of the speeds implied by the segments just before
+  and just after the stop and of the speeds the phone reported at the fixes around the gap (Doppler,
+  ``speed_mps``). It is used only when it is higher than the gap's own average speed (otherwise the
+  gap itself is the better evidence), and the result is always bounded by the two fixes.
 
 When there is no fix before (after) the stop, or the fix before is itself inside the circle, the
 arrival (departure) is the time of the bounding fix and the stop says it was not interpolated.
@@ -119,6 +121,10 @@ def _segment_speed(a: _Pt | None, b: _Pt | None) -> float | None:
     return math.hypot(b.x - a.x, b.y - a.y) / (b.t - a.t)
 
 
+def _faster(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
 def _crossing(a: _Pt, b: _Pt, cx: float, cy: float, r: float, entering: bool) -> float | None:
     """Fraction along a→b where the segment crosses the circle, or None when it does not cross the
     way asked (entering: a outside and b inside; leaving: a inside and b outside)."""
@@ -164,6 +170,7 @@ class _Scanner:
         # next arrival is never before the last departure: the next stop's arrival is then re-estimated
         # on the rest of the segment, from the point and time the last stop was left.
         self.floor: _Pt | None = None
+        self.held: Stop | None = None
         self._reset(None, None)
 
     def _reset(self, prev2: _Pt | None, prev1: _Pt | None) -> None:
@@ -175,7 +182,7 @@ class _Scanner:
         self.sy = 0.0
 
     @property
-    def held(self) -> int:
+    def held_fixes(self) -> int:
         return len(self.raw) + (self.prev1 is not None) + (self.prev2 is not None)
 
     def feed(self, pts: Iterable[_Pt]) -> list[Stop]:
@@ -195,10 +202,7 @@ class _Scanner:
             self.pending.append(p)
             if len(self.pending) < 2:
                 continue
-            stop = self._close(self.pending[0], self.pending[1])
-            if stop is not None:
-                out.append(stop)
-                self.floor = self._exit_point(stop, self.pending[0])
+            if self._settle(self.pending[0], self.pending[1], out):
                 last = self.members[-1]
                 i = self.raw.index(last)
                 before_last = self.raw[i - 1] if i > 0 else self.prev1
@@ -213,21 +217,42 @@ class _Scanner:
 
     def flush(self) -> list[Stop]:
         """Close the open candidate at the end of the data (its pending fix, if any, counts as the
-        first fix after it)."""
+        first fix after it) and release the held stop."""
         out: list[Stop] = []
         if self.members:
-            if self.pending:
-                # One outside fix at the end: departure is on its segment; it may start a stop of its
-                # own only with later fixes, which there are none of.
-                after = self.pending[0]
-                stop = self._close(after, None)
-            else:
-                stop = self._close(None, None)
-            if stop is not None:
-                out.append(stop)
+            self._settle(self.pending[0] if self.pending else None, None, out)
+        if self.held is not None:
+            out.append(self.held)
         self._reset(None, None)
+        self.held = None
         self.floor = None
         return out
+
+    def _settle(self, out1: _Pt | None, out2: _Pt | None, out: list[Stop]) -> bool:
+        """Close the candidate; True when it became the held stop.
+
+        A closed stop is held until the candidate that starts at its first outside fix closes, since
+        only that one can claim the same sparse segment (see ``floor``). When both do, the stop with
+        more fixes wins, then the one whose own estimate explains the longer dwell: the silent gap is
+        one wait, and the candidate that accounts for all of it (typically the fix the phone's timer
+        sent while standing at the door) is where it happened. The winner keeps its own estimate; a
+        losing later candidate is re-estimated with its arrival after the winner's departure."""
+        own, floored, exit_pt = self._close(out1, out2)
+        held = self.held
+        if held is not None and own is not None and own.arrival < held.departure:
+            if (own.fix_count, own.dwell_s) > (held.fix_count, held.dwell_s):
+                self.held, self.floor = own, exit_pt
+                return True
+            out.append(held)
+            self.held = None
+            own = floored
+        elif held is not None:
+            out.append(held)
+            self.held = None
+        if own is None:
+            return False
+        self.held, self.floor = own, exit_pt
+        return True
 
     def _add_member(self, p: _Pt, raw: bool = True) -> None:
         if raw:
@@ -236,42 +261,82 @@ class _Scanner:
         self.sx += p.x
         self.sy += p.y
 
-    def _exit_point(self, stop: Stop, out1: _Pt) -> _Pt:
-        last = self.members[-1]
-        t = stop.departure.timestamp()
-        f = (t - last.t) / (out1.t - last.t) if out1.t > last.t else 0.0
-        return _Pt(last.fix, last.x + f * (out1.x - last.x), last.y + f * (out1.y - last.y), t)
+    def _entry(self, cx: float, cy: float) -> tuple[_Pt, _Pt, float | None, float | None] | None:
+        """The segment (a, b) into the first member inside the final circle, the fraction along it
+        where it enters (None when a is inside already), and the speed on the segment before a. The
+        running centre moves as members come, so the first members may lie just outside where the
+        centre settled. None when there is no fix before."""
+        seq = [p for p in (self.prev2, self.prev1) if p is not None] + self.members
+        off = len(seq) - len(self.members)
+        k = next((off + i for i, m in enumerate(self.members) if _dist(m, cx, cy) <= self.radius_m), None)
+        if k is None or k == 0:
+            return None
+        a, b = seq[k - 1], seq[k]
+        speed = _faster(_segment_speed(seq[k - 2], a) if k >= 2 else None, a.fix.speed_mps)
+        return a, b, _crossing(a, b, cx, cy, self.radius_m, entering=True), speed
 
-    def _close(self, out1: _Pt | None, out2: _Pt | None) -> Stop | None:
+    def _exit(self, cx: float, cy: float, outs: list[_Pt]) -> tuple[_Pt, _Pt, float | None, float | None] | None:
+        """The segment (a, b) out of the last member inside the final circle, the fraction where it
+        leaves, and the speed on the segment after b. None when there is no fix after."""
+        seq = self.members + outs
+        k = next((i for i in range(len(self.members) - 1, -1, -1)
+                  if _dist(seq[i], cx, cy) <= self.radius_m), None)
+        if k is None or k == len(seq) - 1:
+            return None
+        a, b = seq[k], seq[k + 1]
+        speed = _faster(_segment_speed(b, seq[k + 2]) if k + 2 < len(seq) else None, b.fix.speed_mps)
+        return a, b, _crossing(a, b, cx, cy, self.radius_m, entering=False), speed
+
+    def _close(self, out1: _Pt | None, out2: _Pt | None) -> tuple[Stop | None, Stop | None, _Pt]:
+        """The candidate as a stop on its own estimate, the same with its arrival kept after the last
+        stop's departure (None where too short), and the exit point of its departure."""
         n = len(self.members)
         cx, cy = self.sx / n, self.sy / n
-        r = self.radius_m
+
+        outs = [p for p in (out1, out2) if p is not None]
+        entry = self._entry(cx, cy)
+        exit_ = self._exit(cx, cy, outs)
+        # The agent's travel speed around this stop: the fastest of the segments just before and just
+        # after it and of the speeds the phone reported at the fixes on either side. A sparse segment's
+        # average is only a lower bound (it may contain another wait), and one side may be another
+        # stop's silent gap.
+        speeds = [sp for seg in (entry, exit_) if seg is not None and (sp := seg[3]) is not None]
+        moving = max(speeds) if speeds else None
+
         first, last = self.members[0], self.members[-1]
-
-        arrival_t, arrival_interp = first.t, False
-        if self.prev1 is not None:
-            s = _crossing(self.prev1, first, cx, cy, r, entering=True)
-            if s is not None:
-                speed = _segment_speed(self.prev2, self.prev1)
-                arrival_t, arrival_interp = _crossing_time(self.prev1, first, s, speed, True), True
-            elif _dist(self.prev1, cx, cy) <= r:
-                arrival_t = self.prev1.t
-
+        arrival_t, arrival_interp, entered = first.t, False, first
+        if entry is not None:
+            a, b, s, _ = entry
+            entered = b
+            if s is None:  # the fix before is already inside: entry was no later than it
+                arrival_t = a.t
+            else:
+                arrival_t, arrival_interp = _crossing_time(a, b, s, moving, True), True
+        departure_t, departure_interp, exit_pt = last.t, False, last
+        if exit_ is not None:
+            a, b, s, _ = exit_
+            if s is None:
+                departure_t, exit_pt = a.t, a
+            else:
+                departure_t, departure_interp = _crossing_time(a, b, s, moving, False), True
+                f = (departure_t - a.t) / (b.t - a.t) if b.t > a.t else 0.0
+                exit_pt = _Pt(a.fix, a.x + f * (b.x - a.x), a.y + f * (b.y - a.y), departure_t)
+        own = self._stop(arrival_t, arrival_interp, departure_t, departure_interp, cx, cy)
+        floored = own
         if self.floor is not None and arrival_t < self.floor.t:
-            s = _crossing(self.floor, first, cx, cy, r, entering=True)
+            s = _crossing(self.floor, entered, cx, cy, self.radius_m, entering=True)
             if s is None:
                 arrival_t, arrival_interp = self.floor.t, False
             else:
-                arrival_t = _crossing_time(self.floor, first, s, None, True)
-        departure_t, departure_interp = last.t, False
-        if out1 is not None:
-            s = _crossing(last, out1, cx, cy, r, entering=False)
-            if s is not None:
-                speed = _segment_speed(out1, out2)
-                departure_t, departure_interp = _crossing_time(last, out1, s, speed, False), True
+                arrival_t = _crossing_time(self.floor, entered, s, None, True)
+            floored = self._stop(arrival_t, arrival_interp, departure_t, departure_interp, cx, cy)
+        return own, floored, exit_pt
 
+    def _stop(self, arrival_t: float, arrival_interp: bool, departure_t: float, departure_interp: bool,
+              cx: float, cy: float) -> Stop | None:
         if departure_t - arrival_t < self.min_dwell_s:
             return None
+        first, last = self.members[0], self.members[-1]
         lon, lat = geodata.to_wgs84(cx, cy)
         accuracies = [m.fix.accuracy_m for m in self.members if m.fix.accuracy_m is not None]
         tz = first.fix.ts.tzinfo
@@ -280,7 +345,7 @@ class _Scanner:
             departure=datetime.fromtimestamp(departure_t, tz),
             lat=lat,
             lon=lon,
-            fix_count=n,
+            fix_count=len(self.members),
             median_accuracy_m=statistics.median(accuracies) if accuracies else None,
             arrival_interpolated=arrival_interp,
             departure_interpolated=departure_interp,
@@ -315,7 +380,7 @@ class StopDetector:
     @property
     def held_fixes(self) -> int:
         """Fixes held in memory: the reorder window, the open candidate and its context."""
-        return len(self._window) + self._scanner.held
+        return len(self._window) + self._scanner.held_fixes
 
     def feed(self, fixes: Iterable[Fix]) -> list[Stop]:
         """Take fixes in any order; return the stops these fixes closed."""
@@ -365,7 +430,7 @@ def detect_stops(
 
 def speed_threshold_stops(
     fixes: Iterable[Fix],
-    max_speed_mps: float = 2.0,
+    max_speed_mps: float = 3.0,
     min_dwell_s: float = DEFAULT_MIN_DWELL_S,
 ) -> list[Stop]:
     """The plain baseline: a stop is a run of consecutive fixes each reached from the previous fix
