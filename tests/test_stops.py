@@ -3,6 +3,7 @@ outliers, arrival and departure accuracy per phone mode, batch = incremental, la
 state, and the speed-threshold baseline."""
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 from datetime import datetime, timedelta
@@ -150,7 +151,7 @@ def _feed_in_chunks(fixes: list[Fix], cuts: list[int], max_lateness_s: float = 0
     detector = StopDetector(max_lateness_s=max_lateness_s)
     stops: list[Stop] = []
     bounds = [0, *sorted(set(cuts)), len(fixes)]
-    for a, b in zip(bounds, bounds[1:]):
+    for a, b in itertools.pairwise(bounds):
         stops += detector.feed(fixes[a:b])
     return stops + detector.flush(), detector
 

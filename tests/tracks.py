@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -19,7 +19,7 @@ from tracking import Fix
 # Royal Parade, Plymouth city centre.
 ORIGIN_LON, ORIGIN_LAT = -4.1427, 50.3713
 ORIGIN_X, ORIGIN_Y = geodata.to_bng(ORIGIN_LON, ORIGIN_LAT)
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @dataclass(frozen=True)

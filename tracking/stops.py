@@ -14,7 +14,12 @@ stop nor starts one. Two consecutive fixes outside confirm that the device left.
 then closed; it is a stop when its estimated dwell (departure - arrival) is at least
 ``min_dwell_s``. A stop resumes scanning at the first outside fix. A candidate too short to be a
 stop resumes at its second fix, so a stop whose first fixes were swallowed by a passing candidate is
-still found whole.
+still found whole. A phone that reports by distance may send no fix at all during a short visit;
+then the fixes on both sides of the silent gap each look like a stop that waited out the gap. Only
+one of them is kept: the one with more fixes, then the one whose estimate explains the longer wait
+(usually the fix the phone's 5-minute timer sent from the door). Such a stop is placed at that fix,
+which may be up to the phone's reporting distance (100 m on iOS, ~500 m in significant-change mode)
+from the door.
 
 Arrival and departure
 ---------------------
@@ -54,6 +59,7 @@ flushed, so batch and incremental give the same stops for any chunking of an ord
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import statistics
 from collections import deque
@@ -166,9 +172,10 @@ class _Scanner:
         self.min_dwell_s = min_dwell_s
         # A sparse segment can be the departure segment of one stop and the arrival segment of the
         # next (a phone that reports by distance may send no fix during a short stop, so both fixes
-        # around it form one-fix candidates). Time on that segment belongs to the first stop: the
-        # next arrival is never before the last departure: the next stop's arrival is then re-estimated
-        # on the rest of the segment, from the point and time the last stop was left.
+        # around it form one-fix candidates that each claim the silent wait). ``held`` is the last
+        # stop, kept until the candidate after it closes so the two claims can be settled
+        # (_settle); ``floor`` is the point and time it was left, from which a later stop's arrival
+        # is re-estimated when it would otherwise come before that departure.
         self.floor: _Pt | None = None
         self.held: Stop | None = None
         self._reset(None, None)
@@ -383,7 +390,9 @@ class StopDetector:
         return len(self._window) + self._scanner.held_fixes
 
     def feed(self, fixes: Iterable[Fix]) -> list[Stop]:
-        """Take fixes in any order; return the stops these fixes closed."""
+        """Take fixes in any order; return the stops that became final. A stop is final once the
+        candidate after it has closed too (the two may claim the same silent gap), so it is reported
+        a few fixes, plus the reorder window, after its departure."""
         for fix in fixes:
             if fix in self._in_window:
                 continue
@@ -454,7 +463,7 @@ def speed_threshold_stops(
                 first_fix_ts=run[0].fix.ts, last_fix_ts=run[-1].fix.ts))
         run.clear()
 
-    for prev, p in zip(pts, pts[1:]):
+    for prev, p in itertools.pairwise(pts):
         speed = _segment_speed(prev, p)
         if speed is not None and speed < max_speed_mps:
             run.append(p)
