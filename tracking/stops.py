@@ -24,8 +24,10 @@ from the door.
 Arrival and departure
 ---------------------
 The arrival is where the track enters the circle of ``radius_m`` around the stop's centre, found on
-the segment from the last fix before the stop to its first fix; the departure is where the track
-leaves it, on the segment from the stop's last fix to the first fix after it. The crossing point is
+the segment into the stop's first fix inside that circle from the fix before it; the departure is
+where the track leaves it, on the segment from the stop's last fix inside the circle to the fix
+after it. (The running centre moves while a candidate grows, so its first and last members may lie
+just outside the circle where the centre settled.) The crossing point is
 exact geometry (a circle-segment intersection in metres); its *time* is estimated two ways:
 
 * Dense segment (the two fixes at most ``DENSE_GAP_S`` apart, e.g. Android's ~10 s): linear in time
