@@ -57,11 +57,16 @@ def test_android_every_stop_found_within_30s_and_no_decoy(seed: int) -> None:
         assert s.dwell_s == pytest.approx((s.departure - s.arrival).total_seconds())
 
 
-def test_noisier_android_track_still_within_30s() -> None:
-    track = make_track(DAY, mode="android", noise_m=15.0, seed=11)
-    pairs = _match(detect_stops(track.fixes), track.stops)
-    arr, dep = _errors(pairs)
-    assert max(map(abs, arr + dep)) <= 30, (arr, dep)
+@pytest.mark.parametrize("noise_m", [15.0, 30.0])
+def test_noisier_android_track_still_within_30s(noise_m: float) -> None:
+    # Sigma 30 m per axis puts a quarter of the door's fixes beyond 50 m; the fixes' reported
+    # accuracy (45 m here) keeps them in the stop.
+    for seed in range(3):
+        track = make_track(DAY, mode="android", noise_m=noise_m, seed=seed, outliers={700: (150.0, 60.0)})
+        stops = detect_stops(track.fixes)
+        assert len(stops) == len(track.stops)
+        arr, dep = _errors(_match(stops, track.stops))
+        assert max(map(abs, arr + dep)) <= 30, (arr, dep)
 
 
 def test_traffic_light_halt_is_not_a_stop() -> None:

@@ -7,7 +7,9 @@ How fixes become stops
 ----------------------
 Fixes are taken in timestamp order (exact duplicates dropped; fixes of equal ``ts`` ordered by
 position so the order never depends on arrival). A *candidate* starts at a fix and takes every
-following fix within ``radius_m`` of the candidate's running centre (the mean of its members). One
+following fix within ``radius_m`` of the candidate's running centre (the mean of its members),
+widened by the fix's reported ``accuracy_m`` up to one more radius (GPS noise of sigma 30 m would
+otherwise put two fixes in a row outside a 50 m circle several times per visit). One
 fix outside the circle is held back: if the next fix is inside again, the outside one was an outlier
 (GPS multipath throws single fixes 100 m and more away) and is discarded, so it neither splits the
 stop nor starts one. Two consecutive fixes outside confirm that the device left. The candidate is
@@ -204,7 +206,11 @@ class _Scanner:
                 continue
             self.raw.append(p)
             n = len(self.members)
-            if _dist(p, self.sx / n, self.sy / n) <= self.radius_m:
+            # A fix counts as inside when its accuracy circle reaches the stop circle (capped at one
+            # radius): phones report sigma 5-30 m, and two noisy fixes in a row would otherwise end
+            # a visit.
+            slack = min(p.fix.accuracy_m or 0.0, self.radius_m)
+            if _dist(p, self.sx / n, self.sy / n) <= self.radius_m + slack:
                 self.pending.clear()
                 self._add_member(p, raw=False)
                 continue
