@@ -1,0 +1,481 @@
+"""Stop detection over one device's GPS fixes: where an agent dwelt, from when to when.
+
+A stop is a dwell within ``radius_m`` metres (default 50, measured in British National Grid,
+EPSG:27700) lasting at least ``min_dwell_s`` seconds (default 60), per the tracking issue.
+
+How fixes become stops
+----------------------
+Fixes are taken in timestamp order (exact duplicates dropped; fixes of equal ``ts`` ordered by
+position so the order never depends on arrival). A *candidate* starts at a fix and takes every
+following fix within ``radius_m`` of the candidate's running centre (the mean of its members),
+widened by the fix's reported ``accuracy_m`` up to one more radius (GPS noise of sigma 30 m would
+otherwise put two fixes in a row outside a 50 m circle several times per visit). One
+fix outside the circle is held back: if the next fix is inside again, the outside one was an outlier
+(GPS multipath throws single fixes 100 m and more away) and is discarded, so it neither splits the
+stop nor starts one. Two consecutive fixes outside confirm that the device left. The candidate is
+then closed; it is a stop when its estimated dwell (departure - arrival) is at least
+``min_dwell_s``. A stop resumes scanning at the first outside fix. A candidate too short to be a
+stop resumes at its second fix, so a stop whose first fixes were swallowed by a passing candidate is
+still found whole. A phone that reports by distance may send no fix at all during a short visit;
+then the fixes on both sides of the silent gap each look like a stop that waited out the gap. Only
+one of them is kept: the one with more fixes, then the one whose estimate explains the longer wait
+(usually the fix the phone's 5-minute timer sent from the door). Such a stop is placed at that fix,
+which may be up to the phone's reporting distance (100 m on iOS, ~500 m in significant-change mode)
+from the door.
+
+Arrival and departure
+---------------------
+The arrival is where the track enters the circle of ``radius_m`` around the stop's centre, found on
+the segment into the stop's first fix inside that circle from the fix before it; the departure is
+where the track leaves it, on the segment from the stop's last fix inside the circle to the fix
+after it. (The running centre moves while a candidate grows, so its first and last members may lie
+just outside the circle where the centre settled.) The crossing point is
+exact geometry (a circle-segment intersection in metres); its *time* is estimated two ways:
+
+* Dense segment (the two fixes at most ``DENSE_GAP_S`` apart, e.g. Android's ~10 s): linear in time
+  along the segment, i.e. constant speed between the fixes.
+* Sparse segment (iOS reports after 100 m or 5 min, "significant change" after ~500 m or 5 min):
+  a phone that reports by distance falls silent when the agent stops, so the next fix comes only
+  from the 5-minute timer, long after the real arrival. Constant speed across such a gap would put
+  the arrival minutes late. Instead the agent is assumed to have travelled the segment at its moving
+  speed, and to have waited out the rest of the gap at the stop: the arrival is the time it takes to
+  cover the distance from the fix before to the circle at that speed, the departure that time before
+  the fix after. The moving speed is the fastest of the speeds implied by the segments just before
+  and just after the stop and of the speeds the phone reported at the fixes around the gap (Doppler,
+  ``speed_mps``). It is used only when it is higher than the gap's own average speed (otherwise the
+  gap itself is the better evidence), and the result is always bounded by the two fixes.
+
+When there is no fix before (after) the stop, or the fix before is itself inside the circle, the
+arrival (departure) is the time of the bounding fix and the stop says it was not interpolated.
+
+Incremental use
+---------------
+:class:`StopDetector` runs the same scan as fixes arrive. Fixes are held in a reorder window of
+``max_lateness_s`` (default 300 s) behind the newest timestamp seen and released to the scan in
+timestamp order, so fixes that arrive late (a phone's buffered batch after a signal gap, overtaken by
+newer fixes) are merged exactly as batch mode would see them, as long as they are no older than the
+window. A fix older than what was already released cannot change decided stops: it is dropped and
+counted in :attr:`StopDetector.late_dropped` (it is still stored by ingest, and a batch run over the
+day sees it). State per device is the reorder window plus the fixes of the current candidate and
+two fixes of context, never the whole day. :func:`detect_stops` is the same detector fed once and
+flushed, so batch and incremental give the same stops for any chunking of an ordered stream.
+"""
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+import statistics
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+
+import geodata
+from tracking.fixes import Fix
+
+DEFAULT_RADIUS_M = 50.0
+DEFAULT_MIN_DWELL_S = 60.0
+DEFAULT_MAX_LATENESS_S = 300.0
+# Segments longer than this are treated as sparse (see the module docstring); Android's ~10 s and
+# short signal drop-outs stay below it, iOS and significant-change gaps (minutes) above it.
+DENSE_GAP_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    arrival: datetime
+    departure: datetime
+    lat: float
+    lon: float
+    fix_count: int
+    median_accuracy_m: float | None
+    arrival_interpolated: bool
+    departure_interpolated: bool
+    first_fix_ts: datetime
+    last_fix_ts: datetime
+
+    @property
+    def dwell_s(self) -> float:
+        return (self.departure - self.arrival).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class _Pt:
+    fix: Fix
+    x: float
+    y: float
+    t: float
+
+
+def _order_key(fix: Fix) -> tuple[datetime, float, float]:
+    return (fix.ts, fix.lat, fix.lon)
+
+
+def _project(fixes: list[Fix]) -> list[_Pt]:
+    if not fixes:
+        return []
+    xs, ys = geodata.to_bng(np.array([f.lon for f in fixes]), np.array([f.lat for f in fixes]))
+    return [_Pt(f, float(x), float(y), f.ts.timestamp()) for f, x, y in zip(fixes, xs, ys)]
+
+
+def _dist(a: _Pt, cx: float, cy: float) -> float:
+    return math.hypot(a.x - cx, a.y - cy)
+
+
+def _segment_speed(a: _Pt | None, b: _Pt | None) -> float | None:
+    if a is None or b is None or b.t <= a.t:
+        return None
+    return math.hypot(b.x - a.x, b.y - a.y) / (b.t - a.t)
+
+
+def _faster(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _crossing(a: _Pt, b: _Pt, cx: float, cy: float, r: float, entering: bool) -> float | None:
+    """Fraction along a→b where the segment crosses the circle, or None when it does not cross the
+    way asked (entering: a outside and b inside; leaving: a inside and b outside)."""
+    a_in = _dist(a, cx, cy) <= r
+    b_in = _dist(b, cx, cy) <= r
+    if entering and (a_in or not b_in):
+        return None
+    if not entering and (not a_in or b_in):
+        return None
+    dx, dy = b.x - a.x, b.y - a.y
+    ex, ey = a.x - cx, a.y - cy
+    qa = dx * dx + dy * dy
+    qb = 2.0 * (ex * dx + ey * dy)
+    qc = ex * ex + ey * ey - r * r
+    root = math.sqrt(max(qb * qb - 4.0 * qa * qc, 0.0))
+    s = (-qb - root) / (2.0 * qa) if entering else (-qb + root) / (2.0 * qa)
+    return min(max(s, 0.0), 1.0)
+
+
+def _crossing_time(a: _Pt, b: _Pt, s: float, moving_speed: float | None, entering: bool) -> float:
+    gap = b.t - a.t
+    length = math.hypot(b.x - a.x, b.y - a.y)
+    if gap <= DENSE_GAP_S or moving_speed is None or gap <= 0:
+        return a.t + s * gap
+    gap_speed = length / gap
+    if moving_speed <= gap_speed:
+        return a.t + s * gap
+    # The agent moved at moving_speed on the moving side and waited the rest of the gap at the stop.
+    if entering:
+        return min(a.t + s * length / moving_speed, b.t)
+    return max(b.t - (1.0 - s) * length / moving_speed, a.t)
+
+
+class _Scanner:
+    """The candidate state machine; fed fixes in final order."""
+
+    def __init__(self, radius_m: float, min_dwell_s: float) -> None:
+        self.radius_m = radius_m
+        self.min_dwell_s = min_dwell_s
+        # A sparse segment can be the departure segment of one stop and the arrival segment of the
+        # next (a phone that reports by distance may send no fix during a short stop, so both fixes
+        # around it form one-fix candidates that each claim the silent wait). ``held`` is the last
+        # stop, kept until the candidate after it closes so the two claims can be settled
+        # (_settle); ``floor`` is the point and time it was left, from which a later stop's arrival
+        # is re-estimated when it would otherwise come before that departure.
+        self.floor: _Pt | None = None
+        self.held: Stop | None = None
+        self._reset(None, None)
+
+    def _reset(self, prev2: _Pt | None, prev1: _Pt | None) -> None:
+        self.prev2, self.prev1 = prev2, prev1
+        self.members: list[_Pt] = []
+        self.raw: list[_Pt] = []  # every fix since the candidate's first, outliers included
+        self.pending: list[_Pt] = []
+        self.sx = 0.0
+        self.sy = 0.0
+
+    @property
+    def held_fixes(self) -> int:
+        return len(self.raw) + (self.prev1 is not None) + (self.prev2 is not None)
+
+    def feed(self, pts: Iterable[_Pt]) -> list[Stop]:
+        out: list[Stop] = []
+        queue = deque(pts)
+        while queue:
+            p = queue.popleft()
+            if not self.members:
+                self._add_member(p)
+                continue
+            self.raw.append(p)
+            n = len(self.members)
+            # A fix counts as inside when its accuracy circle reaches the stop circle (capped at one
+            # radius): phones report sigma 5-30 m, and two noisy fixes in a row would otherwise end
+            # a visit.
+            slack = min(p.fix.accuracy_m or 0.0, self.radius_m)
+            if _dist(p, self.sx / n, self.sy / n) <= self.radius_m + slack:
+                self.pending.clear()
+                self._add_member(p, raw=False)
+                continue
+            self.pending.append(p)
+            if len(self.pending) < 2:
+                continue
+            if self._settle(self.pending[0], self.pending[1], out):
+                last = self.members[-1]
+                i = self.raw.index(last)
+                before_last = self.raw[i - 1] if i > 0 else self.prev1
+                refeed = self.raw[i + 1:]
+                self._reset(before_last, last)
+            else:
+                first = self.raw[0]
+                refeed = self.raw[1:]
+                self._reset(self.prev1, first)
+            queue.extendleft(reversed(refeed))
+        return out
+
+    def flush(self) -> list[Stop]:
+        """Close the open candidate at the end of the data (its pending fix, if any, counts as the
+        first fix after it) and release the held stop."""
+        out: list[Stop] = []
+        if self.members:
+            self._settle(self.pending[0] if self.pending else None, None, out)
+        if self.held is not None:
+            out.append(self.held)
+        self._reset(None, None)
+        self.held = None
+        self.floor = None
+        return out
+
+    def _settle(self, out1: _Pt | None, out2: _Pt | None, out: list[Stop]) -> bool:
+        """Close the candidate; True when it became the held stop.
+
+        A closed stop is held until the candidate that starts at its first outside fix closes, since
+        only that one can claim the same sparse segment (see ``floor``). When both do, the stop with
+        more fixes wins, then the one whose own estimate explains the longer dwell: the silent gap is
+        one wait, and the candidate that accounts for all of it (typically the fix the phone's timer
+        sent while standing at the door) is where it happened. The winner keeps its own estimate; a
+        losing later candidate is re-estimated with its arrival after the winner's departure."""
+        own, floored, exit_pt = self._close(out1, out2)
+        held = self.held
+        if held is not None and own is not None and own.arrival < held.departure:
+            if (own.fix_count, own.dwell_s) > (held.fix_count, held.dwell_s):
+                self.held, self.floor = own, exit_pt
+                return True
+            out.append(held)
+            self.held = None
+            own = floored
+        elif held is not None:
+            out.append(held)
+            self.held = None
+        if own is None:
+            return False
+        self.held, self.floor = own, exit_pt
+        return True
+
+    def _add_member(self, p: _Pt, raw: bool = True) -> None:
+        if raw:
+            self.raw.append(p)
+        self.members.append(p)
+        self.sx += p.x
+        self.sy += p.y
+
+    def _entry(self, cx: float, cy: float) -> tuple[_Pt, _Pt, float | None, float | None] | None:
+        """The segment (a, b) into the first member inside the final circle, the fraction along it
+        where it enters (None when a is inside already), and the speed on the segment before a. The
+        running centre moves as members come, so the first members may lie just outside where the
+        centre settled. None when there is no fix before."""
+        seq = [p for p in (self.prev2, self.prev1) if p is not None] + self.members
+        off = len(seq) - len(self.members)
+        k = next((off + i for i, m in enumerate(self.members) if _dist(m, cx, cy) <= self.radius_m), None)
+        if k is None or k == 0:
+            return None
+        a, b = seq[k - 1], seq[k]
+        speed = _faster(_segment_speed(seq[k - 2], a) if k >= 2 else None, a.fix.speed_mps)
+        return a, b, _crossing(a, b, cx, cy, self.radius_m, entering=True), speed
+
+    def _exit(self, cx: float, cy: float, outs: list[_Pt]) -> tuple[_Pt, _Pt, float | None, float | None] | None:
+        """The segment (a, b) out of the last member inside the final circle, the fraction where it
+        leaves, and the speed on the segment after b. None when there is no fix after."""
+        seq = self.members + outs
+        k = next((i for i in range(len(self.members) - 1, -1, -1)
+                  if _dist(seq[i], cx, cy) <= self.radius_m), None)
+        if k is None or k == len(seq) - 1:
+            return None
+        a, b = seq[k], seq[k + 1]
+        speed = _faster(_segment_speed(b, seq[k + 2]) if k + 2 < len(seq) else None, b.fix.speed_mps)
+        return a, b, _crossing(a, b, cx, cy, self.radius_m, entering=False), speed
+
+    def _close(self, out1: _Pt | None, out2: _Pt | None) -> tuple[Stop | None, Stop | None, _Pt]:
+        """The candidate as a stop on its own estimate, the same with its arrival kept after the last
+        stop's departure (None where too short), and the exit point of its departure."""
+        n = len(self.members)
+        cx, cy = self.sx / n, self.sy / n
+
+        outs = [p for p in (out1, out2) if p is not None]
+        entry = self._entry(cx, cy)
+        exit_ = self._exit(cx, cy, outs)
+        # The agent's travel speed around this stop: the fastest of the segments just before and just
+        # after it and of the speeds the phone reported at the fixes on either side. A sparse segment's
+        # average is only a lower bound (it may contain another wait), and one side may be another
+        # stop's silent gap.
+        speeds = [sp for seg in (entry, exit_) if seg is not None and (sp := seg[3]) is not None]
+        moving = max(speeds) if speeds else None
+
+        first, last = self.members[0], self.members[-1]
+        arrival_t, arrival_interp, entered = first.t, False, first
+        if entry is not None:
+            a, b, s, _ = entry
+            entered = b
+            if s is None:  # the fix before is already inside: entry was no later than it
+                arrival_t = a.t
+            else:
+                arrival_t, arrival_interp = _crossing_time(a, b, s, moving, True), True
+        departure_t, departure_interp, exit_pt = last.t, False, last
+        if exit_ is not None:
+            a, b, s, _ = exit_
+            if s is None:
+                departure_t, exit_pt = a.t, a
+            else:
+                departure_t, departure_interp = _crossing_time(a, b, s, moving, False), True
+                f = (departure_t - a.t) / (b.t - a.t) if b.t > a.t else 0.0
+                exit_pt = _Pt(a.fix, a.x + f * (b.x - a.x), a.y + f * (b.y - a.y), departure_t)
+        own = self._stop(arrival_t, arrival_interp, departure_t, departure_interp, cx, cy)
+        floored = own
+        if self.floor is not None and arrival_t < self.floor.t:
+            s = _crossing(self.floor, entered, cx, cy, self.radius_m, entering=True)
+            if s is None:
+                arrival_t, arrival_interp = self.floor.t, False
+            else:
+                arrival_t = _crossing_time(self.floor, entered, s, None, True)
+            floored = self._stop(arrival_t, arrival_interp, departure_t, departure_interp, cx, cy)
+        return own, floored, exit_pt
+
+    def _stop(self, arrival_t: float, arrival_interp: bool, departure_t: float, departure_interp: bool,
+              cx: float, cy: float) -> Stop | None:
+        if departure_t - arrival_t < self.min_dwell_s:
+            return None
+        first, last = self.members[0], self.members[-1]
+        lon, lat = geodata.to_wgs84(cx, cy)
+        accuracies = [m.fix.accuracy_m for m in self.members if m.fix.accuracy_m is not None]
+        tz = first.fix.ts.tzinfo
+        return Stop(
+            arrival=datetime.fromtimestamp(arrival_t, tz),
+            departure=datetime.fromtimestamp(departure_t, tz),
+            lat=lat,
+            lon=lon,
+            fix_count=len(self.members),
+            median_accuracy_m=statistics.median(accuracies) if accuracies else None,
+            arrival_interpolated=arrival_interp,
+            departure_interpolated=departure_interp,
+            first_fix_ts=first.fix.ts,
+            last_fix_ts=last.fix.ts,
+        )
+
+
+class StopDetector:
+    """Incremental stop detection for one device (see the module docstring for late fixes)."""
+
+    def __init__(
+        self,
+        radius_m: float = DEFAULT_RADIUS_M,
+        min_dwell_s: float = DEFAULT_MIN_DWELL_S,
+        max_lateness_s: float = DEFAULT_MAX_LATENESS_S,
+    ) -> None:
+        if radius_m <= 0:
+            raise ValueError(f"radius_m must be positive, got {radius_m}")
+        if min_dwell_s < 0:
+            raise ValueError(f"min_dwell_s must not be negative, got {min_dwell_s}")
+        if max_lateness_s < 0:
+            raise ValueError(f"max_lateness_s must not be negative, got {max_lateness_s}")
+        self._scanner = _Scanner(radius_m, min_dwell_s)
+        self._lateness = None if math.isinf(max_lateness_s) else timedelta(seconds=max_lateness_s)
+        self._window: list[Fix] = []  # sorted by _order_key, not yet released to the scan
+        self._in_window: set[Fix] = set()
+        self._released_key: tuple[datetime, float, float] | None = None
+        self._newest: datetime | None = None
+        self.late_dropped = 0
+
+    @property
+    def held_fixes(self) -> int:
+        """Fixes held in memory: the reorder window, the open candidate and its context."""
+        return len(self._window) + self._scanner.held_fixes
+
+    def feed(self, fixes: Iterable[Fix]) -> list[Stop]:
+        """Take fixes in any order; return the stops that became final. A stop is final once the
+        candidate after it has closed too (the two may claim the same silent gap), so it is reported
+        a few fixes, plus the reorder window, after its departure."""
+        for fix in fixes:
+            if fix in self._in_window:
+                continue
+            key = _order_key(fix)
+            if self._released_key is not None and key <= self._released_key:
+                self.late_dropped += 1
+                continue
+            bisect.insort(self._window, fix, key=_order_key)
+            self._in_window.add(fix)
+            if self._newest is None or fix.ts > self._newest:
+                self._newest = fix.ts
+        if self._newest is None or self._lateness is None:
+            return []
+        horizon = self._newest - self._lateness
+        cut = 0
+        while cut < len(self._window) and self._window[cut].ts <= horizon:
+            cut += 1
+        return self._release(cut)
+
+    def flush(self) -> list[Stop]:
+        """Release every held fix and close the open candidate (end of the data, e.g. end of day)."""
+        stops = self._release(len(self._window))
+        return stops + self._scanner.flush()
+
+    def _release(self, cut: int) -> list[Stop]:
+        if cut == 0:
+            return []
+        batch = self._window[:cut]
+        del self._window[:cut]
+        self._in_window.difference_update(batch)
+        self._released_key = _order_key(batch[-1])
+        return self._scanner.feed(_project(batch))
+
+
+def detect_stops(
+    fixes: Iterable[Fix],
+    radius_m: float = DEFAULT_RADIUS_M,
+    min_dwell_s: float = DEFAULT_MIN_DWELL_S,
+) -> list[Stop]:
+    """Every stop in one device's fixes (any order; exact duplicates are dropped)."""
+    detector = StopDetector(radius_m, min_dwell_s, max_lateness_s=math.inf)
+    return detector.feed(fixes) + detector.flush()
+
+
+def speed_threshold_stops(
+    fixes: Iterable[Fix],
+    max_speed_mps: float = 3.0,
+    min_dwell_s: float = DEFAULT_MIN_DWELL_S,
+) -> list[Stop]:
+    """The plain baseline: a stop is a run of consecutive fixes each reached from the previous fix
+    below ``max_speed_mps``, lasting at least ``min_dwell_s``; arrival is the first slow fix and
+    departure the last one, with no interpolation and no outlier tolerance."""
+    ordered = sorted(set(fixes), key=_order_key)
+    pts = _project(ordered)
+    stops: list[Stop] = []
+    run: list[_Pt] = []
+
+    def close() -> None:
+        if run and run[-1].t - run[0].t >= min_dwell_s:
+            cx = sum(p.x for p in run) / len(run)
+            cy = sum(p.y for p in run) / len(run)
+            lon, lat = geodata.to_wgs84(cx, cy)
+            acc = [p.fix.accuracy_m for p in run if p.fix.accuracy_m is not None]
+            stops.append(Stop(
+                arrival=run[0].fix.ts, departure=run[-1].fix.ts, lat=lat, lon=lon,
+                fix_count=len(run), median_accuracy_m=statistics.median(acc) if acc else None,
+                arrival_interpolated=False, departure_interpolated=False,
+                first_fix_ts=run[0].fix.ts, last_fix_ts=run[-1].fix.ts))
+        run.clear()
+
+    for prev, p in itertools.pairwise(pts):
+        speed = _segment_speed(prev, p)
+        if speed is not None and speed < max_speed_mps:
+            run.append(p)
+        else:
+            close()
+    close()
+    return stops
