@@ -1,7 +1,9 @@
 """Stop detection over one device's GPS fixes: where an agent dwelt, from when to when.
 
 A stop is a dwell within ``radius_m`` metres (default 50, measured in British National Grid,
-EPSG:27700) lasting at least ``min_dwell_s`` seconds (default 60), per the tracking issue.
+EPSG:27700) lasting at least ``min_dwell_s`` seconds (default 60), per the tracking issue. The
+module runs past 450 lines because it explains in full the estimates evidence rests on, and keeps
+the baseline beside the detector it is measured against (they share the projection and ordering).
 
 How fixes become stops
 ----------------------
