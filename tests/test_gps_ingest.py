@@ -4,12 +4,33 @@ late batch made on demand), and the consumer end to end over the real broker, da
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from psycopg import sql
 
-from tracking import GpsFix, Limits, RejectKind, decode
+from core import connect_redis, hash_device_secret, raw_connection, read_positions, session_scope
+from core.models import Device
+from tests.case_world import make_agent
+from tests.helpers import unique
+from tests.mqtt_listen import connected
+from tracking import (
+    GpsFix,
+    GpsStore,
+    IngestConfig,
+    IngestWorker,
+    Limits,
+    Received,
+    RejectKind,
+    decode,
+    ensure_gps_partitions,
+    partition_name,
+)
 
 SAMPLES = Path("/work/shared/samples/owntracks")
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
@@ -161,3 +182,165 @@ def test_owntracks_other_types_are_ignored_not_dead_lettered(payload) -> None:
 def test_owntracks_rejects(topic, payload, kind) -> None:
     d = decode(topic, payload, agent_of, LIMITS)
     assert d.fixes == [] and kinds(d) == [kind]
+
+
+# --- the store and the consumer, on the real services ------------------------------------------
+
+@dataclass(frozen=True)
+class Phone:
+    device_id: str
+    agent_id: int
+
+
+@pytest.fixture
+def phones(migrated) -> list[Phone]:
+    """Two agents, each with a registered phone (ids unique to this test)."""
+    made = []
+    with session_scope() as db:
+        for _ in range(2):
+            agent = make_agent(db)
+            device = Device(device_id=unique("phone"), kind="phone", agent_id=agent.id,
+                            credential_hash=hash_device_secret("s"))
+            db.add(device)
+            db.flush()
+            made.append(Phone(device.device_id, agent.id))
+    return made
+
+
+@pytest.fixture
+def live() -> Iterator[tuple[object, str]]:
+    client = connect_redis()
+    namespace = f"test:{unique('gps')}:"
+    yield client, namespace
+    client.delete(namespace + "agents:positions", namespace + "agents:position_at")
+
+
+@pytest.fixture
+def store(migrated, live) -> Iterator[GpsStore]:
+    client, namespace = live
+    with raw_connection() as conn:
+        yield GpsStore(conn, client, namespace=namespace)
+
+
+def pings(device_id: str) -> list[tuple]:
+    with raw_connection() as conn:
+        return conn.execute("SELECT ts, ST_X(location), ST_Y(location), agent_id, accuracy_m, "
+                            "tableoid::regclass::text FROM gps_ping WHERE device_id = %s ORDER BY ts",
+                            (device_id,)).fetchall()
+
+
+def dead_letters(topic: str) -> list[tuple[bytes, str]]:
+    with raw_connection() as conn:
+        return [(bytes(p), r) for p, r in conn.execute(
+            "SELECT payload, reason FROM gps_dead_letter WHERE topic = %s ORDER BY id", (topic,))]
+
+
+def received(topic: str, payload: bytes, phones: list[Phone], now: datetime) -> Received:
+    registry = {p.device_id: p.agent_id for p in phones}
+    return Received(topic, payload, now, decode(topic, payload, registry.get, Limits(now)))
+
+
+def test_the_same_message_twice_is_stored_once(store, phones) -> None:
+    phone = phones[0]
+    now = datetime.now(UTC)
+    payload = bailiwick(phone.device_id, {"ts": now.isoformat(), "lat": 50.37, "lon": -4.14},
+                        {"ts": (now - timedelta(seconds=10)).isoformat(), "lat": 50.36, "lon": -4.13})
+    message = received(f"agents/{phone.agent_id}/gps", payload, phones, now)
+    assert store.write([message, message]).fixes == 2
+    assert store.write([message]).fixes == 0
+    rows = pings(phone.device_id)
+    assert len(rows) == 2
+    assert rows[1][1:4] == (pytest.approx(-4.14), pytest.approx(50.37), phone.agent_id)
+    assert rows[1][5] == partition_name(now.date())
+
+
+def test_a_late_batch_is_stored_in_its_day_but_does_not_move_the_live_position_back(store, phones, live) -> None:
+    client, namespace = live
+    phone = phones[0]
+    now = datetime.now(UTC)
+    topic = f"agents/{phone.agent_id}/gps"
+    store.write([received(topic, bailiwick(phone.device_id, {"ts": now.isoformat(), "lat": 51.5, "lon": -0.12}),
+                          phones, now)])
+    # Out of signal for days: a buffered fix from 40 days ago, whose partition nobody made ahead.
+    late = now - timedelta(days=40)
+    with raw_connection() as conn:
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(partition_name(late.date()))))
+        conn.commit()
+    w = store.write([received(topic, bailiwick(phone.device_id, {"ts": late.isoformat(), "lat": 50.0, "lon": -5.0}),
+                              phones, now)])
+    assert (w.fixes, w.dead_letters, w.agents_moved) == (1, 0, 0)
+    assert [r[5] for r in pings(phone.device_id)] == [partition_name(late.date()), partition_name(now.date())]
+    fix = read_positions(client, [phone.agent_id], namespace=namespace)[phone.agent_id]
+    assert (round(fix.lon, 4), round(fix.lat, 4)) == (-0.12, 51.5)
+    assert fix.at == datetime.fromisoformat(now.isoformat())
+
+
+def test_partitions_are_made_ahead_for_utc_days(migrated) -> None:
+    with raw_connection() as conn:
+        days = ensure_gps_partitions(conn, date(2031, 3, 30), days_ahead=2)
+        ensure_gps_partitions(conn, date(2031, 3, 30), days_ahead=2)  # again: nothing to do
+        bounds = conn.execute(
+            "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
+            "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'gps_ping'::regclass "
+            "AND c.relname LIKE 'gps_ping_203103%%' ORDER BY 1").fetchall()
+        for day in days:
+            conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(partition_name(day))))
+        conn.commit()
+    assert [name for name, _ in bounds] == ["gps_ping_20310330", "gps_ping_20310331"]
+    assert "'2031-03-30 00:00:00+00'" in bounds[0][1] and "'2031-03-31 00:00:00+00'" in bounds[0][1]
+
+
+@pytest.fixture
+def worker(migrated, live) -> Iterator[IngestWorker]:
+    """The ingest worker in a thread, in a shared-subscription group of its own (so that no other
+    consumer on the broker takes this test's messages)."""
+    _client, namespace = live
+    w = IngestWorker(IngestConfig(client_id=unique("ingest"), group=unique("g"), batch_ms=50,
+                                  namespace=namespace, session_expiry_s=60))
+    thread = threading.Thread(target=w.run, daemon=True)
+    thread.start()
+    assert w.connected.wait(5), "the worker did not connect"
+    time.sleep(0.3)  # SUBACK
+    yield w
+    w.stopping.set()
+    thread.join(10)
+    assert not thread.is_alive()
+
+
+def wait_until(check, timeout_s: float = 10.0):
+    deadline = time.monotonic() + timeout_s
+    while not (result := check()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+    return result
+
+
+def test_end_to_end_bailiwick_and_owntracks_to_rows_and_live_positions(worker, phones, live) -> None:
+    client, namespace = live
+    bw, ot = phones
+    now = datetime.now(UTC).replace(microsecond=0)
+    bw_topic, ot_topic = f"agents/{bw.agent_id}/gps", f"owntracks/{ot.device_id}/iphone"
+    good = {"ts": (now - timedelta(seconds=5)).isoformat(), "lat": 50.3755, "lon": -4.1427, "accuracy_m": 6}
+    bad = {"ts": now.isoformat(), "lat": 123.0, "lon": -4.1427}
+    location = json.loads(sample("location_android_mqtt.json"))
+    location.update(tst=int(now.timestamp()), lat=54.9783, lon=-1.6178)
+    with connected() as mqtt_client:
+        for topic, payload in [
+            (bw_topic, bailiwick(bw.device_id, good, bad)),
+            (ot_topic, json.dumps(location).encode()),
+            (ot_topic, b'{"_type":"lwt","tst":"1440363922"}'),
+            (f"agents/{bw.agent_id}/gps", b"\x00\xff{not json"),
+        ]:
+            mqtt_client.publish(topic, payload, qos=1).wait_for_publish(5)
+    wait_until(lambda: pings(bw.device_id) and pings(ot.device_id) and len(dead_letters(bw_topic)) == 2)
+    assert [r[:3] for r in pings(bw.device_id)] == [
+        (now - timedelta(seconds=5), pytest.approx(-4.1427), pytest.approx(50.3755))]
+    assert [r[:4] for r in pings(ot.device_id)] == [
+        (now, pytest.approx(-1.6178), pytest.approx(54.9783), ot.agent_id)]
+    letters = dead_letters(bw_topic)
+    assert json.loads(letters[0][0]) == bad and letters[0][1].startswith(str(RejectKind.out_of_range))
+    assert letters[1] == (b"\x00\xff{not json", letters[1][1]) and letters[1][1].startswith("malformed")
+    assert dead_letters(ot_topic) == []  # the lwt is not a fix and not an error
+    got = read_positions(client, [bw.agent_id, ot.agent_id], namespace=namespace)
+    assert got[bw.agent_id].at == now - timedelta(seconds=5) and got[ot.agent_id].at == now
+    assert worker.written.fixes == 2
