@@ -141,7 +141,7 @@ def test_owntracks_iphone_trace_maps_kmh_to_mps_and_unknowns_to_none() -> None:
     assert {r.kind for r in rejects} == {RejectKind.inaccurate}
     assert all(json.loads(r.payload)["acc"] > 500 for r in rejects)
     assert len(fixes) + len(rejects) == sum(b'"_type":"location"' in r for r in records)
-    ignored = [r for r, d in zip(records, results) if not d.fixes and not d.rejects]
+    ignored = [r for r, d in zip(records, results, strict=True) if not d.fixes and not d.rejects]
     assert len(ignored) == 2 and all(json.loads(r)["_type"] == "lwt" for r in ignored)
     raw = {json.loads(r)["tst"]: json.loads(r) for r in records if b"location" in r}
     for f in fixes:
@@ -344,3 +344,48 @@ def test_end_to_end_bailiwick_and_owntracks_to_rows_and_live_positions(worker, p
     got = read_positions(client, [bw.agent_id, ot.agent_id], namespace=namespace)
     assert got[bw.agent_id].at == now - timedelta(seconds=5) and got[ot.agent_id].at == now
     assert worker.written.fixes == 2
+
+
+def test_a_message_not_committed_is_not_acknowledged_and_comes_back_to_the_next_worker(migrated, phones, live) -> None:
+    """Manual acknowledgement: a worker whose database is unreachable receives a message but never
+    acknowledges it; stopped, its persistent session keeps the message, and the worker that resumes
+    the session (same client id) stores it."""
+    _client, namespace = live
+    phone = phones[0]
+    client_id, group = unique("ingest"), unique("g")
+    now = datetime.now(UTC).replace(microsecond=0)
+
+    def start(database_url: str | None) -> tuple[IngestWorker, threading.Thread]:
+        w = IngestWorker(IngestConfig(client_id=client_id, group=group, batch_ms=50, namespace=namespace,
+                                      session_expiry_s=60, database_url=database_url))
+        t = threading.Thread(target=w.run, daemon=True)
+        t.start()
+        assert w.connected.wait(5)
+        return w, t
+
+    cut_off, thread = start("postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
+    time.sleep(0.3)  # SUBACK
+    with connected() as mqtt_client:
+        mqtt_client.publish(f"agents/{phone.agent_id}/gps", bailiwick(
+            phone.device_id, {"ts": now.isoformat(), "lat": 52.2, "lon": 0.12}), qos=1).wait_for_publish(5)
+    wait_until(lambda: cut_off.received == 1)
+    cut_off.stopping.set()
+    thread.join(10)
+    assert pings(phone.device_id) == [] and cut_off.written.fixes == 0
+
+    resumed, thread = start(None)
+    try:
+        rows = wait_until(lambda: pings(phone.device_id))
+    finally:
+        resumed.stopping.set()
+        thread.join(10)
+    assert [r[0] for r in rows] == [now] and resumed.received == 1
+
+
+def test_ingest_gps_refuses_a_worker_count_out_of_range() -> None:
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    result = CliRunner().invoke(app, ["ingest", "gps", "--workers", "0"])
+    assert result.exit_code == 2 and "--workers: 0" in result.output

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import paho.mqtt.client as mqtt
 import psycopg
@@ -25,11 +26,12 @@ import redis
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from core import broker_address, connect_redis, get_settings, new_mqtt_client, raw_connection
+from core import broker_address, connect_redis, get_settings, new_mqtt_client, raw_connection, write_positions
 from tracking.decode import Decoded, Limits, Reject, RejectKind, decode
 from tracking.store import GpsStore, Received, Written
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 TOPICS = ("agents/+/gps", "owntracks/+/+", "owntracks/+/+/event")
 GROUP = "tracking"
@@ -102,6 +104,7 @@ class IngestWorker:
         self.inbox: queue.Queue[_Message] = queue.Queue()
         self.stopping = threading.Event()
         self.connected = threading.Event()
+        self.received = 0                # messages delivered by the broker, redeliveries included
         self.written = Written(0, 0, 0)  # running totals
         self._conn: psycopg.Connection | None = None
         self._store: GpsStore | None = None
@@ -132,6 +135,7 @@ class IngestWorker:
         log.warning("disconnected from the broker: %s", reason_code)
 
     def _on_message(self, _client, _userdata, message: mqtt.MQTTMessage) -> None:
+        self.received += 1
         self.inbox.put(_Message(message.mid, message.qos, self._session, message.topic, bytes(message.payload),
                                 datetime.now(UTC)))
 
@@ -173,39 +177,56 @@ class IngestWorker:
                 break
         return batch
 
-    def _write(self, batch: list[_Message]) -> Written:
+    def _commit(self, batch: list[_Message]) -> tuple[Written, dict]:
         store = self._database()
         limits = Limits(datetime.now(UTC), self.settings.gps_max_accuracy_m, self.settings.gps_retention_days)
         received = [Received(m.topic, m.payload, m.received_at,
                              decode_safely(m.topic, m.payload, self._registry.agent_of, limits)) for m in batch]
         try:
-            return store.write(received)
+            return store.commit(received)
         except psycopg.DataError:
             # Something in the batch the database refuses: store message by message, and dead-letter
             # the one that still fails, so that the others are kept.
-            total = Written(0, 0, 0)
+            total, newest = Written(0, 0, 0), {}
             for r in received:
                 try:
-                    w = store.write([r])
+                    w, fixes = store.commit([r])
                 except psycopg.DataError as exc:
-                    reason = f"{RejectKind.malformed}: not storable: {exc}".replace("\x00", "\\x00")
-                    w = store.write([Received(r.topic, r.payload, r.received_at,
-                                              Decoded(rejects=[Reject(RejectKind.malformed, reason, r.payload)]))])
+                    reason = f"not storable: {exc}".replace("\x00", "\\x00")
+                    w, fixes = store.commit([Received(r.topic, r.payload, r.received_at, Decoded(
+                        rejects=[Reject(RejectKind.malformed, reason, r.payload)]))])
                 total = _add(total, w)
-            return total
+                for agent, (fix, at) in fixes.items():
+                    if agent not in newest or at > newest[agent][1]:
+                        newest[agent] = (fix, at)
+            return total, newest
 
-    def process(self, batch: list[_Message]) -> None:
-        """Write ``batch`` until it is written (retrying through outages), then acknowledge it."""
+    def _retrying(self, step: Callable[[], T], what: str) -> T | None:
+        """``step``'s result once it succeeds, or None if the worker is stopping first: retried through
+        database and Redis outages."""
         while True:
             try:
-                w = self._write(batch)
-                break
+                return step()
             except (psycopg.OperationalError, psycopg.InterfaceError, redis.RedisError) as exc:
-                log.warning("ingest: %s; retrying the batch of %d", exc, len(batch))
-                self._drop_database()
+                log.warning("ingest: %s; retrying %s", exc, what)
+                if isinstance(exc, psycopg.Error):
+                    self._drop_database()
                 if self.stopping.wait(1.0):
-                    return  # unacknowledged: the broker delivers them again
-        self.written = _add(self.written, w)
+                    return None
+
+    def process(self, batch: list[_Message]) -> None:
+        """Commit ``batch`` and move the live positions (each retried through outages on its own, so a
+        Redis outage does not write the dead letters twice), then acknowledge it. A worker stopped
+        before that leaves the batch unacknowledged: the broker delivers it again."""
+        committed = self._retrying(lambda: self._commit(batch), f"a batch of {len(batch)}")
+        if committed is None:
+            return
+        written, newest = committed
+        moved = self._retrying(lambda: write_positions(self._redis, newest, namespace=self.config.namespace),
+                               "the live positions")
+        if moved is None:
+            return
+        self.written = _add(self.written, Written(written.fixes, written.dead_letters, moved))
         for m in batch:
             # A message from an earlier connection is delivered again on this one (and stored as a
             # no-op); acking its old packet id here could acknowledge another, uncommitted message.
@@ -216,8 +237,11 @@ class IngestWorker:
         """Connect, subscribe and ingest until ``stopping`` is set."""
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = self.config.session_expiry_s
+        # Unacknowledged messages the broker may send at once: a whole batch, not the default 20.
+        props.ReceiveMaximum = min(self.config.batch_size, 65535)
         self.client.reconnect_delay_set(1, 10)
-        self._database()
+        # The broker first: while the database is away, messages wait unacknowledged (the database is
+        # reached, and the day partitions made, with the first batch).
         self.client.connect_async(self._address.host, self._address.port, keepalive=30,
                                   clean_start=False, properties=props)
         self.client.loop_start()

@@ -87,6 +87,13 @@ class GpsStore:
             self._days.update(ensure_gps_partitions(self.conn, day))
 
     def write(self, batch: Sequence[Received]) -> Written:
+        """``commit`` then ``move_live``."""
+        written, newest = self.commit(batch)
+        return Written(written.fixes, written.dead_letters, self.move_live(newest))
+
+    def commit(self, batch: Sequence[Received]) -> tuple[Written, dict[int, tuple[GpsFix, datetime]]]:
+        """Fixes and dead letters of ``batch`` in one transaction; returns what was written and each
+        agent's newest fix in the batch, for ``move_live``."""
         rows = [(f, m.received_at) for m in batch for f in m.decoded.fixes]
         self.ensure_days(f.ts.astimezone(UTC).date() for f, _ in rows)
         letters = [(m.topic, r.payload, r.reason, m.received_at) for m in batch for r in m.decoded.rejects]
@@ -104,8 +111,11 @@ class GpsStore:
                 with self.conn.cursor() as cur:
                     cur.executemany("INSERT INTO gps_dead_letter (topic, payload, reason, received_at) "
                                     "VALUES (%s, %s, %s, %s)", letters)
-        moved = write_positions(self.live, newest_per_agent(f for f, _ in rows), namespace=self.namespace)
-        return Written(inserted, len(letters), moved)
+        return Written(inserted, len(letters), 0), newest_per_agent(f for f, _ in rows)
+
+    def move_live(self, newest: dict[int, tuple[GpsFix, datetime]]) -> int:
+        """Each agent's fix to the live positions, where newer than the stored one."""
+        return write_positions(self.live, newest, namespace=self.namespace)
 
 
 def newest_per_agent(fixes: Iterable[GpsFix]) -> dict[int, tuple[GpsFix, datetime]]:
