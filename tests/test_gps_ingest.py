@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from psycopg import sql
 
 from core import connect_redis, hash_device_secret, raw_connection, read_positions, session_scope
@@ -182,6 +184,29 @@ def test_owntracks_other_types_are_ignored_not_dead_lettered(payload) -> None:
 def test_owntracks_rejects(topic, payload, kind) -> None:
     d = decode(topic, payload, agent_of, LIMITS)
     assert d.fixes == [] and kinds(d) == [kind]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=6),
+    max_leaves=20)
+fix_like = st.fixed_dictionaries({}, optional={
+    "ts": st.text(max_size=30) | st.datetimes(timezones=st.timezones()).map(datetime.isoformat) | json_values,
+    "lat": st.floats() | json_values, "lon": st.floats() | json_values, "accuracy_m": json_values,
+    "battery_pct": json_values, "tst": st.integers() | json_values, "_type": st.sampled_from(
+        ["location", "transition", "lwt", "cmd"]) | json_values})
+
+
+@settings(max_examples=300, deadline=None)
+@given(topic=st.sampled_from(["agents/7/gps", "agents/8/gps", "agents/x/gps", "owntracks/jane/nokia",
+                              "owntracks/jane/nokia/event", "owntracks/nobody/a"]),
+       body=st.binary(max_size=60) | json_values.map(lambda v: json.dumps(v).encode())
+       | st.lists(fix_like, max_size=4).map(lambda fs: bailiwick("phone-7", *fs))
+       | fix_like.map(lambda f: json.dumps(f).encode()))
+def test_decoding_never_raises_and_every_reject_keeps_a_payload(topic, body) -> None:
+    d = decode(topic, body, agent_of, LIMITS)
+    assert all(r.reason and (r.payload == body or json.loads(r.payload) is not None) for r in d.rejects)
+    assert all(-90 <= f.lat <= 90 and -180 <= f.lon <= 180 and f.ts.utcoffset() == timedelta(0) for f in d.fixes)
 
 
 # --- the store and the consumer, on the real services ------------------------------------------

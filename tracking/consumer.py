@@ -132,7 +132,8 @@ class IngestWorker:
 
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
         self.connected.clear()
-        log.warning("disconnected from the broker: %s", reason_code)
+        if not self.stopping.is_set():
+            log.warning("disconnected from the broker: %s", reason_code)
 
     def _on_message(self, _client, _userdata, message: mqtt.MQTTMessage) -> None:
         self.received += 1
