@@ -300,6 +300,21 @@ def test_a_late_batch_is_stored_in_its_day_but_does_not_move_the_live_position_b
     assert fix.at == datetime.fromisoformat(now.isoformat())
 
 
+def test_a_partition_dropped_behind_the_store_is_made_again(store, phones) -> None:
+    phone = phones[0]
+    now = datetime.now(UTC)
+    day = now - timedelta(days=30)
+    topic = f"agents/{phone.agent_id}/gps"
+    first = bailiwick(phone.device_id, {"ts": day.isoformat(), "lat": 50.0, "lon": -5.0})
+    assert store.write([received(topic, first, phones, now)]).fixes == 1
+    with raw_connection() as conn:  # as the retention prune would
+        conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(partition_name(day.date()))))
+        conn.commit()
+    again = bailiwick(phone.device_id, {"ts": (day + timedelta(seconds=1)).isoformat(), "lat": 50.0, "lon": -5.0})
+    assert store.write([received(topic, again, phones, now)]).fixes == 1
+    assert len(pings(phone.device_id)) == 1
+
+
 def test_partitions_are_made_ahead_for_utc_days(migrated) -> None:
     with raw_connection() as conn:
         days = ensure_gps_partitions(conn, date(2031, 3, 30), days_ahead=2)

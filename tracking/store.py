@@ -94,6 +94,15 @@ class GpsStore:
     def commit(self, batch: Sequence[Received]) -> tuple[Written, dict[int, tuple[GpsFix, datetime]]]:
         """Fixes and dead letters of ``batch`` in one transaction; returns what was written and each
         agent's newest fix in the batch, for ``move_live``."""
+        try:
+            return self._commit(batch)
+        except psycopg.errors.CheckViolation:
+            # No partition for a row: one this store remembered was dropped since (the retention
+            # prune). Forget them all and make sure of them again.
+            self._days.clear()
+            return self._commit(batch)
+
+    def _commit(self, batch: Sequence[Received]) -> tuple[Written, dict[int, tuple[GpsFix, datetime]]]:
         rows = [(f, m.received_at) for m in batch for f in m.decoded.fixes]
         self.ensure_days(f.ts.astimezone(UTC).date() for f, _ in rows)
         letters = [(m.topic, r.payload, r.reason, m.received_at) for m in batch for r in m.decoded.rejects]
