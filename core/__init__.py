@@ -42,8 +42,9 @@ from core.ledger import (
 from core.lifecycle import Transition, apply_transition
 from core.migrate import downgrade as downgrade_schema
 from core.migrate import upgrade as upgrade_schema
+from core.mqtt import broker_address, ping_broker
 from core.mqtt import connect as connect_mqtt
-from core.mqtt import ping_broker
+from core.mqtt import new_client as new_mqtt_client
 from core.placement import (
     AddressIn,
     BadUpload,
@@ -88,15 +89,15 @@ from core.visits import record_visit
 
 __all__ = [
     "LONDON", "POLICY_DIR", "PROJECT_ROOT", "WEEKDAYS", "AddressIn", "BadUpload", "CancelReason", "CaseFacts",
-    "CaseSearch", "DebtorIn", "DeviceError", "DeviceRow", "DomainError", "LedgerLine", "NotFound",
-    "PlacementIn", "PolicyError", "Settings", "StageDue", "TimeWindow", "TooManyRows", "Transition",
-    "UserError", "VehicleIn", "VisitFact", "VisitPolicy", "add_device", "apply_transition", "authenticate",
-    "cancel_fees", "case_detail", "case_history", "case_in_scope", "case_visits", "connect_mqtt",
-    "connect_redis", "create_user", "csv_field", "current_versions", "downgrade_schema", "fee_breakdown",
-    "get_engine", "get_settings", "hash_device_secret", "id_in", "json_field", "ledger_of", "libpq_dsn",
-    "list_devices", "load_case_facts", "load_cases", "load_policies", "missing_time_bands", "ping_broker",
-    "place_batch", "place_stream", "policy_versions", "raw_connection", "read_csv", "read_jsonl",
-    "read_policy_file", "read_positions", "record_audit", "record_payment", "record_refund", "record_visit",
-    "save_policy_version", "search_cases", "session_scope", "stage_due", "upgrade_schema", "visit_allowed",
-    "visit_history", "visit_windows", "write_broker_files", "write_positions",
+    "CaseSearch", "DebtorIn", "DeviceError", "DeviceRow", "DomainError", "LedgerLine", "NotFound", "PlacementIn",
+    "PolicyError", "Settings", "StageDue", "TimeWindow", "TooManyRows", "Transition", "UserError", "VehicleIn",
+    "VisitFact", "VisitPolicy", "add_device", "apply_transition", "authenticate", "broker_address", "cancel_fees",
+    "case_detail", "case_history", "case_in_scope", "case_visits", "connect_mqtt", "connect_redis", "create_user",
+    "csv_field", "current_versions", "downgrade_schema", "fee_breakdown", "get_engine", "get_settings",
+    "hash_device_secret", "id_in", "json_field", "ledger_of", "libpq_dsn", "list_devices", "load_case_facts",
+    "load_cases", "load_policies", "missing_time_bands", "new_mqtt_client", "ping_broker", "place_batch",
+    "place_stream", "policy_versions", "raw_connection", "read_csv", "read_jsonl", "read_policy_file",
+    "read_positions", "record_audit", "record_payment", "record_refund", "record_visit", "save_policy_version",
+    "search_cases", "session_scope", "stage_due", "upgrade_schema", "visit_allowed", "visit_history",
+    "visit_windows", "write_broker_files", "write_positions",
 ]

@@ -8,9 +8,10 @@ Two keys, written by tracking (each GPS fix an agent's device sends) and read by
   (``2026-11-23T12:04:31+00:00``).
 
 A fix is a position and its time (``Fix``; point-like, so ``Fix.lon``/``Fix.lat`` serve wherever a
-``dispatch.model.Point`` is read). Both keys are written together in one transaction, so a reader
-never sees a position with another fix's time; an agent with only one of the two is treated as having
-no fix. How old a fix may be and still count is the reader's rule (``dispatch.replan``).
+``dispatch.model.Point`` is read). Both keys are written together in one script, so a reader never
+sees a position with another fix's time, and a fix older than the stored one never replaces it; an
+agent with only one of the two is treated as having no fix. How old a fix may be and still count is
+the reader's rule (``dispatch.replan``).
 
 ``namespace`` prefixes both keys (tests use their own, so they never touch the live keys).
 """
@@ -45,22 +46,48 @@ class Fix:
     at: datetime
 
 
+# Per agent: write the fix unless the stored one (position and time both present) is as new or newer,
+# so a late batch from a phone that was out of signal never moves an agent back. Atomic in Redis, so
+# two ingest workers writing the same agent cannot interleave a read and a write. Times compare as
+# (YYYYMMDDHHMMSS, microseconds): both are UTC, written by this module.
+_WRITE_NEWER = """
+local function when(iso)
+  local y, mo, d, h, mi, s = string.match(iso, '^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)')
+  local frac = string.match(iso, '^[^.+Z]*%.(%d+)') or ''
+  return tonumber(y .. mo .. d .. h .. mi .. s), tonumber(string.sub(frac .. '000000', 1, 6))
+end
+local written = 0
+for i = 1, #ARGV, 4 do
+  local member, at = ARGV[i], ARGV[i + 3]
+  local old = redis.call('HGET', KEYS[2], member)
+  local newer = true
+  if old and redis.call('ZSCORE', KEYS[1], member) then
+    local os, of = when(old)
+    local ns, nf = when(at)
+    newer = ns > os or (ns == os and nf > of)
+  end
+  if newer then
+    redis.call('GEOADD', KEYS[1], ARGV[i + 1], ARGV[i + 2], member)
+    redis.call('HSET', KEYS[2], member, at)
+    written = written + 1
+  end
+end
+return written
+"""
+
+
 def write_positions(client: redis.Redis, fixes: Mapping[int, tuple[PointLike, datetime]], *,
-                    namespace: str = "") -> None:
-    """Store each agent's latest fix (agent id → (position, aware time)), replacing its previous one."""
+                    namespace: str = "") -> int:
+    """Store each agent's fix (agent id → (position, aware time)) where it is newer than the stored
+    one; an older or equally old fix leaves the stored one. Returns how many agents moved."""
     if not fixes:
-        return
-    geo: list[float | str] = []
-    times: dict[str, str] = {}
+        return 0
+    args: list[float | str] = []
     for agent_id, (where, at) in fixes.items():
         if at.tzinfo is None:
             raise ValueError(f"agent {agent_id}: the fix time must be timezone-aware")
-        geo += [where.lon, where.lat, str(agent_id)]
-        times[str(agent_id)] = at.astimezone(UTC).isoformat()
-    pipe = client.pipeline(transaction=True)
-    pipe.geoadd(namespace + GEO_KEY, geo)
-    pipe.hset(namespace + AT_KEY, mapping=times)
-    pipe.execute()
+        args += [str(agent_id), where.lon, where.lat, at.astimezone(UTC).isoformat()]
+    return int(client.eval(_WRITE_NEWER, 2, namespace + GEO_KEY, namespace + AT_KEY, *args))
 
 
 def read_positions(client: redis.Redis, agent_ids: Iterable[int], *, namespace: str = "") -> dict[int, Fix]:

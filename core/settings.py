@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     # Defaults to ``shared_dir / "geodata"`` when not set.
     geodata_dir: Path | None = None
     secrets_dir: Path = PROJECT_ROOT / ".secrets"
+    # A GPS fix less accurate than this (its radius, metres) is dead-lettered rather than stored.
+    gps_max_accuracy_m: float = 500.0
+    # Days of gps_ping kept; a fix older than this is dead-lettered rather than stored.
+    gps_retention_days: int = 90
 
     @model_validator(mode="after")
     def _derive_paths(self) -> "Settings":

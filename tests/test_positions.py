@@ -1,5 +1,5 @@
 """Live positions on the real Redis: the GEO set and the fix-time hash round-trip, a later fix replaces
-an earlier one, and an agent with half a fix (position or time only) has none. Each test writes under
+an earlier one and an older one never does, and an agent with half a fix (position or time only) has none. Each test writes under
 its own key namespace and deletes it afterwards."""
 from __future__ import annotations
 
@@ -48,10 +48,24 @@ def test_a_later_fix_replaces_the_earlier_and_times_are_kept_in_utc(redis_ns) ->
     client, ns = redis_ns
     write_positions(client, {7: (PLYMOUTH, NOON)}, namespace=ns)
     bst = timezone(timedelta(hours=1))
-    write_positions(client, {7: (NEWCASTLE, datetime(2026, 6, 1, 13, 30, tzinfo=bst))}, namespace=ns)
+    write_positions(client, {7: (NEWCASTLE, datetime(2026, 11, 23, 13, 30, tzinfo=bst))}, namespace=ns)
     fix = read_positions(client, [7], namespace=ns)[7]
     assert close(fix, NEWCASTLE)
-    assert fix.at == datetime(2026, 6, 1, 12, 30, tzinfo=UTC) and fix.at.utcoffset() == timedelta(0)
+    assert fix.at == datetime(2026, 11, 23, 12, 30, tzinfo=UTC) and fix.at.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize("late", [NOON - timedelta(hours=3), NOON, NOON - timedelta(microseconds=1)])
+def test_an_older_or_equal_fix_never_moves_the_agent_back(redis_ns, late) -> None:
+    client, ns = redis_ns
+    assert write_positions(client, {7: (PLYMOUTH, NOON)}, namespace=ns) == 1
+    assert write_positions(client, {7: (NEWCASTLE, late), 8: (NEWCASTLE, late)}, namespace=ns) == 1  # only 8
+    fix = read_positions(client, [7], namespace=ns)[7]
+    assert close(fix, PLYMOUTH) and fix.at == NOON
+    # Sub-second times order correctly against whole seconds.
+    assert write_positions(client, {7: (NEWCASTLE, NOON + timedelta(microseconds=1))}, namespace=ns) == 1
+    assert write_positions(client, {7: (PLYMOUTH, NOON + timedelta(seconds=1))}, namespace=ns) == 1
+    assert write_positions(client, {7: (NEWCASTLE, NOON + timedelta(microseconds=999_999))}, namespace=ns) == 0
+    assert close(read_positions(client, [7], namespace=ns)[7], PLYMOUTH)
 
 
 def test_half_a_fix_is_no_fix(redis_ns) -> None:

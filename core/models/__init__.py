@@ -1,5 +1,5 @@
 """The core data model: SQLAlchemy 2 typed ORM over PostGIS, one module per domain (parties, cases,
-money, policies, audit, geography, plans) on one declarative ``Base``, so that one metadata holds the
+money, policies, audit, geography, plans, tracking) on one declarative ``Base``, so that one metadata holds the
 whole schema. Tables are created only by the Alembic migrations in ``migrations/``; these modules are
 their Python face. A package adding tables adds a module here and re-exports it below, so that other
 packages read its tables through ``core.models`` and never import that package.
@@ -39,8 +39,10 @@ from core.models.parties import (
 )
 from core.models.plans import PlanDropped, PlanKind, PlanPin, PlanRoute, PlanRun, PlanVisit
 from core.models.policies import VisitPolicyVersion
+from core.models.tracking import GPS_PARTITION_PREFIX, GpsDeadLetter, GpsPing
 
 __all__ = [
+    "GPS_PARTITION_PREFIX", "GpsDeadLetter", "GpsPing",
     "Address", "Agent", "AuditEvent", "Base", "Buyer", "BuyerKind", "Case", "CaseEvent", "CaseStatus",
     "CaseVehicle", "DebtType", "Debtor", "Device", "DeviceKind", "FeeType", "GeodataLoad", "Itl1Region",
     "KeeperCheck", "LedgerEntry", "LedgerKind", "LocalAuthority", "PlanDropped", "PlanKind", "PlanPin",

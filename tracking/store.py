@@ -1,0 +1,135 @@
+"""Writing decoded GPS messages: fixes into ``gps_ping`` and rejects into ``gps_dead_letter`` in one
+transaction per batch, then each agent's newest fix to the live positions (``core.write_positions``).
+
+Fixes go by COPY into a temporary staging table, then ``INSERT … SELECT … ON CONFLICT (device_id, ts)
+DO NOTHING`` (COPY itself cannot skip conflicts), so a re-delivered message stores nothing twice. The
+day partitions a batch needs are made first, each in its own short transaction.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import psycopg
+import redis
+from psycopg import sql
+
+from core import write_positions
+from core.models import GPS_PARTITION_PREFIX
+from tracking.decode import Decoded, GpsFix
+
+# Serialises partition creation across workers: CREATE TABLE IF NOT EXISTS is not safe against a
+# concurrent creator of the same table.
+_PARTITION_LOCK = 0x6770735F70617274  # "gps_part"
+
+_STAGE = """CREATE TEMP TABLE IF NOT EXISTS gps_ping_stage (
+    device_id text, agent_id integer, ts timestamptz, lon double precision, lat double precision,
+    received_at timestamptz, accuracy_m double precision, speed_mps double precision,
+    heading_deg double precision, battery_pct smallint) ON COMMIT DELETE ROWS"""
+
+_MOVE = """INSERT INTO gps_ping (device_id, ts, agent_id, location, received_at, accuracy_m, speed_mps,
+                              heading_deg, battery_pct)
+SELECT device_id, ts, agent_id, ST_SetSRID(ST_MakePoint(lon, lat), 4326), received_at, accuracy_m,
+       speed_mps, heading_deg, battery_pct
+FROM gps_ping_stage
+ON CONFLICT (device_id, ts) DO NOTHING"""
+
+
+def partition_name(day: date) -> str:
+    return f"{GPS_PARTITION_PREFIX}{day:%Y%m%d}"
+
+
+def ensure_gps_partitions(conn: psycopg.Connection, from_day: date, days_ahead: int = 0) -> list[date]:
+    """Make the partitions of ``from_day`` and the ``days_ahead`` days after it (UTC days) where they
+    do not exist; commits. Returns the days covered."""
+    days = [from_day + timedelta(days=i) for i in range(days_ahead + 1)]
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_PARTITION_LOCK,))
+        for day in days:
+            start = datetime.combine(day, time(), UTC)
+            conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} PARTITION OF gps_ping "
+                                 "FOR VALUES FROM ({}) TO ({})").format(
+                sql.Identifier(partition_name(day)), sql.Literal(start),
+                sql.Literal(start + timedelta(days=1))))
+    return days
+
+
+@dataclass(frozen=True)
+class Received:
+    """One MQTT message as it arrived, and what it decoded to."""
+
+    topic: str
+    payload: bytes
+    received_at: datetime
+    decoded: Decoded
+
+
+@dataclass(frozen=True)
+class Written:
+    fixes: int          # new rows in gps_ping (a re-delivered fix is not counted)
+    dead_letters: int
+    agents_moved: int   # live positions that moved forward
+
+
+class GpsStore:
+    """One database connection (and a Redis client) writing batches; remembers which day partitions
+    it has already made sure of."""
+
+    def __init__(self, conn: psycopg.Connection, live: redis.Redis, *, namespace: str = "") -> None:
+        self.conn = conn
+        self.live = live
+        self.namespace = namespace
+        self._days: set[date] = set()
+
+    def ensure_days(self, days: Iterable[date]) -> None:
+        for day in sorted(set(days) - self._days):
+            self._days.update(ensure_gps_partitions(self.conn, day))
+
+    def write(self, batch: Sequence[Received]) -> Written:
+        """``commit`` then ``move_live``."""
+        written, newest = self.commit(batch)
+        return Written(written.fixes, written.dead_letters, self.move_live(newest))
+
+    def commit(self, batch: Sequence[Received]) -> tuple[Written, dict[int, tuple[GpsFix, datetime]]]:
+        """Fixes and dead letters of ``batch`` in one transaction; returns what was written and each
+        agent's newest fix in the batch, for ``move_live``."""
+        try:
+            return self._commit(batch)
+        except psycopg.errors.CheckViolation:
+            # No partition for a row: one this store remembered was dropped since (the retention
+            # prune). Forget them all and make sure of them again.
+            self._days.clear()
+            return self._commit(batch)
+
+    def _commit(self, batch: Sequence[Received]) -> tuple[Written, dict[int, tuple[GpsFix, datetime]]]:
+        rows = [(f, m.received_at) for m in batch for f in m.decoded.fixes]
+        self.ensure_days(f.ts.astimezone(UTC).date() for f, _ in rows)
+        letters = [(m.topic, r.payload, r.reason, m.received_at) for m in batch for r in m.decoded.rejects]
+        with self.conn.transaction():
+            inserted = 0
+            if rows:
+                self.conn.execute(_STAGE)
+                with self.conn.cursor() as cur:
+                    with cur.copy("COPY gps_ping_stage FROM STDIN") as copy:
+                        for f, received_at in rows:
+                            copy.write_row((f.device_id, f.agent_id, f.ts, f.lon, f.lat, received_at,
+                                            f.accuracy_m, f.speed_mps, f.heading_deg, f.battery_pct))
+                    inserted = cur.execute(_MOVE).rowcount
+            if letters:
+                with self.conn.cursor() as cur:
+                    cur.executemany("INSERT INTO gps_dead_letter (topic, payload, reason, received_at) "
+                                    "VALUES (%s, %s, %s, %s)", letters)
+        return Written(inserted, len(letters), 0), newest_per_agent(f for f, _ in rows)
+
+    def move_live(self, newest: dict[int, tuple[GpsFix, datetime]]) -> int:
+        """Each agent's fix to the live positions, where newer than the stored one."""
+        return write_positions(self.live, newest, namespace=self.namespace)
+
+
+def newest_per_agent(fixes: Iterable[GpsFix]) -> dict[int, tuple[GpsFix, datetime]]:
+    newest: dict[int, GpsFix] = {}
+    for f in fixes:
+        if f.agent_id not in newest or f.ts > newest[f.agent_id].ts:
+            newest[f.agent_id] = f
+    return {agent: (f, f.ts) for agent, f in newest.items()}
