@@ -14,6 +14,7 @@ from api.routers import (
     geography,
     health,
     ledger,
+    live,
     pins,
     plans,
     policies,
@@ -30,6 +31,6 @@ def create_app() -> FastAPI:
                   description="Field operations for UK civil enforcement: cases, rounds, GPS evidence, ANPR.")
     install_error_handlers(app)
     for module in (health, auth, users, caseload, geography, case_intake, cases, ledger, visits, policies,
-                   dispatch, plans, pins, replan):
+                   dispatch, plans, pins, replan, live):
         app.include_router(module.router)
     return app

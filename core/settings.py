@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     gps_max_accuracy_m: float = 500.0
     # Days of gps_ping kept; a fix older than this is dead-lettered rather than stored.
     gps_retention_days: int = 90
+    # Seconds after which an agent's live position is shown as stale (GET /agents/live, the live map).
+    gps_stale_s: int = Field(default=300, gt=0)
 
     @model_validator(mode="after")
     def _derive_paths(self) -> "Settings":

@@ -24,7 +24,7 @@ import folium
 from core import LONDON
 from dispatch import Plan, PlannedVisit, Point
 
-__all__ = ["plan_map", "plan_map_html"]
+__all__ = ["plan_map", "plan_map_html", "self_contained_html"]
 
 # Distinct on a light base map; more agents than colours reuse them in order.
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2",
@@ -121,15 +121,19 @@ def plan_map_html(plan: Plan, self_contained: bool = False, route_lines: bool = 
                   route_paths: Mapping[int, Sequence[Point]] | None = None) -> str:
     """The map as one HTML page; ``self_contained`` inlines Leaflet instead of loading it from its CDN."""
     fmap = plan_map(plan, route_lines, route_paths)
+    return self_contained_html(fmap) if self_contained else fmap.get_root().render()
+
+
+def self_contained_html(fmap: folium.Map) -> str:
+    """``fmap`` as one HTML page with Leaflet inlined instead of loaded from its CDN."""
     page = fmap.get_root().render()
-    if self_contained:
-        js, css = dict(fmap.default_js)["leaflet"], dict(fmap.default_css)["leaflet_css"]
-        tags = {f'<script src="{js}"></script>': f"<script>{(LEAFLET_DIR / 'leaflet.js').read_text()}</script>"
-                                                  f"<script>{_JQUERY_SHIM}</script>",
-                f'<link rel="stylesheet" href="{css}"/>': f"<style>{(LEAFLET_DIR / 'leaflet.css').read_text()}</style>"}
-        for tag, inline in tags.items():
-            if tag not in page:  # a folium upgrade changed Leaflet's URL: re-vendor that version
-                raise RuntimeError(f"folium no longer loads Leaflet as {tag}")
-            page = page.replace(tag, inline)
+    js, css = dict(fmap.default_js)["leaflet"], dict(fmap.default_css)["leaflet_css"]
+    tags = {f'<script src="{js}"></script>': f"<script>{(LEAFLET_DIR / 'leaflet.js').read_text()}</script>"
+                                              f"<script>{_JQUERY_SHIM}</script>",
+            f'<link rel="stylesheet" href="{css}"/>': f"<style>{(LEAFLET_DIR / 'leaflet.css').read_text()}</style>"}
+    for tag, inline in tags.items():
+        if tag not in page:  # a folium upgrade changed Leaflet's URL: re-vendor that version
+            raise RuntimeError(f"folium no longer loads Leaflet as {tag}")
+        page = page.replace(tag, inline)
     return page
 

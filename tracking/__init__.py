@@ -10,11 +10,14 @@ So far it holds:
 - ``stops``: the pure stop detector over one device's fixes (``fixes.Fix``): ``detect_stops`` in batch,
   ``StopDetector`` incrementally with bounded state and a reorder window for late fixes, ``Stop`` with
   arrival and departure interpolated where the track crosses the stop circle, and the plain
-  ``speed_threshold_stops`` baseline the evidence bench compares with.
+  ``speed_threshold_stops`` baseline the evidence bench compares with;
+- ``live``: the dispatchers' live view (``read_live``: each agent's newest fix, its age, staleness,
+  speed and battery; ``live_geojson``).
 """
 from tracking.consumer import TOPICS, DeviceRegistry, IngestConfig, IngestWorker
 from tracking.decode import AgentOf, Decoded, GpsFix, Limits, Reject, RejectKind, decode
 from tracking.fixes import Fix
+from tracking.live import LiveAgent, live_agents, live_geojson, read_live
 from tracking.stops import (
     DEFAULT_MAX_LATENESS_S,
     DEFAULT_MIN_DWELL_S,
@@ -28,7 +31,7 @@ from tracking.store import GpsStore, Received, Written, ensure_gps_partitions, p
 
 __all__ = [
     "DEFAULT_MAX_LATENESS_S", "DEFAULT_MIN_DWELL_S", "DEFAULT_RADIUS_M", "TOPICS", "AgentOf", "Decoded",
-    "DeviceRegistry", "Fix", "GpsFix", "GpsStore", "IngestConfig", "IngestWorker", "Limits", "Received", "Reject",
+    "DeviceRegistry", "Fix", "GpsFix", "GpsStore", "IngestConfig", "IngestWorker", "LiveAgent", "Limits", "Received", "Reject",
     "RejectKind", "Stop", "StopDetector", "Written", "decode", "detect_stops", "ensure_gps_partitions",
-    "partition_name", "speed_threshold_stops",
+    "live_agents", "live_geojson", "partition_name", "read_live", "speed_threshold_stops",
 ]
