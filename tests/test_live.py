@@ -17,12 +17,12 @@ from core import (
     session_scope,
     write_positions,
 )
-from core.positions import AT_KEY, GEO_KEY
+from core.positions import AT_KEY, GEO_KEY, Fix
 from dashboards.live_map import FRESHNESS_COLOURS
 from tests.case_world import bearer, make_agent, make_buyer, make_user
 from tests.helpers import CHROMIUM, browser_dom
 from tests.test_plan_outputs import ISO_WITH_OFFSET, assert_rfc7946
-from tracking import Decoded, GpsFix, GpsStore, Received
+from tracking import Decoded, GpsFix, GpsStore, Reading, Received, live_agents
 
 STALE_S = get_settings().gps_stale_s
 
@@ -157,3 +157,16 @@ def test_the_live_map_renders_in_a_real_browser(client, world, tmp_path: Path) -
                     "--virtual-time-budget=3000", f"--screenshot={shot}", (tmp_path / "page.html").as_uri()],
                    capture_output=True, timeout=90, check=True)
     assert shot.stat().st_size > 10_000
+
+
+def test_stale_means_strictly_older_than_the_threshold() -> None:
+    now = datetime(2026, 7, 6, 11, 0, tzinfo=UTC)
+    fixes = {1: Fix(-4.1, 50.4, now - timedelta(seconds=300)),
+             2: Fix(-4.1, 50.4, now - timedelta(seconds=300, microseconds=1)),
+             3: Fix(-4.1, 50.4, now + timedelta(seconds=2))}  # a phone clock a little ahead
+    got = {a.agent_id: a for a in live_agents(fixes, {1: Reading(3.0, 55)}, now=now, stale_s=300)}
+    assert [got[a].stale for a in (1, 2, 3)] == [False, True, False]
+    assert got[3].age_s == 0 and (got[1].speed_mps, got[1].battery_pct) == (3.0, 55)
+    assert (got[2].speed_mps, got[2].battery_pct) == (None, None)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        live_agents(fixes, {}, now=now.replace(tzinfo=None), stale_s=300)

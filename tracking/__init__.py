@@ -17,7 +17,7 @@ So far it holds:
 from tracking.consumer import TOPICS, DeviceRegistry, IngestConfig, IngestWorker
 from tracking.decode import AgentOf, Decoded, GpsFix, Limits, Reject, RejectKind, decode
 from tracking.fixes import Fix
-from tracking.live import LiveAgent, live_agents, live_geojson, read_live
+from tracking.live import LiveAgent, Reading, live_agents, live_geojson, read_live
 from tracking.stops import (
     DEFAULT_MAX_LATENESS_S,
     DEFAULT_MIN_DWELL_S,
@@ -31,7 +31,7 @@ from tracking.store import GpsStore, Received, Written, ensure_gps_partitions, p
 
 __all__ = [
     "DEFAULT_MAX_LATENESS_S", "DEFAULT_MIN_DWELL_S", "DEFAULT_RADIUS_M", "TOPICS", "AgentOf", "Decoded",
-    "DeviceRegistry", "Fix", "GpsFix", "GpsStore", "IngestConfig", "IngestWorker", "LiveAgent", "Limits", "Received", "Reject",
-    "RejectKind", "Stop", "StopDetector", "Written", "decode", "detect_stops", "ensure_gps_partitions",
-    "live_agents", "live_geojson", "partition_name", "read_live", "speed_threshold_stops",
+    "DeviceRegistry", "Fix", "GpsFix", "GpsStore", "IngestConfig", "IngestWorker", "Limits", "LiveAgent",
+    "Reading", "Received", "Reject", "RejectKind", "Stop", "StopDetector", "Written", "decode", "detect_stops",
+    "ensure_gps_partitions", "live_agents", "live_geojson", "partition_name", "read_live", "speed_threshold_stops",
 ]
