@@ -12,7 +12,8 @@ from fastapi.responses import HTMLResponse
 from api.checks import check_region
 from api.deps import DB, OfficeStaff
 from api.errors import SIGNED_IN, errors
-from api.routers.plans import GEOJSON, GeoJSONResponse, RegionQuery
+from api.geojson import GEOJSON, GeoJSONResponse
+from api.schemas.common import RegionQuery
 from api.schemas.live import LiveCollection
 from core import connect_redis, get_settings
 from dashboards import live_map_html

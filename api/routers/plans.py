@@ -14,9 +14,9 @@ Who sees what:
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.orm import Session
 
@@ -31,8 +31,9 @@ from api.deps import (
     audit_buyer_view,
 )
 from api.errors import WITH_BODY, error, errors
+from api.geojson import GEOJSON, GeoJSONResponse
 from api.plan_answers import PLAN_REFUSALS, refusal, run_summary
-from api.schemas.common import AgentId, PathDay, Text
+from api.schemas.common import AgentId, PathDay, RegionQuery
 from api.schemas.plans import PlanIn, PlanSummary
 from core.models import Role
 from dashboards import plan_map_html
@@ -45,14 +46,6 @@ from dispatch import (
 )
 
 router = APIRouter(tags=["plans"], responses=errors(*WITH_BODY))
-
-GEOJSON = "application/geo+json"
-RegionQuery = Annotated[Text | None, Query(description="an ITL1 region code, e.g. TLK (default: every region)")]
-
-
-class GeoJSONResponse(JSONResponse):
-    media_type = GEOJSON  # RFC 7946 §12
-
 
 GEOJSON_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {GEOJSON: {}}, "description": "a FeatureCollection: routes, visits, dropped visits"}}

@@ -53,6 +53,7 @@ def in_moment_range(value: datetime) -> datetime:
 
 
 Text = Annotated[str, AfterValidator(no_nul)]
+RegionQuery = Annotated[Text | None, Query(description="an ITL1 region code, e.g. TLK (default: every region)")]
 Document = Annotated[dict[str, Any], AfterValidator(no_nul_anywhere)]
 Day = Annotated[date, AfterValidator(in_day_range)]
 Moment = Annotated[AwareDatetime, AfterValidator(in_moment_range)]
