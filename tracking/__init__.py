@@ -10,10 +10,24 @@ So far it holds:
 - ``stops``: the pure stop detector over one device's fixes (``fixes.Fix``): ``detect_stops`` in batch,
   ``StopDetector`` incrementally with bounded state and a reorder window for late fixes, ``Stop`` with
   arrival and departure interpolated where the track crosses the stop circle, and the plain
-  ``speed_threshold_stops`` baseline the evidence bench compares with.
+  ``speed_threshold_stops`` baseline the evidence bench compares with;
+- ``evidence``: matching a stop to the case address it is evidence of (pure, ``match_stop``);
+- ``days``: a London day's fixes per phone read back from gps_ping, its stops matched (``day_stops``)
+  and stored as visit evidence or unmatched stops (``record_day_evidence``).
 """
 from tracking.consumer import TOPICS, DeviceRegistry, IngestConfig, IngestWorker
+from tracking.days import (
+    LONDON,
+    DayEvidence,
+    DayStop,
+    case_addresses,
+    day_bounds,
+    day_stops,
+    read_day_fixes,
+    record_day_evidence,
+)
 from tracking.decode import AgentOf, Decoded, GpsFix, Limits, Reject, RejectKind, decode
+from tracking.evidence import DEFAULT_EVIDENCE_RADIUS_M, CaseAddress, Match, match_stop
 from tracking.fixes import Fix
 from tracking.stops import (
     DEFAULT_MAX_LATENESS_S,
@@ -24,9 +38,17 @@ from tracking.stops import (
     detect_stops,
     speed_threshold_stops,
 )
-from tracking.store import GpsStore, Received, Written, ensure_gps_partitions, partition_name
+from tracking.store import (
+    GpsStore,
+    Received,
+    Written,
+    ensure_gps_partitions,
+    partition_name,
+)
 
 __all__ = [
+    "DEFAULT_EVIDENCE_RADIUS_M", "LONDON", "CaseAddress", "DayEvidence", "DayStop", "Match", "case_addresses",
+    "day_bounds", "day_stops", "match_stop", "read_day_fixes", "record_day_evidence",
     "DEFAULT_MAX_LATENESS_S", "DEFAULT_MIN_DWELL_S", "DEFAULT_RADIUS_M", "TOPICS", "AgentOf", "Decoded",
     "DeviceRegistry", "Fix", "GpsFix", "GpsStore", "IngestConfig", "IngestWorker", "Limits", "Received", "Reject",
     "RejectKind", "Stop", "StopDetector", "Written", "decode", "detect_stops", "ensure_gps_partitions",

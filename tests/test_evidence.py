@@ -1,0 +1,175 @@
+"""Visit evidence (issue 11, "Stops and visit evidence"; R-VISIT-EVIDENCE): a day's fixes read back
+from gps_ping, its stops matched to the agent's case addresses within 75 m, stored as visit_evidence
+with the address, postcode, distance and dwell, and the stops near no case kept as unmatched_stop with
+the nearest postcode; re-running a day changes nothing. Real PostGIS; the fixes go in through the
+ingest store."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+import geodata
+from core import add_device, connect_redis, raw_connection, session_scope
+from core.models import UnmatchedStop, VisitEvidence
+from tests.case_world import make_agent, make_buyer, make_case
+from tests.helpers import unique
+from tests.tracks import ORIGIN_X, ORIGIN_Y, T0, Drive, Dwell, make_track
+from tracking import (
+    CaseAddress,
+    Decoded,
+    GpsFix,
+    GpsStore,
+    Received,
+    day_bounds,
+    day_stops,
+    match_stop,
+    record_day_evidence,
+)
+
+DAY = T0.date()  # 2 March 2026: GMT, so the London day is the UTC day
+
+
+# --- matching (pure) ------------------------------------------------------------------------------
+
+def addr(case_id: int, x: float, y: float, planned: bool = False) -> CaseAddress:
+    return CaseAddress(case_id, f"{case_id} Test Street", "PL1 2AA", x, y, planned)
+
+
+def test_the_nearest_address_within_the_radius_wins() -> None:
+    m = match_stop(0, 0, [addr(1, 60, 0), addr(2, 0, 30), addr(3, 10, 0)])
+    assert (m.case.case_id, m.distance_m) == (3, 10)
+
+
+def test_a_planned_visit_beats_a_nearer_unplanned_case() -> None:
+    m = match_stop(0, 0, [addr(1, 5, 0), addr(2, 70, 0, planned=True)])
+    assert (m.case.case_id, m.distance_m) == (2, 70)
+
+
+def test_an_unplanned_case_matches_when_no_planned_visit_is_within_the_radius() -> None:
+    assert match_stop(0, 0, [addr(1, 50, 0), addr(2, 76, 0, planned=True)]).case.case_id == 1
+
+
+def test_no_address_within_75_m_is_no_match() -> None:
+    assert match_stop(0, 0, [addr(1, 75.5, 0), addr(2, 0, -200)]) is None
+    assert match_stop(0, 0, [addr(1, 75.5, 0)], radius_m=80).case.case_id == 1
+
+
+def test_a_radius_that_is_not_a_positive_number_is_refused() -> None:
+    with pytest.raises(ValueError, match="radius_m"):
+        match_stop(0, 0, [], radius_m=0)
+
+
+def test_a_london_day_is_read_as_its_utc_bounds() -> None:
+    assert day_bounds(date(2026, 3, 2)) == (datetime(2026, 3, 2, tzinfo=UTC), datetime(2026, 3, 3, tzinfo=UTC))
+    # BST: the London day 1 July starts at 23:00 UTC on 30 June.
+    assert day_bounds(date(2026, 7, 1)) == (datetime(2026, 6, 30, 23, tzinfo=UTC),
+                                            datetime(2026, 7, 1, 23, tzinfo=UTC))
+
+
+# --- a day in the database ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AgentDay:
+    agent_id: int
+    device_id: str
+    visited_case: int     # the case at the first door
+    distant_case: int     # 200 m from the second stop: too far to be its evidence
+    other_firm_case: int  # at the second stop, but another firm's
+
+
+def lon_lat(dx: float, dy: float) -> tuple[float, float]:
+    lon, lat = geodata.to_wgs84(ORIGIN_X + dx, ORIGIN_Y + dy)
+    return float(lon), float(lat)
+
+
+def make_agent_day() -> AgentDay:
+    """An agent's phone drives from Royal Parade to a door 400 m east (5 min there), then to a stop
+    1 km east (4 min); the agent's firm has a case at the door and one 200 m north of the second
+    stop; another firm has a case right at the second stop. Its fixes go through the ingest store."""
+    track = make_track([Drive(400, 0), Dwell(300), Drive(1000, 0), Dwell(240), Drive(1500, 0)], seed=3)
+    with session_scope() as db:
+        agent = make_agent(db)
+        device, _ = add_device(db, device_id=unique("phone"), actor="test", agent_reference=agent.reference,
+                               secret="s" * 16)
+        buyer = make_buyer(db)
+        firm = {"assigned_subcontractor_id": agent.subcontractor_id}
+        visited = make_case(db, buyer, at=lon_lat(400, 0), postcode="PL1 1EA", **firm)
+        distant = make_case(db, buyer, at=lon_lat(1000, 200), **firm)
+        other = make_case(db, buyer, at=lon_lat(1000, 0), assigned_subcontractor_id=None)
+        made = AgentDay(agent.id, device.device_id, visited.id, distant.id, other.id)
+    fixes = [GpsFix(made.device_id, made.agent_id, f.ts, f.lon, f.lat, f.accuracy_m, f.speed_mps)
+             for f in track.fixes]
+    with raw_connection() as conn:
+        GpsStore(conn, connect_redis()).commit(
+            [Received(f"agents/{made.agent_id}/gps", b"{}", datetime.now(UTC), Decoded(fixes))])
+    return made
+
+
+@pytest.fixture
+def agent_day(geodata_loaded) -> AgentDay:
+    return make_agent_day()
+
+
+def test_a_day_has_the_stops_of_the_phone_matched_or_not(agent_day) -> None:
+    with session_scope() as db:
+        stops = day_stops(db, DAY, agent_day.agent_id)
+    assert [s.device_id for s in stops] == [agent_day.device_id] * 2
+    visit, halt = stops
+    assert visit.match.case.case_id == agent_day.visited_case
+    assert visit.match.distance_m < 30
+    assert abs(visit.stop.dwell_s - 300) < 30
+    assert halt.match is None  # the firm's case is 200 m away; the other firm's is not the agent's
+    assert halt.postcode is not None and halt.postcode.startswith("PL")
+
+
+def evidence_rows(device_id: str) -> list[tuple]:
+    with session_scope() as db:
+        return db.execute(select(VisitEvidence.case_id, VisitEvidence.agent_id, VisitEvidence.arrival,
+                                 VisitEvidence.departure, VisitEvidence.dwell_s, VisitEvidence.address_line,
+                                 VisitEvidence.postcode, VisitEvidence.distance_m, VisitEvidence.fix_count,
+                                 VisitEvidence.median_accuracy_m, VisitEvidence.source)
+                          .where(VisitEvidence.device_id == device_id)).all()
+
+
+def unmatched_rows(device_id: str) -> list[tuple]:
+    with session_scope() as db:
+        return db.execute(select(UnmatchedStop.agent_id, UnmatchedStop.arrival, UnmatchedStop.departure,
+                                 UnmatchedStop.nearest_postcode, func.ST_X(UnmatchedStop.location),
+                                 func.ST_Y(UnmatchedStop.location))
+                          .where(UnmatchedStop.device_id == device_id)).all()
+
+
+def test_a_stop_at_a_case_address_becomes_evidence_and_one_200_m_away_is_kept_unmatched(agent_day) -> None:
+    with session_scope() as db:
+        result = record_day_evidence(db, DAY, agent_day.agent_id)
+    assert (result.evidence, result.unmatched) == (1, 1)
+
+    [(case_id, agent_id, arrival, departure, dwell_s, line, postcode, distance_m, fix_count, accuracy,
+      source)] = evidence_rows(agent_day.device_id)
+    assert (case_id, agent_id, source) == (agent_day.visited_case, agent_day.agent_id, "fixes")
+    assert postcode == "PL1 1EA"  # the case's, not the nearest centroid's
+    assert "Test Street" in line and line.endswith("Plymouth")
+    assert distance_m < 30
+    assert dwell_s == round((departure - arrival).total_seconds()) and abs(dwell_s - 300) < 30
+    assert abs((arrival - datetime(2026, 3, 2, 9, 0, 34, tzinfo=UTC)).total_seconds()) < 30
+    assert fix_count >= 25 and accuracy == 12.0  # what the synthetic phone reports
+
+    [(agent_id, arrival, departure, nearest, lon, lat)] = unmatched_rows(agent_day.device_id)
+    assert agent_id == agent_day.agent_id and nearest.startswith("PL")
+    assert abs((departure - arrival).total_seconds() - 240) < 30
+    x, y = geodata.to_bng(lon, lat)
+    assert abs(x - (ORIGIN_X + 1000)) < 30 and abs(y - ORIGIN_Y) < 30
+
+
+def test_re_running_a_day_changes_nothing(agent_day) -> None:
+    for _ in range(2):
+        with session_scope() as db:
+            record_day_evidence(db, DAY, agent_day.agent_id)
+    first_evidence, first_unmatched = evidence_rows(agent_day.device_id), unmatched_rows(agent_day.device_id)
+    with session_scope() as db:
+        record_day_evidence(db, DAY)  # the whole day, every phone: this one's rows are the same
+    assert evidence_rows(agent_day.device_id) == first_evidence and len(first_evidence) == 1
+    assert unmatched_rows(agent_day.device_id) == first_unmatched and len(first_unmatched) == 1
