@@ -6,14 +6,14 @@ ingest store."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 import geodata
 from core import add_device, connect_redis, raw_connection, session_scope
-from core.models import UnmatchedStop, VisitEvidence
+from core.models import Case, PlanRoute, PlanRun, PlanVisit, UnmatchedStop, VisitEvidence
 from tests.case_world import make_agent, make_buyer, make_case
 from tests.helpers import unique
 from tests.tracks import ORIGIN_X, ORIGIN_Y, T0, Drive, Dwell, make_track
@@ -173,3 +173,32 @@ def test_re_running_a_day_changes_nothing(agent_day) -> None:
         record_day_evidence(db, DAY)  # the whole day, every phone: this one's rows are the same
     assert evidence_rows(agent_day.device_id) == first_evidence and len(first_evidence) == 1
     assert unmatched_rows(agent_day.device_id) == first_unmatched and len(first_unmatched) == 1
+
+
+def plan(agent_id: int, case_ids: list[int]) -> None:
+    """A plan run of DAY giving the agent a route through ``case_ids`` (as dispatch stores one)."""
+    with session_scope() as db:
+        run = PlanRun(day=DAY, region=None, created_by="test", time_limit_s=1.0)
+        db.add(run)
+        db.flush()
+        here = "SRID=4326;POINT(-4.1427 50.3713)"
+        db.add(PlanRoute(run_id=run.id, agent_id=agent_id, shift_start=T0, shift_end=T0 + timedelta(hours=8),
+                         start_point=here, end_point=here, distance_m=0.0, duration_s=0,
+                         path="SRID=4326;LINESTRING(-4.1427 50.3713, -4.1427 50.3713)"))
+        for seq, case_id in enumerate(case_ids, start=1):
+            case = db.get(Case, case_id)
+            db.add(PlanVisit(run_id=run.id, agent_id=agent_id, case_id=case_id, buyer_id=case.buyer_id, seq=seq,
+                             eta=T0, etd=T0, window_start=T0, window_end=T0 + timedelta(hours=8), service_s=600,
+                             location=here))
+
+
+def test_a_stop_matches_a_visit_of_the_agents_current_plan_even_of_another_firms_case(agent_day) -> None:
+    def matched() -> list[int | None]:
+        with session_scope() as db:
+            return [s.match.case.case_id if s.match else None for s in day_stops(db, DAY, agent_day.agent_id)]
+
+    plan(agent_day.agent_id, [agent_day.visited_case, agent_day.other_firm_case])
+    assert matched() == [agent_day.visited_case, agent_day.other_firm_case]
+    # A later run that no longer plans the second case replaces the plan: the case is not the agent's.
+    plan(agent_day.agent_id, [agent_day.visited_case])
+    assert matched() == [agent_day.visited_case, None]

@@ -94,7 +94,7 @@ def case_addresses(db: Session, day: date, agent_id: int) -> list[CaseAddress]:
     line = func.concat_ws(", ", Address.line1, Address.line2, Address.town)
     found: dict[int, CaseAddress] = {}
     if run_id is not None:
-        planned = (select(Case.id, line, Address.postcode, x, y)
+        planned = (select(Case.id, line, Address.postcode, x, y).select_from(PlanVisit)
                    .join(Case, Case.id == PlanVisit.case_id).join(Address, Address.id == Case.address_id)
                    .where(PlanVisit.run_id == run_id, PlanVisit.agent_id == agent_id))
         for cid, ln, pc, cx, cy in db.execute(planned):
