@@ -82,4 +82,5 @@ def evidence(
     d = _day(day)
     with session_scope() as db:
         result = record_day_evidence(db, d, _agent(db, agent), progress=_progress)
-    typer.echo(f"{result.evidence} visit evidence, {result.unmatched} unmatched stops for {d}")
+    typer.echo(f"{result.evidence} visit evidence, {result.unmatched} unmatched stops, "
+               f"{result.visits_verified} visits GPS-verified for {d}")

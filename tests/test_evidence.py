@@ -1,8 +1,9 @@
 """Visit evidence (issue 11, "Stops and visit evidence"; R-VISIT-EVIDENCE): a day's fixes read back
 from gps_ping, its stops matched to the agent's case addresses within 75 m, stored as visit_evidence
 with the address, postcode, distance and dwell, and the stops near no case kept as unmatched_stop with
-the nearest postcode; re-running a day changes nothing. Real PostGIS; the fixes go in through the
-ingest store."""
+the nearest postcode; re-running a day changes nothing; the agent's visit record of the case gets the
+GPS times and is gps_verified only when its reported times agree within 5 minutes. Real PostGIS; the
+fixes go in through the ingest store."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,7 +14,16 @@ from sqlalchemy import func, select
 
 import geodata
 from core import add_device, connect_redis, raw_connection, session_scope
-from core.models import Case, PlanRoute, PlanRun, PlanVisit, UnmatchedStop, VisitEvidence
+from core.models import (
+    Case,
+    PlanRoute,
+    PlanRun,
+    PlanVisit,
+    UnmatchedStop,
+    Visit,
+    VisitEvidence,
+)
+from core.visits import record_visit
 from tests.case_world import make_agent, make_buyer, make_case
 from tests.helpers import unique
 from tests.tracks import ORIGIN_X, ORIGIN_Y, T0, Drive, Dwell, make_track
@@ -25,6 +35,7 @@ from tracking import (
     Received,
     day_bounds,
     day_stops,
+    gps_verified,
     match_stop,
     record_day_evidence,
 )
@@ -202,3 +213,72 @@ def test_a_stop_matches_a_visit_of_the_agents_current_plan_even_of_another_firms
     # A later run that no longer plans the second case replaces the plan: the case is not the agent's.
     plan(agent_day.agent_id, [agent_day.visited_case])
     assert matched() == [agent_day.visited_case, None]
+
+
+# --- evidence attaches to the agent's visit records [R-VISIT-EVIDENCE] --------------------------------
+
+def report_visit(day: AgentDay, case_id: int, arrived: datetime, departed: datetime | None) -> int:
+    """The agent's own report of a visit (what ``POST /visits`` stores)."""
+    with session_scope() as db:
+        return record_visit(db, case_id=case_id, outcome="no_contact", arrived_at=arrived, departed_at=departed,
+                            actor="user:agent", agent_id=day.agent_id, acknowledge_breach=True).visit.id
+
+
+def gps_of(visit_id: int) -> tuple:
+    with session_scope() as db:
+        v = db.get(Visit, visit_id)
+        return v.gps_arrived_at, v.gps_departed_at, v.gps_verified
+
+
+@pytest.mark.parametrize("arrived, departed, verified", [
+    # The GPS stop at the door runs about 09:00:34 to 09:05:34.
+    (datetime(2026, 3, 2, 9, 2, tzinfo=UTC), datetime(2026, 3, 2, 9, 9, tzinfo=UTC), True),
+    (datetime(2026, 3, 2, 8, 56, tzinfo=UTC), datetime(2026, 3, 2, 9, 5, tzinfo=UTC), True),
+    (datetime(2026, 3, 2, 9, 2, tzinfo=UTC), datetime(2026, 3, 2, 9, 12, tzinfo=UTC), False),
+    (datetime(2026, 3, 2, 9, 7, tzinfo=UTC), datetime(2026, 3, 2, 9, 8, tzinfo=UTC), False),
+    (datetime(2026, 3, 2, 9, 2, tzinfo=UTC), None, False),
+])
+def test_a_visit_is_gps_verified_only_when_reported_and_gps_times_agree_within_5_minutes(
+        agent_day, policies_loaded, arrived, departed, verified) -> None:
+    visit = report_visit(agent_day, agent_day.visited_case, arrived, departed)
+    with session_scope() as db:
+        result = record_day_evidence(db, DAY, agent_day.agent_id)
+    assert result.visits_verified == int(verified)
+    [evidence] = evidence_rows(agent_day.device_id)
+    gps_arrived, gps_departed, is_verified = gps_of(visit)
+    assert (gps_arrived, gps_departed) == (evidence[2], evidence[3])
+    assert is_verified is verified
+
+
+def test_a_visit_with_no_gps_stop_at_its_case_is_not_verified(agent_day, policies_loaded) -> None:
+    # The agent reports a visit to the case 200 m from where the phone stopped.
+    visit = report_visit(agent_day, agent_day.distant_case, datetime(2026, 3, 2, 9, 7, tzinfo=UTC),
+                         datetime(2026, 3, 2, 9, 10, tzinfo=UTC))
+    with session_scope() as db:
+        assert record_day_evidence(db, DAY, agent_day.agent_id).visits_verified == 0
+    assert gps_of(visit) == (None, None, False)
+
+
+def test_gps_verified_is_the_5_minute_rule() -> None:
+    t = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    five = timedelta(minutes=5)
+    assert gps_verified(t, t + 2 * five, t + five, t + 3 * five)
+    assert not gps_verified(t, t + 2 * five, t + five + timedelta(seconds=1), t + 2 * five)
+    assert not gps_verified(t, None, t, t + five)
+
+
+def test_linked_warrants_at_the_door_share_one_evidence_row_on_the_leading_case(agent_day,
+                                                                                policies_loaded) -> None:
+    with session_scope() as db:
+        visited = db.get(Case, agent_day.visited_case)
+        second = make_case(db, visited.buyer, address=visited.address, debtor=visited.debtor,
+                           received_on=date(2026, 2, 1),
+                           assigned_subcontractor_id=visited.assigned_subcontractor_id)
+        assert second.linked_group is not None and not second.is_leading and db.get(Case, visited.id).is_leading
+        second_id = second.id
+    visit = report_visit(agent_day, second_id, datetime(2026, 3, 2, 9, 1, tzinfo=UTC),
+                         datetime(2026, 3, 2, 9, 6, tzinfo=UTC))
+    with session_scope() as db:
+        assert record_day_evidence(db, DAY, agent_day.agent_id).visits_verified == 1
+    assert [row[0] for row in evidence_rows(agent_day.device_id)] == [agent_day.visited_case]
+    assert gps_of(visit)[2] is True

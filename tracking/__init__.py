@@ -11,15 +11,18 @@ So far it holds:
   ``StopDetector`` incrementally with bounded state and a reorder window for late fixes, ``Stop`` with
   arrival and departure interpolated where the track crosses the stop circle, and the plain
   ``speed_threshold_stops`` baseline the evidence bench compares with;
-- ``evidence``: matching a stop to the case address it is evidence of (pure, ``match_stop``);
+- ``evidence``: matching a stop to the case address it is evidence of (pure, ``match_stop``), and
+  whether a visit's reported times agree with the GPS ones (``gps_verified``);
 - ``days``: a London day's fixes per phone read back from gps_ping, its stops matched (``day_stops``)
-  and stored as visit evidence or unmatched stops (``record_day_evidence``).
+  and stored as visit evidence or unmatched stops, the visit records given their GPS times
+  (``record_day_evidence``).
 """
 from tracking.consumer import TOPICS, DeviceRegistry, IngestConfig, IngestWorker
 from tracking.days import (
     LONDON,
     DayEvidence,
     DayStop,
+    attach_to_visits,
     case_addresses,
     day_bounds,
     day_stops,
@@ -27,7 +30,14 @@ from tracking.days import (
     record_day_evidence,
 )
 from tracking.decode import AgentOf, Decoded, GpsFix, Limits, Reject, RejectKind, decode
-from tracking.evidence import DEFAULT_EVIDENCE_RADIUS_M, CaseAddress, Match, match_stop
+from tracking.evidence import (
+    DEFAULT_EVIDENCE_RADIUS_M,
+    VERIFY_TOLERANCE,
+    CaseAddress,
+    Match,
+    gps_verified,
+    match_stop,
+)
 from tracking.fixes import Fix
 from tracking.stops import (
     DEFAULT_MAX_LATENESS_S,
@@ -47,10 +57,43 @@ from tracking.store import (
 )
 
 __all__ = [
-    "DEFAULT_EVIDENCE_RADIUS_M", "LONDON", "CaseAddress", "DayEvidence", "DayStop", "Match", "case_addresses",
-    "day_bounds", "day_stops", "match_stop", "read_day_fixes", "record_day_evidence",
-    "DEFAULT_MAX_LATENESS_S", "DEFAULT_MIN_DWELL_S", "DEFAULT_RADIUS_M", "TOPICS", "AgentOf", "Decoded",
-    "DeviceRegistry", "Fix", "GpsFix", "GpsStore", "IngestConfig", "IngestWorker", "Limits", "Received", "Reject",
-    "RejectKind", "Stop", "StopDetector", "Written", "decode", "detect_stops", "ensure_gps_partitions",
-    "partition_name", "speed_threshold_stops",
+    "DEFAULT_EVIDENCE_RADIUS_M",
+    "DEFAULT_MAX_LATENESS_S",
+    "DEFAULT_MIN_DWELL_S",
+    "DEFAULT_RADIUS_M",
+    "LONDON",
+    "TOPICS",
+    "VERIFY_TOLERANCE",
+    "AgentOf",
+    "CaseAddress",
+    "DayEvidence",
+    "DayStop",
+    "Decoded",
+    "DeviceRegistry",
+    "Fix",
+    "GpsFix",
+    "GpsStore",
+    "IngestConfig",
+    "IngestWorker",
+    "Limits",
+    "Match",
+    "Received",
+    "Reject",
+    "RejectKind",
+    "Stop",
+    "StopDetector",
+    "Written",
+    "attach_to_visits",
+    "case_addresses",
+    "day_bounds",
+    "day_stops",
+    "decode",
+    "detect_stops",
+    "ensure_gps_partitions",
+    "gps_verified",
+    "match_stop",
+    "partition_name",
+    "read_day_fixes",
+    "record_day_evidence",
+    "speed_threshold_stops",
 ]

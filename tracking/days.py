@@ -22,9 +22,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from geoalchemy2 import WKTElement
-from sqlalchemy import Float, cast, delete, func, select
+from sqlalchemy import Float, and_, cast, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 import geodata
 from core.models import (
@@ -38,9 +38,16 @@ from core.models import (
     PlanRun,
     PlanVisit,
     UnmatchedStop,
+    Visit,
     VisitEvidence,
 )
-from tracking.evidence import DEFAULT_EVIDENCE_RADIUS_M, CaseAddress, Match, match_stop
+from tracking.evidence import (
+    DEFAULT_EVIDENCE_RADIUS_M,
+    CaseAddress,
+    Match,
+    gps_verified,
+    match_stop,
+)
 from tracking.fixes import Fix
 from tracking.stops import Stop, detect_stops
 
@@ -117,10 +124,13 @@ def _nearest_postcode(db: Session, stop: Stop) -> str | None:
 def day_stops(db: Session, day: date, agent_id: int | None = None, *,
               radius_m: float = DEFAULT_EVIDENCE_RADIUS_M,
               progress: Callable[[Iterable[tuple[tuple[int, str], list[Fix]]]],
-                                 Iterable[tuple[tuple[int, str], list[Fix]]]] = iter) -> list[DayStop]:
+                                 Iterable[tuple[tuple[int, str], list[Fix]]]] = iter,
+              fixes: dict[tuple[int, str], list[Fix]] | None = None) -> list[DayStop]:
     """Every stop of ``day``'s phones (of ``agent_id`` only, if given), matched; ordered by agent,
-    device and arrival. ``progress`` wraps the per-device loop (a progress bar)."""
-    fixes = read_day_fixes(db, day, agent_id)
+    device and arrival. ``progress`` wraps the per-device loop (a progress bar); ``fixes`` are the
+    day's fixes when already read (``read_day_fixes``)."""
+    if fixes is None:
+        fixes = read_day_fixes(db, day, agent_id)
     addresses: dict[int, list[CaseAddress]] = {}
     out: list[DayStop] = []
     for (agent, device), track in progress(sorted(fixes.items())):
@@ -137,6 +147,37 @@ def day_stops(db: Session, day: date, agent_id: int | None = None, *,
 class DayEvidence:
     evidence: int
     unmatched: int
+    visits_verified: int  # visit records of the day whose reported times the GPS confirms
+
+
+def attach_to_visits(db: Session, day: date, agents: Iterable[int], stops: list[DayStop]) -> int:
+    """Give each visit record of ``day`` by ``agents`` the GPS arrival and departure of the agent's
+    matched stop at the same case (a linked warrant's visit: at its leading case, which the stop is
+    matched to), the stop nearest in arrival when there are several, and ``gps_verified``
+    [R-VISIT-EVIDENCE]. A visit with no such stop has its GPS times cleared, so a re-run after a
+    correction leaves nothing stale. Returns the number of visits verified."""
+    start, end = day_bounds(day)
+    matched: dict[tuple[int, int], list[Stop]] = {}
+    for s in stops:
+        if s.match is not None:
+            matched.setdefault((s.agent_id, s.match.case.case_id), []).append(s.stop)
+    leader = aliased(Case)
+    visits = db.execute(
+        select(Visit, func.coalesce(leader.id, Case.id)).join(Case, Case.id == Visit.case_id)
+        .outerjoin(leader, and_(leader.linked_group == Case.linked_group, leader.is_leading))
+        .where(Visit.agent_id.in_(sorted(set(agents))), Visit.arrived_at >= start, Visit.arrived_at < end))
+    verified = 0
+    for visit, case_id in visits:
+        candidates = matched.get((visit.agent_id, case_id), [])
+        if not candidates:
+            visit.gps_arrived_at = visit.gps_departed_at = None
+            visit.gps_verified = False
+            continue
+        stop = min(candidates, key=lambda st: abs(st.arrival - visit.arrived_at))
+        visit.gps_arrived_at, visit.gps_departed_at = stop.arrival, stop.departure
+        visit.gps_verified = gps_verified(visit.arrived_at, visit.departed_at, stop.arrival, stop.departure)
+        verified += visit.gps_verified
+    return verified
 
 
 def record_day_evidence(db: Session, day: date, agent_id: int | None = None, *,
@@ -145,8 +186,9 @@ def record_day_evidence(db: Session, day: date, agent_id: int | None = None, *,
     """Detect and match ``day``'s stops and store them: a matched stop as ``visit_evidence``, the rest
     as ``unmatched_stop``. Both are upserted on (device_id, arrival), and a stop's row in the other
     table is removed, so re-running a day (after more late fixes, or a re-plan) leaves one row per stop.
-    Does not commit."""
-    stops = day_stops(db, day, agent_id, radius_m=radius_m, progress=progress)
+    The agents' visit records of the day get the GPS times (``attach_to_visits``). Does not commit."""
+    fixes = read_day_fixes(db, day, agent_id)
+    stops = day_stops(db, day, agent_id, radius_m=radius_m, progress=progress, fixes=fixes)
     matched = 0
     for s in stops:
         st = s.stop
@@ -171,4 +213,5 @@ def record_day_evidence(db: Session, day: date, agent_id: int | None = None, *,
                                                  set_={k: ins.excluded[k] for k in row}))
             db.execute(delete(VisitEvidence).where(VisitEvidence.device_id == s.device_id,
                                                    VisitEvidence.arrival == st.arrival))
-    return DayEvidence(matched, len(stops) - matched)
+    agents = [agent_id] if agent_id is not None else [agent for agent, _ in fixes]
+    return DayEvidence(matched, len(stops) - matched, attach_to_visits(db, day, agents, stops))

@@ -11,8 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 DEFAULT_EVIDENCE_RADIUS_M = 75.0
+# R-VISIT-EVIDENCE: a visit is GPS-verified when the reported and the GPS times agree this closely.
+VERIFY_TOLERANCE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,3 +52,13 @@ def match_stop(x: float, y: float, addresses: Iterable[CaseAddress],
         if best is None or key[:3] < best[:3]:
             best = key
     return None if best is None else Match(best[3], best[1])
+
+
+def gps_verified(reported_arrival: datetime, reported_departure: datetime | None, gps_arrival: datetime,
+                 gps_departure: datetime, tolerance: timedelta = VERIFY_TOLERANCE) -> bool:
+    """Whether a visit's reported arrival and departure both agree with the GPS ones within
+    ``tolerance`` [R-VISIT-EVIDENCE]. A visit reported without a departure cannot be verified."""
+    if reported_departure is None:
+        return False
+    return (abs(reported_arrival - gps_arrival) <= tolerance
+            and abs(reported_departure - gps_departure) <= tolerance)

@@ -5,6 +5,7 @@ Revises: 0004
 Create Date: 2026-12-07 04:45:00
 
 Both are unique on (device_id, arrival), so re-running a day's matching upserts instead of adding rows.
+A visit record gets the GPS arrival and departure of its evidence, and gps_verified.
 """
 from __future__ import annotations
 
@@ -56,9 +57,15 @@ def upgrade() -> None:
     sa.UniqueConstraint('device_id', 'arrival', name='uq_unmatched_stop_device_arrival')
     )
     op.create_index('ix_unmatched_stop_agent_arrival', 'unmatched_stop', ['agent_id', 'arrival'], unique=False)
+    op.add_column('visit', sa.Column('gps_arrived_at', sa.DateTime(timezone=True), nullable=True))
+    op.add_column('visit', sa.Column('gps_departed_at', sa.DateTime(timezone=True), nullable=True))
+    op.add_column('visit', sa.Column('gps_verified', sa.Boolean(), server_default=sa.text('false'), nullable=False))
 
 
 def downgrade() -> None:
+    op.drop_column('visit', 'gps_verified')
+    op.drop_column('visit', 'gps_departed_at')
+    op.drop_column('visit', 'gps_arrived_at')
     op.drop_index('ix_unmatched_stop_agent_arrival', table_name='unmatched_stop')
     op.drop_geospatial_table('unmatched_stop')
     op.drop_index('ix_visit_evidence_agent_arrival', table_name='visit_evidence')
