@@ -12,10 +12,33 @@ So far it holds:
   arrival and departure interpolated where the track crosses the stop circle, and the plain
   ``speed_threshold_stops`` baseline the evidence bench compares with;
 - ``live``: the dispatchers' live view (``read_live``: each agent's newest fix, its age, staleness,
-  speed and battery; ``live_geojson``).
+  speed and battery; ``live_geojson``);
+- ``evidence``: matching a stop to the case address it is evidence of (pure, ``match_stop``), and
+  whether a visit's reported times agree with the GPS ones (``gps_verified``);
+- ``days``: a London day's fixes per phone read back from gps_ping, its stops matched (``day_stops``)
+  and stored as visit evidence or unmatched stops, the visit records given their GPS times
+  (``record_day_evidence``).
 """
 from tracking.consumer import TOPICS, DeviceRegistry, IngestConfig, IngestWorker
+from tracking.days import (
+    DayEvidence,
+    DayStop,
+    attach_to_visits,
+    case_addresses,
+    day_bounds,
+    day_stops,
+    read_day_fixes,
+    record_day_evidence,
+)
 from tracking.decode import AgentOf, Decoded, GpsFix, Limits, Reject, RejectKind, decode
+from tracking.evidence import (
+    DEFAULT_EVIDENCE_RADIUS_M,
+    VERIFY_TOLERANCE,
+    CaseAddress,
+    Match,
+    gps_verified,
+    match_stop,
+)
 from tracking.fixes import Fix
 from tracking.live import LiveAgent, Reading, live_agents, live_geojson, read_live
 from tracking.stops import (
@@ -27,11 +50,56 @@ from tracking.stops import (
     detect_stops,
     speed_threshold_stops,
 )
-from tracking.store import GpsStore, Received, Written, ensure_gps_partitions, partition_name
+from tracking.store import (
+    GpsStore,
+    Received,
+    Written,
+    ensure_gps_partitions,
+    partition_name,
+)
 
 __all__ = [
-    "DEFAULT_MAX_LATENESS_S", "DEFAULT_MIN_DWELL_S", "DEFAULT_RADIUS_M", "TOPICS", "AgentOf", "Decoded",
-    "DeviceRegistry", "Fix", "GpsFix", "GpsStore", "IngestConfig", "IngestWorker", "Limits", "LiveAgent",
-    "Reading", "Received", "Reject", "RejectKind", "Stop", "StopDetector", "Written", "decode", "detect_stops",
-    "ensure_gps_partitions", "live_agents", "live_geojson", "partition_name", "read_live", "speed_threshold_stops",
+    "DEFAULT_EVIDENCE_RADIUS_M",
+    "DEFAULT_MAX_LATENESS_S",
+    "DEFAULT_MIN_DWELL_S",
+    "DEFAULT_RADIUS_M",
+    "TOPICS",
+    "VERIFY_TOLERANCE",
+    "AgentOf",
+    "CaseAddress",
+    "DayEvidence",
+    "DayStop",
+    "Decoded",
+    "DeviceRegistry",
+    "Fix",
+    "GpsFix",
+    "GpsStore",
+    "IngestConfig",
+    "IngestWorker",
+    "Limits",
+    "LiveAgent",
+    "Match",
+    "Reading",
+    "Received",
+    "Reject",
+    "RejectKind",
+    "Stop",
+    "StopDetector",
+    "Written",
+    "attach_to_visits",
+    "case_addresses",
+    "day_bounds",
+    "day_stops",
+    "decode",
+    "detect_stops",
+    "ensure_gps_partitions",
+    "gps_verified",
+    "live_agents",
+    "live_geojson",
+    "match_stop",
+    "partition_name",
+    "read_day_fixes",
+    "read_live",
+    "record_day_evidence",
+    "speed_threshold_stops",
 ]

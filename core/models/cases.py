@@ -193,3 +193,8 @@ class Visit(Base):
     location: Mapped[WKBElement | None] = mapped_column(point_4326())
     recorded_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = created_at_column()
+    # The GPS times of the agent's stop at the address (tracking's visit_evidence), beside the reported
+    # ones; gps_verified only when both agree within 5 minutes [R-VISIT-EVIDENCE].
+    gps_arrived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    gps_departed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    gps_verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")

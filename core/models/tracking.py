@@ -1,14 +1,28 @@
 """GPS tracking: every fix an agent's phone sent (``gps_ping``, written by ``tracking.store``) and the
-messages that could not be stored as fixes (``gps_dead_letter``), kept with the reason."""
+messages that could not be stored as fixes (``gps_dead_letter``), kept with the reason; the stops matched
+to case addresses (``visit_evidence``) and those that were not (``unmatched_stop``)."""
 from __future__ import annotations
 
 from datetime import datetime
 
 from geoalchemy2 import WKBElement
-from sqlalchemy import BigInteger, DateTime, Double, Index, Integer, LargeBinary, SmallInteger, String, Text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.models.base import Base, point_4326
+from core.models.base import Base, created_at_column, point_4326
 
 # One child table per UTC day, ``gps_ping_YYYYMMDD``, holding [day 00:00 UTC, next day 00:00 UTC).
 # Children are created ahead by ``tracking`` (never by the migrations) and dropped whole by the
@@ -50,3 +64,53 @@ class GpsDeadLetter(Base):
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     reason: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class VisitEvidence(Base):
+    """A stop of an agent's phone matched to a case address: the GPS evidence of a visit
+    [R-VISIT-EVIDENCE]. The address line and postcode are copied from the case at match time, so the
+    evidence still says where the agent was if the case's address is corrected later. Unique on
+    (device_id, arrival): re-running a day updates the row instead of adding one."""
+
+    __tablename__ = "visit_evidence"
+    __table_args__ = (
+        UniqueConstraint("device_id", "arrival", name="uq_visit_evidence_device_arrival"),
+        CheckConstraint("source IN ('fixes', 'transition')", name="visit_evidence_source"),
+        Index("ix_visit_evidence_case", "case_id"),
+        Index("ix_visit_evidence_agent_arrival", "agent_id", "arrival"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("enforcement_case.id"))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"))
+    device_id: Mapped[str] = mapped_column(String(64))
+    arrival: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    departure: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    dwell_s: Mapped[int] = mapped_column(Integer)
+    address_line: Mapped[str] = mapped_column(Text)
+    postcode: Mapped[str] = mapped_column(String(8))
+    distance_m: Mapped[float] = mapped_column(Double)
+    fix_count: Mapped[int] = mapped_column(Integer)
+    median_accuracy_m: Mapped[float | None] = mapped_column(Double)
+    source: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class UnmatchedStop(Base):
+    """A stop near none of the agent's case addresses, kept for the dispatcher to review, with the
+    nearest postcode (null when no postcode centroid is near, e.g. offshore)."""
+
+    __tablename__ = "unmatched_stop"
+    __table_args__ = (
+        UniqueConstraint("device_id", "arrival", name="uq_unmatched_stop_device_arrival"),
+        Index("ix_unmatched_stop_agent_arrival", "agent_id", "arrival"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"))
+    device_id: Mapped[str] = mapped_column(String(64))
+    arrival: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    departure: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    location: Mapped[WKBElement] = mapped_column(point_4326())
+    nearest_postcode: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = created_at_column()

@@ -1,0 +1,216 @@
+"""A day of one or all agents' phones: their fixes read back from ``gps_ping``, the stops detected in
+them (``detect_stops``), each stop matched to a case address (``evidence.match_stop``) and, by
+``record_day_evidence``, stored as ``visit_evidence`` or, unmatched, as ``unmatched_stop``.
+
+A day is a London calendar day (what an agent and a buyer call "the day"), read as its UTC bounds,
+so a BST day spans two UTC partitions of gps_ping.
+
+The candidate addresses of an agent's day are:
+
+- the visits of the agent's current plan: the agent's route in the latest plan run of the day that
+  has one (tracking may not import dispatch; this is dispatch's "the run its route comes from");
+- the other open cases assigned to the agent's firm (``Case.assigned_subcontractor_id``): the case
+  model assigns cases to a subcontractor, never to one agent.
+
+Only leading cases are read, so linked warrants at one address are one candidate.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from geoalchemy2 import WKTElement
+from sqlalchemy import Float, and_, cast, delete, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session, aliased
+
+import geodata
+from core import LONDON
+from core.models import (
+    Address,
+    Agent,
+    Case,
+    CaseStatus,
+    Device,
+    GpsPing,
+    PlanRoute,
+    PlanRun,
+    PlanVisit,
+    UnmatchedStop,
+    Visit,
+    VisitEvidence,
+)
+from tracking.evidence import (
+    DEFAULT_EVIDENCE_RADIUS_M,
+    CaseAddress,
+    Match,
+    gps_verified,
+    match_stop,
+)
+from tracking.fixes import Fix
+from tracking.stops import Stop, detect_stops
+
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The UTC instants where the London day ``day`` starts and the next one starts."""
+    start = datetime.combine(day, time(), LONDON)
+    end = datetime.combine(day + timedelta(days=1), time(), LONDON)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class DayStop:
+    agent_id: int
+    device_id: str
+    stop: Stop
+    postcode: str | None  # the nearest postcode to the stop, None when none is near
+    match: Match | None
+
+
+def read_day_fixes(db: Session, day: date, agent_id: int | None = None) -> dict[tuple[int, str], list[Fix]]:
+    """Each phone's fixes of ``day`` in time order, by (agent id, device id): one query, ordered by
+    device and time. The agent is the one the fix was stored under, so a phone handed over mid-day
+    gives each agent their own part."""
+    start, end = day_bounds(day)
+    q = (select(GpsPing.agent_id, GpsPing.device_id, GpsPing.ts, func.ST_Y(GpsPing.location),
+                func.ST_X(GpsPing.location), GpsPing.accuracy_m, GpsPing.speed_mps)
+         .join(Device, Device.device_id == GpsPing.device_id)
+         .where(Device.kind == "phone", GpsPing.ts >= start, GpsPing.ts < end)
+         .order_by(GpsPing.device_id, GpsPing.ts))
+    if agent_id is not None:
+        q = q.where(GpsPing.agent_id == agent_id)
+    out: dict[tuple[int, str], list[Fix]] = {}
+    for agent, device, ts, lat, lon, acc, speed in db.execute(q):
+        out.setdefault((agent, device), []).append(Fix(ts, lat, lon, acc, speed))
+    return out
+
+
+def _bng(location):
+    t = func.ST_Transform(location, 27700)
+    return cast(func.ST_X(t), Float), cast(func.ST_Y(t), Float)
+
+
+def case_addresses(db: Session, day: date, agent_id: int) -> list[CaseAddress]:
+    """The addresses a stop of the agent on ``day`` may be evidence for (module docstring)."""
+    run_id = db.scalar(select(func.max(PlanRoute.run_id)).join(PlanRun, PlanRun.id == PlanRoute.run_id)
+                       .where(PlanRun.day == day, PlanRoute.agent_id == agent_id))
+    x, y = _bng(Address.location)
+    line = func.concat_ws(", ", Address.line1, Address.line2, Address.town)
+    found: dict[int, CaseAddress] = {}
+    if run_id is not None:
+        planned = (select(Case.id, line, Address.postcode, x, y).select_from(PlanVisit)
+                   .join(Case, Case.id == PlanVisit.case_id).join(Address, Address.id == Case.address_id)
+                   .where(PlanVisit.run_id == run_id, PlanVisit.agent_id == agent_id))
+        for cid, ln, pc, cx, cy in db.execute(planned):
+            found[cid] = CaseAddress(cid, ln, pc, cx, cy, planned=True)
+    firm = select(Agent.subcontractor_id).where(Agent.id == agent_id).scalar_subquery()
+    others = (select(Case.id, line, Address.postcode, x, y).join(Address, Address.id == Case.address_id)
+              .where(Case.status == CaseStatus.open, Case.is_leading, Case.assigned_subcontractor_id == firm))
+    for cid, ln, pc, cx, cy in db.execute(others):
+        found.setdefault(cid, CaseAddress(cid, ln, pc, cx, cy, planned=False))
+    return list(found.values())
+
+
+def _nearest_postcode(db: Session, stop: Stop) -> str | None:
+    try:
+        return geodata.nearest_postcode(db, stop.lon, stop.lat).postcode
+    except geodata.NoPostcodeNearby:
+        return None
+
+
+def day_stops(db: Session, day: date, agent_id: int | None = None, *,
+              radius_m: float = DEFAULT_EVIDENCE_RADIUS_M,
+              progress: Callable[[Iterable[tuple[tuple[int, str], list[Fix]]]],
+                                 Iterable[tuple[tuple[int, str], list[Fix]]]] = iter,
+              fixes: dict[tuple[int, str], list[Fix]] | None = None) -> list[DayStop]:
+    """Every stop of ``day``'s phones (of ``agent_id`` only, if given), matched; ordered by agent,
+    device and arrival. ``progress`` wraps the per-device loop (a progress bar); ``fixes`` are the
+    day's fixes when already read (``read_day_fixes``)."""
+    if fixes is None:
+        fixes = read_day_fixes(db, day, agent_id)
+    addresses: dict[int, list[CaseAddress]] = {}
+    out: list[DayStop] = []
+    for (agent, device), track in progress(sorted(fixes.items())):
+        if agent not in addresses:
+            addresses[agent] = case_addresses(db, day, agent)
+        for stop in detect_stops(track):
+            sx, sy = geodata.to_bng(stop.lon, stop.lat)
+            out.append(DayStop(agent, device, stop, _nearest_postcode(db, stop),
+                               match_stop(sx, sy, addresses[agent], radius_m)))
+    return out
+
+
+@dataclass(frozen=True)
+class DayEvidence:
+    evidence: int
+    unmatched: int
+    visits_verified: int  # visit records of the day whose reported times the GPS confirms
+
+
+def attach_to_visits(db: Session, day: date, agents: Iterable[int], stops: list[DayStop]) -> int:
+    """Give each visit record of ``day`` by ``agents`` the GPS arrival and departure of the agent's
+    matched stop at the same case (a linked warrant's visit: at its leading case, which the stop is
+    matched to), the stop nearest in arrival when there are several, and ``gps_verified``
+    [R-VISIT-EVIDENCE]. A visit with no such stop has its GPS times cleared, so a re-run after a
+    correction leaves nothing stale. Returns the number of visits verified."""
+    start, end = day_bounds(day)
+    matched: dict[tuple[int, int], list[Stop]] = {}
+    for s in stops:
+        if s.match is not None:
+            matched.setdefault((s.agent_id, s.match.case.case_id), []).append(s.stop)
+    leader = aliased(Case)
+    visits = db.execute(
+        select(Visit, func.coalesce(leader.id, Case.id)).join(Case, Case.id == Visit.case_id)
+        .outerjoin(leader, and_(leader.linked_group == Case.linked_group, leader.is_leading))
+        .where(Visit.agent_id.in_(sorted(set(agents))), Visit.arrived_at >= start, Visit.arrived_at < end))
+    verified = 0
+    for visit, case_id in visits:
+        candidates = matched.get((visit.agent_id, case_id), [])
+        if not candidates:
+            visit.gps_arrived_at = visit.gps_departed_at = None
+            visit.gps_verified = False
+            continue
+        stop = min(candidates, key=lambda st: abs(st.arrival - visit.arrived_at))
+        visit.gps_arrived_at, visit.gps_departed_at = stop.arrival, stop.departure
+        visit.gps_verified = gps_verified(visit.arrived_at, visit.departed_at, stop.arrival, stop.departure)
+        verified += visit.gps_verified
+    return verified
+
+
+def record_day_evidence(db: Session, day: date, agent_id: int | None = None, *,
+                        radius_m: float = DEFAULT_EVIDENCE_RADIUS_M,
+                        progress=iter) -> DayEvidence:
+    """Detect and match ``day``'s stops and store them: a matched stop as ``visit_evidence``, the rest
+    as ``unmatched_stop``. Both are upserted on (device_id, arrival), and a stop's row in the other
+    table is removed, so re-running a day (after more late fixes, or a re-plan) leaves one row per stop.
+    The agents' visit records of the day get the GPS times (``attach_to_visits``). Does not commit."""
+    fixes = read_day_fixes(db, day, agent_id)
+    stops = day_stops(db, day, agent_id, radius_m=radius_m, progress=progress, fixes=fixes)
+    matched = 0
+    for s in stops:
+        st = s.stop
+        if s.match is not None:
+            row = {"case_id": s.match.case.case_id, "agent_id": s.agent_id, "device_id": s.device_id,
+                   "arrival": st.arrival, "departure": st.departure, "dwell_s": round(st.dwell_s),
+                   "address_line": s.match.case.address_line, "postcode": s.match.case.postcode,
+                   "distance_m": s.match.distance_m, "fix_count": st.fix_count,
+                   "median_accuracy_m": st.median_accuracy_m, "source": "fixes"}
+            ins = insert(VisitEvidence).values(**row)
+            db.execute(ins.on_conflict_do_update(constraint="uq_visit_evidence_device_arrival",
+                                                 set_={k: ins.excluded[k] for k in row}))
+            db.execute(delete(UnmatchedStop).where(UnmatchedStop.device_id == s.device_id,
+                                                   UnmatchedStop.arrival == st.arrival))
+            matched += 1
+        else:
+            row = {"agent_id": s.agent_id, "device_id": s.device_id, "arrival": st.arrival,
+                   "departure": st.departure, "nearest_postcode": s.postcode,
+                   "location": WKTElement(f"POINT({st.lon} {st.lat})", srid=4326)}
+            ins = insert(UnmatchedStop).values(**row)
+            db.execute(ins.on_conflict_do_update(constraint="uq_unmatched_stop_device_arrival",
+                                                 set_={k: ins.excluded[k] for k in row}))
+            db.execute(delete(VisitEvidence).where(VisitEvidence.device_id == s.device_id,
+                                                   VisitEvidence.arrival == st.arrival))
+    agents = [agent_id] if agent_id is not None else [agent for agent, _ in fixes]
+    return DayEvidence(matched, len(stops) - matched, attach_to_visits(db, day, agents, stops))
