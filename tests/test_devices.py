@@ -55,8 +55,10 @@ def test_add_a_phone_prints_a_generated_secret_once_and_stores_only_its_hash(own
         assert (device.kind, device.agent_id, device.van_id) == ("phone", owners["agent"], None)
         assert device.credential_hash.startswith("$7$") and secret not in device.credential_hash
         assert verify_device_secret(secret, device.credential_hash)
+        # The newest: a reseed restarts device ids, and the audit trail keeps every row.
         audit = db.scalar(select(AuditEvent).where(AuditEvent.action == "device.create",
-                                                   AuditEvent.target == f"device:{device.id}"))
+                                                   AuditEvent.target == f"device:{device.id}")
+                          .order_by(AuditEvent.id.desc()).limit(1))
         assert audit.data["device_id"] == device_id and audit.actor.startswith("cli:")
         assert secret not in str(audit.data)
 
