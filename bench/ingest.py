@@ -238,11 +238,13 @@ def start_workers(n: int, url: str, port: int, redis_url: str) -> subprocess.Pop
     env = dict(os.environ, BAILIWICK_DATABASE_URL=url, BAILIWICK_MQTT_URL=f"mqtt://127.0.0.1:{port}",
                BAILIWICK_REDIS_URL=redis_url)
     bailiwick = Path(sys.executable).parent / "bailiwick"
+    time.sleep(2)  # the $SYS count lags a second: a previous phase's workers must be gone from it
     before = connected_clients(port)
     proc = subprocess.Popen([str(bailiwick), "ingest", "gps", "--workers", str(n)], env=env, cwd=ROOT)
     deadline = time.monotonic() + 60
     while connected_clients(port) < before + n:
         if proc.poll() is not None or time.monotonic() > deadline:
+            stop_workers(proc)
             raise SystemExit(f"bailiwick ingest gps --workers {n} did not connect to the bench broker")
         time.sleep(0.5)
     time.sleep(1)  # its subscription follows the connection
