@@ -339,15 +339,14 @@ def worker(migrated, live) -> Iterator[IngestWorker]:
                                   namespace=namespace, session_expiry_s=60))
     thread = threading.Thread(target=w.run, daemon=True)
     thread.start()
-    assert w.connected.wait(5), "the worker did not connect"
-    time.sleep(0.3)  # SUBACK
+    assert w.subscribed.wait(15), "the worker did not subscribe"
     yield w
     w.stopping.set()
     thread.join(10)
     assert not thread.is_alive()
 
 
-def wait_until(check, timeout_s: float = 10.0):
+def wait_until(check, timeout_s: float = 20.0):
     deadline = time.monotonic() + timeout_s
     while not (result := check()):
         assert time.monotonic() < deadline, "timed out"
@@ -400,11 +399,10 @@ def test_a_message_not_committed_is_not_acknowledged_and_comes_back_to_the_next_
                                       session_expiry_s=60, database_url=database_url))
         t = threading.Thread(target=w.run, daemon=True)
         t.start()
-        assert w.connected.wait(5)
+        assert w.subscribed.wait(15), "the worker did not subscribe"
         return w, t
 
     cut_off, thread = start("postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
-    time.sleep(0.3)  # SUBACK
     with connected() as mqtt_client:
         mqtt_client.publish(f"agents/{phone.agent_id}/gps", bailiwick(
             phone.device_id, {"ts": now.isoformat(), "lat": 52.2, "lon": 0.12}), qos=1).wait_for_publish(5)

@@ -104,6 +104,9 @@ class IngestWorker:
         self.inbox: queue.Queue[_Message] = queue.Queue()
         self.stopping = threading.Event()
         self.connected = threading.Event()
+        # Set once the broker granted every subscription: a message published before the SUBACK
+        # reaches no subscriber, so "ready" means subscribed, not merely connected.
+        self.subscribed = threading.Event()
         self.received = 0                # messages delivered by the broker, redeliveries included
         self.written = Written(0, 0, 0)  # running totals
         self._conn: psycopg.Connection | None = None
@@ -117,6 +120,7 @@ class IngestWorker:
         self.client.manual_ack_set(True)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
+        self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
         self._address = address
 
@@ -130,8 +134,15 @@ class IngestWorker:
         client.subscribe([(f"$share/{self.config.group}/{t}", 1) for t in TOPICS])
         self.connected.set()
 
+    def _on_subscribe(self, _client, _userdata, _mid, reason_codes, _properties) -> None:
+        if any(code.is_failure for code in reason_codes):
+            log.error("the broker refused a subscription: %s", [str(c) for c in reason_codes])
+            return
+        self.subscribed.set()
+
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
         self.connected.clear()
+        self.subscribed.clear()
         if not self.stopping.is_set():
             log.warning("disconnected from the broker: %s", reason_code)
 
