@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from geoalchemy2 import WKTElement
-from sqlalchemy import Float, and_, cast, delete, func, select
+from sqlalchemy import Float, and_, cast, delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, aliased
 
@@ -179,6 +179,17 @@ def attach_to_visits(db: Session, day: date, agents: Iterable[int], stops: list[
     return verified
 
 
+def _upsert(db: Session, table, constraint: str, rows: list[dict], other) -> None:
+    """``rows`` into ``table`` (updated on ``constraint``: device and arrival), and the same stops out
+    of ``other``."""
+    if not rows:
+        return
+    ins = insert(table).values(rows)
+    db.execute(ins.on_conflict_do_update(constraint=constraint, set_={k: ins.excluded[k] for k in rows[0]}))
+    keys = [(r["device_id"], r["arrival"]) for r in rows]
+    db.execute(delete(other).where(tuple_(other.device_id, other.arrival).in_(keys)))
+
+
 def record_day_evidence(db: Session, day: date, agent_id: int | None = None, *,
                         radius_m: float = DEFAULT_EVIDENCE_RADIUS_M,
                         progress=iter) -> DayEvidence:
@@ -188,29 +199,19 @@ def record_day_evidence(db: Session, day: date, agent_id: int | None = None, *,
     The agents' visit records of the day get the GPS times (``attach_to_visits``). Does not commit."""
     fixes = read_day_fixes(db, day, agent_id)
     stops = day_stops(db, day, agent_id, radius_m=radius_m, progress=progress, fixes=fixes)
-    matched = 0
-    for s in stops:
-        st = s.stop
-        if s.match is not None:
-            row = {"case_id": s.match.case.case_id, "agent_id": s.agent_id, "device_id": s.device_id,
-                   "arrival": st.arrival, "departure": st.departure, "dwell_s": round(st.dwell_s),
-                   "address_line": s.match.case.address_line, "postcode": s.match.case.postcode,
-                   "distance_m": s.match.distance_m, "fix_count": st.fix_count,
-                   "median_accuracy_m": st.median_accuracy_m, "source": "fixes"}
-            ins = insert(VisitEvidence).values(**row)
-            db.execute(ins.on_conflict_do_update(constraint="uq_visit_evidence_device_arrival",
-                                                 set_={k: ins.excluded[k] for k in row}))
-            db.execute(delete(UnmatchedStop).where(UnmatchedStop.device_id == s.device_id,
-                                                   UnmatchedStop.arrival == st.arrival))
-            matched += 1
-        else:
-            row = {"agent_id": s.agent_id, "device_id": s.device_id, "arrival": st.arrival,
-                   "departure": st.departure, "nearest_postcode": s.postcode,
-                   "location": WKTElement(f"POINT({st.lon} {st.lat})", srid=4326)}
-            ins = insert(UnmatchedStop).values(**row)
-            db.execute(ins.on_conflict_do_update(constraint="uq_unmatched_stop_device_arrival",
-                                                 set_={k: ins.excluded[k] for k in row}))
-            db.execute(delete(VisitEvidence).where(VisitEvidence.device_id == s.device_id,
-                                                   VisitEvidence.arrival == st.arrival))
+    evidence = [{"case_id": s.match.case.case_id, "agent_id": s.agent_id, "device_id": s.device_id,
+                 "arrival": s.stop.arrival, "departure": s.stop.departure, "dwell_s": round(s.stop.dwell_s),
+                 "address_line": s.match.case.address_line, "postcode": s.match.case.postcode,
+                 "distance_m": s.match.distance_m, "fix_count": s.stop.fix_count,
+                 "median_accuracy_m": s.stop.median_accuracy_m, "source": "fixes"}
+                for s in stops if s.match is not None]
+    unmatched = [{"agent_id": s.agent_id, "device_id": s.device_id, "arrival": s.stop.arrival,
+                  "departure": s.stop.departure, "nearest_postcode": s.postcode,
+                  "location": WKTElement(f"POINT({s.stop.lon} {s.stop.lat})", srid=4326)}
+                 for s in stops if s.match is None]
+    # One statement per table, not one per stop: a stop's row in the other table goes, its own is upserted.
+    _upsert(db, VisitEvidence, "uq_visit_evidence_device_arrival", evidence, UnmatchedStop)
+    _upsert(db, UnmatchedStop, "uq_unmatched_stop_device_arrival", unmatched, VisitEvidence)
+    matched = len(evidence)
     agents = [agent_id] if agent_id is not None else [agent for agent, _ in fixes]
     return DayEvidence(matched, len(stops) - matched, attach_to_visits(db, day, agents, stops))
