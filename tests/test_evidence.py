@@ -30,6 +30,7 @@ from tests.tracks import ORIGIN_X, ORIGIN_Y, T0, Drive, Dwell, make_track
 from tracking import (
     CaseAddress,
     Decoded,
+    Fix,
     GpsFix,
     GpsStore,
     Received,
@@ -38,6 +39,7 @@ from tracking import (
     gps_verified,
     match_stop,
     record_day_evidence,
+    trail_excerpt,
 )
 
 DAY = T0.date()  # 2 March 2026: GMT, so the London day is the UTC day
@@ -71,6 +73,14 @@ def test_no_address_within_75_m_is_no_match() -> None:
 def test_a_radius_that_is_not_a_positive_number_is_refused() -> None:
     with pytest.raises(ValueError, match="radius_m"):
         match_stop(0, 0, [], radius_m=0)
+
+
+def test_a_trail_excerpt_is_the_track_from_the_margin_before_arrival_to_the_margin_after_departure() -> None:
+    t0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    track = [Fix(t0 + timedelta(minutes=m), 50.0 + m / 1000, -4.0) for m in range(0, 60, 5)]
+    rows = trail_excerpt(track, t0 + timedelta(minutes=25), t0 + timedelta(minutes=30), timedelta(minutes=10))
+    assert [r[0] for r in rows] == [(t0 + timedelta(minutes=m)).isoformat() for m in (15, 20, 25, 30, 35, 40)]
+    assert rows[0][1:] == [50.015, -4.0]
 
 
 def test_a_london_day_is_read_as_its_utc_bounds() -> None:
@@ -173,6 +183,20 @@ def test_a_stop_at_a_case_address_becomes_evidence_and_one_200_m_away_is_kept_un
     assert abs((departure - arrival).total_seconds() - 240) < 30
     x, y = geodata.to_bng(lon, lat)
     assert abs(x - (ORIGIN_X + 1000)) < 30 and abs(y - ORIGIN_Y) < 30
+
+
+def test_evidence_keeps_the_track_around_the_stop_for_the_map(agent_day) -> None:
+    with session_scope() as db:
+        record_day_evidence(db, DAY, agent_day.agent_id)
+        arrival, departure, trail = db.execute(
+            select(VisitEvidence.arrival, VisitEvidence.departure, VisitEvidence.trail)
+            .where(VisitEvidence.device_id == agent_day.device_id)).one()
+    times = [datetime.fromisoformat(t) for t, _, _ in trail]
+    assert times == sorted(times)
+    # Up to 15 minutes either side of the stop: the whole of this short day's track, 09:00 to 09:11.
+    assert (times[0], times[-1]) == (datetime(2026, 3, 2, 9, 0, tzinfo=UTC), datetime(2026, 3, 2, 9, 11, tzinfo=UTC))
+    assert sum(arrival <= t <= departure for t in times) >= 25
+    assert all(abs(lat - 50.37) < 0.05 and abs(lon + 4.13) < 0.1 for _, lat, lon in trail)
 
 
 def test_re_running_a_day_changes_nothing(agent_day) -> None:

@@ -29,6 +29,7 @@ from tracking.days import (
     day_stops,
     read_day_fixes,
     record_day_evidence,
+    trail_excerpt,
 )
 from tracking.decode import AgentOf, Decoded, GpsFix, Limits, Reject, RejectKind, decode
 from tracking.evidence import (
@@ -102,4 +103,5 @@ __all__ = [
     "read_live",
     "record_day_evidence",
     "speed_threshold_stops",
+    "trail_excerpt",
 ]

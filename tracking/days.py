@@ -16,7 +16,8 @@ Only leading cases are read, so linked warrants at one address are one candidate
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import bisect
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -51,6 +52,21 @@ from tracking.evidence import (
 from tracking.fixes import Fix
 from tracking.stops import Stop, detect_stops
 
+
+
+# How much of the phone's track around a stop its evidence keeps (``visit_evidence.trail``): enough to
+# show the approach and the departure on the buyer's map once the day's pings are pruned.
+TRAIL_MARGIN = timedelta(minutes=15)
+
+
+def trail_excerpt(track: Sequence[Fix], arrival: datetime, departure: datetime,
+                  margin: timedelta = TRAIL_MARGIN) -> list[list]:
+    """The fixes of ``track`` (in time order) from ``margin`` before ``arrival`` to ``margin`` after
+    ``departure``, as ``[ts ISO 8601, lat, lon]`` rows (``visit_evidence.trail``)."""
+    times = [f.ts for f in track]
+    lo = bisect.bisect_left(times, arrival - margin)
+    hi = bisect.bisect_right(times, departure + margin)
+    return [[f.ts.astimezone(UTC).isoformat(), f.lat, f.lon] for f in track[lo:hi]]
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -203,7 +219,8 @@ def record_day_evidence(db: Session, day: date, agent_id: int | None = None, *,
                  "arrival": s.stop.arrival, "departure": s.stop.departure, "dwell_s": round(s.stop.dwell_s),
                  "address_line": s.match.case.address_line, "postcode": s.match.case.postcode,
                  "distance_m": s.match.distance_m, "fix_count": s.stop.fix_count,
-                 "median_accuracy_m": s.stop.median_accuracy_m, "source": "fixes"}
+                 "median_accuracy_m": s.stop.median_accuracy_m, "source": "fixes",
+                 "trail": trail_excerpt(fixes[(s.agent_id, s.device_id)], s.stop.arrival, s.stop.departure)}
                 for s in stops if s.match is not None]
     unmatched = [{"agent_id": s.agent_id, "device_id": s.device_id, "arrival": s.stop.arrival,
                   "departure": s.stop.departure, "nearest_postcode": s.postcode,

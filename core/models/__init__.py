@@ -39,10 +39,10 @@ from core.models.parties import (
 )
 from core.models.plans import PlanDropped, PlanKind, PlanPin, PlanRoute, PlanRun, PlanVisit
 from core.models.policies import VisitPolicyVersion
-from core.models.tracking import GPS_PARTITION_PREFIX, GpsDeadLetter, GpsPing, UnmatchedStop, VisitEvidence
+from core.models.tracking import GPS_PARTITION_PREFIX, GpsDeadLetter, GpsPing, GpsTransition, UnmatchedStop, VisitEvidence
 
 __all__ = [
-    "GPS_PARTITION_PREFIX", "GpsDeadLetter", "GpsPing", "UnmatchedStop", "VisitEvidence",
+    "GPS_PARTITION_PREFIX", "GpsDeadLetter", "GpsPing", "GpsTransition", "UnmatchedStop", "VisitEvidence",
     "Address", "Agent", "AuditEvent", "Base", "Buyer", "BuyerKind", "Case", "CaseEvent", "CaseStatus",
     "CaseVehicle", "DebtType", "Debtor", "Device", "DeviceKind", "FeeType", "GeodataLoad", "Itl1Region",
     "KeeperCheck", "LedgerEntry", "LedgerKind", "LocalAuthority", "PlanDropped", "PlanKind", "PlanPin",

@@ -133,6 +133,9 @@ class Device(Base):
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"), index=True)
     van_id: Mapped[int | None] = mapped_column(ForeignKey("van.id"), index=True)
     credential_hash: Mapped[str] = mapped_column(String(200))
+    # An OwnTracks phone's device name, the last part of its topic owntracks/<device_id>/<name>, learned
+    # from its messages by ingest: the app reads commands (setWaypoints) only on that topic + /cmd.
+    owntracks_name: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = created_at_column()
 

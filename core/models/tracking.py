@@ -1,5 +1,6 @@
 """GPS tracking: every fix an agent's phone sent (``gps_ping``, written by ``tracking.store``) and the
-messages that could not be stored as fixes (``gps_dead_letter``), kept with the reason; the stops matched
+messages that could not be stored as fixes (``gps_dead_letter``), kept with the reason; the OwnTracks apps'
+geofence events (``gps_transition``); the stops matched
 to case addresses (``visit_evidence``) and those that were not (``unmatched_stop``)."""
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base, created_at_column, point_4326
@@ -66,6 +68,30 @@ class GpsDeadLetter(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class GpsTransition(Base):
+    """An OwnTracks app's ``transition`` event: the phone entered or left one of the 50 m regions it was
+    sent as waypoints (``region``: the region's ``desc``, the case id for a planned visit). The fix of the
+    same message is stored in gps_ping as well; this keeps what the event adds. Re-delivery is a no-op
+    (unique on device, ts, event and region)."""
+
+    __tablename__ = "gps_transition"
+    __table_args__ = (
+        UniqueConstraint("device_id", "ts", "event", "region", name="uq_gps_transition"),
+        CheckConstraint("event IN ('enter', 'leave')", name="gps_transition_event"),
+        Index("ix_gps_transition_agent_ts", "agent_id", "ts"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64))
+    agent_id: Mapped[int] = mapped_column(Integer)
+    ts: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    event: Mapped[str] = mapped_column(String(5))
+    region: Mapped[str] = mapped_column(Text)
+    location: Mapped[WKBElement] = mapped_column(point_4326())
+    accuracy_m: Mapped[float | None] = mapped_column(Double)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class VisitEvidence(Base):
     """A stop of an agent's phone matched to a case address: the GPS evidence of a visit
     [R-VISIT-EVIDENCE]. The address line and postcode are copied from the case at match time, so the
@@ -93,6 +119,9 @@ class VisitEvidence(Base):
     fix_count: Mapped[int] = mapped_column(Integer)
     median_accuracy_m: Mapped[float | None] = mapped_column(Double)
     source: Mapped[str] = mapped_column(String(10))
+    # The phone's fixes around the stop, ``[[ts ISO 8601, lat, lon], …]`` in time order, copied when the
+    # evidence is recorded: the buyer's evidence map still shows them after gps_ping's day is pruned.
+    trail: Mapped[list | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = created_at_column()
 
 
