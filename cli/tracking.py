@@ -51,8 +51,8 @@ def _when(t) -> str:
 
 
 def _row(s: DayStop) -> list:
-    return [s.agent_id, s.device_id, _when(s.stop.arrival), _when(s.stop.departure), f"{s.stop.lat:.6f}",
-            f"{s.stop.lon:.6f}", s.postcode or "", s.match.case.case_id if s.match else "", "fixes"]
+    return [s.agent_id, s.device_id, _when(s.arrival), _when(s.departure), f"{s.stop.lat:.6f}",
+            f"{s.stop.lon:.6f}", s.postcode or "", s.match.case.case_id if s.match else "", s.source]
 
 
 @app.command()

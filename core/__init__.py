@@ -7,7 +7,8 @@
   (``case_query``, ``case_read``, ``case_facts``), vehicle marks (``vrm``);
 - money: the fee scale (``fees``) and the ledger that posts it (``ledger``);
 - visits: buyer policies (``visit_policy``), the pure visit rules (``visit_rules``) and recording
-  visits (``visits``); agents' live positions (``positions``);
+  visits (``visits``); agents' live positions (``positions``) and the geofences on their phones
+  (``geofence``);
 - people and trust: users (``users``), devices and their broker files (``devices``), credentials
   (``security``), the audit trail (``audit``) and the domain errors naming their rules (``errors``).
 
@@ -30,6 +31,7 @@ from core.clock import LONDON
 from core.db import get_engine, libpq_dsn, raw_connection, session_scope
 from core.devices import DeviceError, DeviceRow, add_device, list_devices, write_broker_files
 from core.errors import DomainError, NotFound
+from core.geofence import GEOFENCE_RADIUS_M, geofence_name, owntracks_cmd_topic
 from core.ledger import (
     CancelReason,
     LedgerLine,
@@ -88,14 +90,14 @@ from core.visit_rules import (
 from core.visits import record_visit
 
 __all__ = [
-    "LONDON", "POLICY_DIR", "PROJECT_ROOT", "WEEKDAYS", "AddressIn", "BadUpload", "CancelReason", "CaseFacts",
+    "GEOFENCE_RADIUS_M", "LONDON", "POLICY_DIR", "PROJECT_ROOT", "WEEKDAYS", "AddressIn", "BadUpload", "CancelReason", "CaseFacts",
     "CaseSearch", "DebtorIn", "DeviceError", "DeviceRow", "DomainError", "LedgerLine", "NotFound", "PlacementIn",
     "PolicyError", "Settings", "StageDue", "TimeWindow", "TooManyRows", "Transition", "UserError", "VehicleIn",
     "VisitFact", "VisitPolicy", "add_device", "apply_transition", "authenticate", "broker_address", "cancel_fees",
     "case_detail", "case_history", "case_in_scope", "case_visits", "connect_mqtt", "connect_redis", "create_user",
-    "csv_field", "current_versions", "downgrade_schema", "fee_breakdown", "get_engine", "get_settings",
+    "csv_field", "current_versions", "downgrade_schema", "fee_breakdown", "geofence_name", "get_engine", "get_settings",
     "hash_device_secret", "id_in", "json_field", "ledger_of", "libpq_dsn", "list_devices", "load_case_facts",
-    "load_cases", "load_policies", "missing_time_bands", "new_mqtt_client", "ping_broker", "place_batch",
+    "load_cases", "load_policies", "missing_time_bands", "new_mqtt_client", "owntracks_cmd_topic", "ping_broker", "place_batch",
     "place_stream", "policy_versions", "raw_connection", "read_csv", "read_jsonl", "read_policy_file",
     "read_positions", "record_audit", "record_payment", "record_refund", "record_visit", "save_policy_version",
     "search_cases", "session_scope", "stage_due", "upgrade_schema", "visit_allowed", "visit_history",

@@ -3,9 +3,11 @@ pings into PostGIS, live positions in Redis, stop detection and GPS evidence of 
 
 So far it holds:
 
-- ``decode``: a message (topic, payload) to the fixes to store and the rejects to dead-letter (pure);
-- ``store``: a batch of decoded messages into gps_ping / gps_dead_letter and the live positions, and
-  gps_ping's day partitions (``ensure_gps_partitions``);
+- ``decode``: a message (topic, payload) to the fixes to store, the OwnTracks geofence events
+  (``GeofenceEvent``), the OwnTracks device name, and the rejects to dead-letter (pure);
+- ``store``: a batch of decoded messages into gps_ping / gps_transition / gps_dead_letter, the phones'
+  ``device.owntracks_name`` and the live positions, and gps_ping's day partitions
+  (``ensure_gps_partitions``); ``prune_transitions`` drops geofence events past the retention;
 - ``consumer``: the ingest worker (``bailiwick ingest gps``);
 - ``stops``: the pure stop detector over one device's fixes (``fixes.Fix``): ``detect_stops`` in batch,
   ``StopDetector`` incrementally with bounded state and a reorder window for late fixes, ``Stop`` with
@@ -13,11 +15,13 @@ So far it holds:
   ``speed_threshold_stops`` baseline the evidence bench compares with;
 - ``live``: the dispatchers' live view (``read_live``: each agent's newest fix, its age, staleness,
   speed and battery; ``live_geojson``);
-- ``evidence``: matching a stop to the case address it is evidence of (pure, ``match_stop``), and
-  whether a visit's reported times agree with the GPS ones (``gps_verified``);
-- ``days``: a London day's fixes per phone read back from gps_ping, its stops matched (``day_stops``)
-  and stored as visit evidence or unmatched stops, the visit records given their GPS times
-  (``record_day_evidence``).
+- ``evidence``: matching a stop to the case address it is evidence of (pure, ``match_stop``), the
+  phone's geofence events of that case taken as the arrival and departure when they agree with the
+  fixes (``geofence_timing``, ``source`` ``transition``), and whether a visit's reported times agree
+  with the GPS ones (``gps_verified``);
+- ``days``: a London day's fixes and geofence events per phone read back from gps_ping and
+  gps_transition, its stops matched and timed (``day_stops``) and stored as visit evidence or
+  unmatched stops, the visit records given their GPS times (``record_day_evidence``).
 """
 from tracking.consumer import TOPICS, DeviceRegistry, IngestConfig, IngestWorker
 from tracking.days import (
@@ -28,15 +32,20 @@ from tracking.days import (
     day_bounds,
     day_stops,
     read_day_fixes,
+    read_day_transitions,
     record_day_evidence,
     trail_excerpt,
 )
-from tracking.decode import AgentOf, Decoded, GpsFix, Limits, Reject, RejectKind, decode
+from tracking.decode import AgentOf, Decoded, GeofenceEvent, GpsFix, Limits, Reject, RejectKind, decode
 from tracking.evidence import (
     DEFAULT_EVIDENCE_RADIUS_M,
+    GEOFENCE_TOLERANCE,
     VERIFY_TOLERANCE,
     CaseAddress,
     Match,
+    RegionEvent,
+    VisitTiming,
+    geofence_timing,
     gps_verified,
     match_stop,
 )
@@ -57,6 +66,7 @@ from tracking.store import (
     Written,
     ensure_gps_partitions,
     partition_name,
+    prune_transitions,
 )
 
 __all__ = [
@@ -64,6 +74,7 @@ __all__ = [
     "DEFAULT_MAX_LATENESS_S",
     "DEFAULT_MIN_DWELL_S",
     "DEFAULT_RADIUS_M",
+    "GEOFENCE_TOLERANCE",
     "TOPICS",
     "VERIFY_TOLERANCE",
     "AgentOf",
@@ -73,6 +84,7 @@ __all__ = [
     "Decoded",
     "DeviceRegistry",
     "Fix",
+    "GeofenceEvent",
     "GpsFix",
     "GpsStore",
     "IngestConfig",
@@ -82,10 +94,12 @@ __all__ = [
     "Match",
     "Reading",
     "Received",
+    "RegionEvent",
     "Reject",
     "RejectKind",
     "Stop",
     "StopDetector",
+    "VisitTiming",
     "Written",
     "attach_to_visits",
     "case_addresses",
@@ -94,12 +108,15 @@ __all__ = [
     "decode",
     "detect_stops",
     "ensure_gps_partitions",
+    "geofence_timing",
     "gps_verified",
     "live_agents",
     "live_geojson",
     "match_stop",
     "partition_name",
+    "prune_transitions",
     "read_day_fixes",
+    "read_day_transitions",
     "read_live",
     "record_day_evidence",
     "speed_threshold_stops",

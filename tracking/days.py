@@ -1,6 +1,8 @@
 """A day of one or all agents' phones: their fixes read back from ``gps_ping``, the stops detected in
-them (``detect_stops``), each stop matched to a case address (``evidence.match_stop``) and, by
-``record_day_evidence``, stored as ``visit_evidence`` or, unmatched, as ``unmatched_stop``.
+them (``detect_stops``), each stop matched to a case address (``evidence.match_stop``), its times
+taken from the phone's geofence events of that case where they agree with the fixes
+(``evidence.geofence_timing`` over ``gps_transition``) and, by ``record_day_evidence``, stored as
+``visit_evidence`` or, unmatched, as ``unmatched_stop``.
 
 A day is a London calendar day (what an agent and a buyer call "the day"), read as its UTC bounds,
 so a BST day spans two UTC partitions of gps_ping.
@@ -27,7 +29,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, aliased
 
 import geodata
-from core import LONDON
+from core import LONDON, geofence_name
 from core.models import (
     Address,
     Agent,
@@ -35,6 +37,7 @@ from core.models import (
     CaseStatus,
     Device,
     GpsPing,
+    GpsTransition,
     PlanRoute,
     PlanRun,
     PlanVisit,
@@ -44,15 +47,17 @@ from core.models import (
 )
 from tracking.evidence import (
     DEFAULT_EVIDENCE_RADIUS_M,
+    GEOFENCE_TOLERANCE,
     CaseAddress,
     Match,
+    RegionEvent,
+    VisitTiming,
+    geofence_timing,
     gps_verified,
     match_stop,
 )
 from tracking.fixes import Fix
 from tracking.stops import Stop, detect_stops
-
-
 
 # How much of the phone's track around a stop its evidence keeps (``visit_evidence.trail``): enough to
 # show the approach and the departure on the buyer's map once the day's pings are pruned.
@@ -80,9 +85,22 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
 class DayStop:
     agent_id: int
     device_id: str
-    stop: Stop
+    stop: Stop            # as detected in the fixes
     postcode: str | None  # the nearest postcode to the stop, None when none is near
     match: Match | None
+    timing: VisitTiming   # the stop's times as evidence: the fixes', or the agreeing geofence events'
+
+    @property
+    def arrival(self) -> datetime:
+        return self.timing.arrival
+
+    @property
+    def departure(self) -> datetime:
+        return self.timing.departure
+
+    @property
+    def source(self) -> str:
+        return self.timing.source
 
 
 def read_day_fixes(db: Session, day: date, agent_id: int | None = None) -> dict[tuple[int, str], list[Fix]]:
@@ -101,6 +119,29 @@ def read_day_fixes(db: Session, day: date, agent_id: int | None = None) -> dict[
     for agent, device, ts, lat, lon, acc, speed in db.execute(q):
         out.setdefault((agent, device), []).append(Fix(ts, lat, lon, acc, speed))
     return out
+
+
+def read_day_transitions(db: Session, day: date, agent_id: int | None = None
+                         ) -> dict[tuple[int, str], list[RegionEvent]]:
+    """Each phone's geofence events of ``day`` (and of the agreement tolerance either side, for a stop
+    at midnight) in time order, by (agent id, device id) as ``read_day_fixes``."""
+    start, end = day_bounds(day)
+    q = (select(GpsTransition.agent_id, GpsTransition.device_id, GpsTransition.ts, GpsTransition.event,
+                GpsTransition.region)
+         .where(GpsTransition.ts >= start - GEOFENCE_TOLERANCE, GpsTransition.ts < end + GEOFENCE_TOLERANCE)
+         .order_by(GpsTransition.device_id, GpsTransition.ts))
+    if agent_id is not None:
+        q = q.where(GpsTransition.agent_id == agent_id)
+    out: dict[tuple[int, str], list[RegionEvent]] = {}
+    for agent, device, ts, event, region in db.execute(q):
+        out.setdefault((agent, device), []).append(RegionEvent(ts, event, region))
+    return out
+
+
+def _timing(stop: Stop, match: Match | None, events: list[RegionEvent]) -> VisitTiming:
+    if match is None:
+        return VisitTiming(stop.arrival, stop.departure, "fixes")
+    return geofence_timing(stop.arrival, stop.departure, geofence_name(match.case.case_id), events)
 
 
 def _bng(location):
@@ -141,11 +182,12 @@ def day_stops(db: Session, day: date, agent_id: int | None = None, *,
               progress: Callable[[Iterable[tuple[tuple[int, str], list[Fix]]]],
                                  Iterable[tuple[tuple[int, str], list[Fix]]]] = iter,
               fixes: dict[tuple[int, str], list[Fix]] | None = None) -> list[DayStop]:
-    """Every stop of ``day``'s phones (of ``agent_id`` only, if given), matched; ordered by agent,
-    device and arrival. ``progress`` wraps the per-device loop (a progress bar); ``fixes`` are the
-    day's fixes when already read (``read_day_fixes``)."""
+    """Every stop of ``day``'s phones (of ``agent_id`` only, if given), matched and timed; ordered by
+    agent, device and arrival. ``progress`` wraps the per-device loop (a progress bar); ``fixes`` are
+    the day's fixes when already read (``read_day_fixes``)."""
     if fixes is None:
         fixes = read_day_fixes(db, day, agent_id)
+    events = read_day_transitions(db, day, agent_id)
     addresses: dict[int, list[CaseAddress]] = {}
     out: list[DayStop] = []
     for (agent, device), track in progress(sorted(fixes.items())):
@@ -153,8 +195,9 @@ def day_stops(db: Session, day: date, agent_id: int | None = None, *,
             addresses[agent] = case_addresses(db, day, agent)
         for stop in detect_stops(track):
             sx, sy = geodata.to_bng(stop.lon, stop.lat)
-            out.append(DayStop(agent, device, stop, _nearest_postcode(db, stop),
-                               match_stop(sx, sy, addresses[agent], radius_m)))
+            match = match_stop(sx, sy, addresses[agent], radius_m)
+            out.append(DayStop(agent, device, stop, _nearest_postcode(db, stop), match,
+                               _timing(stop, match, events.get((agent, device), []))))
     return out
 
 
@@ -172,10 +215,10 @@ def attach_to_visits(db: Session, day: date, agents: Iterable[int], stops: list[
     [R-VISIT-EVIDENCE]. A visit with no such stop has its GPS times cleared, so a re-run after a
     correction leaves nothing stale. Returns the number of visits verified."""
     start, end = day_bounds(day)
-    matched: dict[tuple[int, int], list[Stop]] = {}
+    matched: dict[tuple[int, int], list[VisitTiming]] = {}
     for s in stops:
         if s.match is not None:
-            matched.setdefault((s.agent_id, s.match.case.case_id), []).append(s.stop)
+            matched.setdefault((s.agent_id, s.match.case.case_id), []).append(s.timing)
     leader = aliased(Case)
     visits = db.execute(
         select(Visit, func.coalesce(leader.id, Case.id)).join(Case, Case.id == Visit.case_id)
@@ -188,9 +231,9 @@ def attach_to_visits(db: Session, day: date, agents: Iterable[int], stops: list[
             visit.gps_arrived_at = visit.gps_departed_at = None
             visit.gps_verified = False
             continue
-        stop = min(candidates, key=lambda st: abs(st.arrival - visit.arrived_at))
-        visit.gps_arrived_at, visit.gps_departed_at = stop.arrival, stop.departure
-        visit.gps_verified = gps_verified(visit.arrived_at, visit.departed_at, stop.arrival, stop.departure)
+        gps = min(candidates, key=lambda t: abs(t.arrival - visit.arrived_at))
+        visit.gps_arrived_at, visit.gps_departed_at = gps.arrival, gps.departure
+        visit.gps_verified = gps_verified(visit.arrived_at, visit.departed_at, gps.arrival, gps.departure)
         verified += visit.gps_verified
     return verified
 
@@ -206,29 +249,47 @@ def _upsert(db: Session, table, constraint: str, rows: list[dict], other) -> Non
     db.execute(delete(other).where(tuple_(other.device_id, other.arrival).in_(keys)))
 
 
+def _drop_stale(db: Session, day: date, phones: Iterable[tuple[int, str]], tables_keys) -> None:
+    """Remove the day's rows of ``phones`` that are no longer a stop of theirs: a stop whose arrival
+    moved (a geofence event or late fixes arriving after the day was first recorded) would otherwise
+    leave its old row beside the new one."""
+    phones = sorted(set(phones))
+    if not phones:
+        return
+    start, end = day_bounds(day)
+    for table, keys in tables_keys:
+        db.execute(delete(table).where(tuple_(table.agent_id, table.device_id).in_(phones),
+                                       table.arrival >= start, table.arrival < end,
+                                       tuple_(table.device_id, table.arrival).not_in(keys)))
+
+
 def record_day_evidence(db: Session, day: date, agent_id: int | None = None, *,
                         radius_m: float = DEFAULT_EVIDENCE_RADIUS_M,
                         progress=iter) -> DayEvidence:
     """Detect and match ``day``'s stops and store them: a matched stop as ``visit_evidence``, the rest
-    as ``unmatched_stop``. Both are upserted on (device_id, arrival), and a stop's row in the other
-    table is removed, so re-running a day (after more late fixes, or a re-plan) leaves one row per stop.
-    The agents' visit records of the day get the GPS times (``attach_to_visits``). Does not commit."""
+    as ``unmatched_stop``. Both are upserted on (device_id, arrival), a stop's row in the other table is
+    removed, and so are the day's rows of the phones read that are no longer a stop, so re-running a
+    day (after more late fixes or geofence events, or a re-plan) leaves one row per stop. A matched
+    stop's times are its ``DayStop.timing``, ``source`` saying whether geofence events gave them. The
+    agents' visit records of the day get the GPS times (``attach_to_visits``). Does not commit."""
     fixes = read_day_fixes(db, day, agent_id)
     stops = day_stops(db, day, agent_id, radius_m=radius_m, progress=progress, fixes=fixes)
     evidence = [{"case_id": s.match.case.case_id, "agent_id": s.agent_id, "device_id": s.device_id,
-                 "arrival": s.stop.arrival, "departure": s.stop.departure, "dwell_s": round(s.stop.dwell_s),
+                 "arrival": s.arrival, "departure": s.departure, "dwell_s": round(s.timing.dwell_s),
                  "address_line": s.match.case.address_line, "postcode": s.match.case.postcode,
                  "distance_m": s.match.distance_m, "fix_count": s.stop.fix_count,
-                 "median_accuracy_m": s.stop.median_accuracy_m, "source": "fixes",
-                 "trail": trail_excerpt(fixes[(s.agent_id, s.device_id)], s.stop.arrival, s.stop.departure)}
+                 "median_accuracy_m": s.stop.median_accuracy_m, "source": s.source,
+                 "trail": trail_excerpt(fixes[(s.agent_id, s.device_id)], s.arrival, s.departure)}
                 for s in stops if s.match is not None]
-    unmatched = [{"agent_id": s.agent_id, "device_id": s.device_id, "arrival": s.stop.arrival,
-                  "departure": s.stop.departure, "nearest_postcode": s.postcode,
+    unmatched = [{"agent_id": s.agent_id, "device_id": s.device_id, "arrival": s.arrival,
+                  "departure": s.departure, "nearest_postcode": s.postcode,
                   "location": WKTElement(f"POINT({s.stop.lon} {s.stop.lat})", srid=4326)}
                  for s in stops if s.match is None]
     # One statement per table, not one per stop: a stop's row in the other table goes, its own is upserted.
     _upsert(db, VisitEvidence, "uq_visit_evidence_device_arrival", evidence, UnmatchedStop)
     _upsert(db, UnmatchedStop, "uq_unmatched_stop_device_arrival", unmatched, VisitEvidence)
+    _drop_stale(db, day, fixes, [(VisitEvidence, [(r["device_id"], r["arrival"]) for r in evidence]),
+                                 (UnmatchedStop, [(r["device_id"], r["arrival"]) for r in unmatched])])
     matched = len(evidence)
     agents = [agent_id] if agent_id is not None else [agent for agent, _ in fixes]
     return DayEvidence(matched, len(stops) - matched, attach_to_visits(db, day, agents, stops))

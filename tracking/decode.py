@@ -11,7 +11,11 @@ Two forms:
   and ``transition`` become fixes of the device named by the topic (``tst`` epoch seconds, ``acc``
   metres, ``vel`` km/h, ``cog`` degrees, ``batt`` percent; the apps send -1 for an unknown ``vel`` or
   ``cog``); every other ``_type`` (waypoints, lwt, card, status, encrypted, …) is not a fix and is
-  ignored.
+  ignored. A ``transition`` is also a geofence event (``GeofenceEvent``: ``event`` enter or leave of
+  the region named ``desc``), kept when its fix is; one whose ``event`` or ``desc`` is missing or
+  invalid is dead-lettered with the reason, its fix still kept. An accepted OwnTracks message also
+  tells the phone's device name (``Decoded.owntracks_name``), the last level of its topic, which the
+  app reads its commands under.
 """
 from __future__ import annotations
 
@@ -26,6 +30,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 FUTURE_SLACK = timedelta(hours=24)
 OWNTRACKS_FIX_TYPES = frozenset({"location", "transition"})
+GEOFENCE_EVENTS = frozenset({"enter", "leave"})
+# device.owntracks_name's length: a longer name is not learned (no command could be addressed to it).
+MAX_OWNTRACKS_NAME = 64
 
 # device id → the agent the device belongs to, or None for a device the registry does not know
 AgentOf = Callable[[str], int | None]
@@ -67,10 +74,28 @@ class Reject:
         return f"{self.kind}: {self.detail}"
 
 
+@dataclass(frozen=True)
+class GeofenceEvent:
+    """An OwnTracks app's ``transition``: the phone entered or left the region named ``region`` (the
+    waypoint's ``desc``) at ``ts``, where it was at (``lon``, ``lat``)."""
+
+    device_id: str
+    agent_id: int
+    ts: datetime  # aware, UTC
+    event: str    # "enter" | "leave"
+    region: str
+    lon: float
+    lat: float
+    accuracy_m: float | None = None
+
+
 @dataclass
 class Decoded:
     fixes: list[GpsFix] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
+    transitions: list[GeofenceEvent] = field(default_factory=list)
+    # (device id, device name) of an accepted OwnTracks message: its topic is owntracks/<device id>/<name>.
+    owntracks_name: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -224,9 +249,27 @@ def decode_owntracks(topic: str, payload: bytes, agent_of: AgentOf, limits: Limi
                  m.vel / 3.6 if m.vel is not None and m.vel >= 0 else None,
                  m.cog if m.cog is not None and 0 <= m.cog <= 360 else None,
                  m.batt if m.batt is not None and 0 <= m.batt <= 100 else None)
-    out = Decoded()
+    out = Decoded(owntracks_name=(device_id, parts[2]) if len(parts[2]) <= MAX_OWNTRACKS_NAME else None)
     _checked(fix, "", limits, payload, out)
+    if data["_type"] == "transition" and out.fixes:
+        _geofence_event(data, fix, payload, out)
     return out
+
+
+def _geofence_event(data: dict[str, Any], fix: GpsFix, payload: bytes, out: Decoded) -> None:
+    """The transition's event beside its fix (already accepted), or its reject."""
+    event, desc = data.get("event"), data.get("desc")
+    problems = []
+    if event not in GEOFENCE_EVENTS:
+        problems.append(f"event {event!r} is not 'enter' or 'leave'")
+    # PostgreSQL text cannot hold NUL: refused here, or the whole message would fail to store.
+    if not isinstance(desc, str) or not desc.strip() or "\x00" in desc:
+        problems.append(f"desc {desc!r} is not a region name")
+    if problems:
+        out.rejects.append(Reject(RejectKind.malformed, "transition: " + "; ".join(problems), payload))
+        return
+    out.transitions.append(GeofenceEvent(fix.device_id, fix.agent_id, fix.ts, event, desc, fix.lon, fix.lat,
+                                         fix.accuracy_m))
 
 
 def decode(topic: str, payload: bytes, agent_of: AgentOf, limits: Limits) -> Decoded:

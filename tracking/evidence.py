@@ -5,6 +5,12 @@ A stop is matched first to the agent's planned visits of the day, and only when 
 radius to the agent's other open cases; within each group the nearest address wins. Distances are in
 metres on the British National Grid (EPSG:27700). Linked warrants at one address appear once, as their
 leading case (``tracking.days`` reads only leading cases), so a stop is evidence for one case address.
+
+A matched stop's arrival and departure are the ones the fixes give, unless the phone's own geofence of
+the case (``core.geofence_name``: the OwnTracks app's enter and leave events of the 50 m region sent
+with the plan) agrees with them (``geofence_timing``). The geofence never makes a visit: the stop
+detector's dwell filter alone decides whether there was one, so an enter with no stop (driving past,
+a geofence flapping at its edge) is evidence of nothing.
 """
 from __future__ import annotations
 
@@ -12,10 +18,19 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 DEFAULT_EVIDENCE_RADIUS_M = 75.0
 # R-VISIT-EVIDENCE: a visit is GPS-verified when the reported and the GPS times agree this closely.
 VERIFY_TOLERANCE = timedelta(minutes=5)
+# How close a geofence event must be to the fix-estimated arrival (or departure) to be taken as the same
+# crossing of the door's circle. The fixes put a 10-second phone's arrival within about 30 s of the truth,
+# and the app's region and the detector's stop circle are both 50 m around the door, so the same
+# crossing is seen by both within the OS's geofence latency (tens of seconds, more on a phone asleep)
+# plus the walk between the two circles' edges. Two minutes covers that and the coarser estimate of a
+# phone reporting every 100 m or 5 min; an event farther off is another crossing (the drive past before
+# parking, the agent stepping back to the car) or the geofence flapping, and the fixes are kept.
+GEOFENCE_TOLERANCE = timedelta(minutes=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,3 +77,52 @@ def gps_verified(reported_arrival: datetime, reported_departure: datetime | None
         return False
     return (abs(reported_arrival - gps_arrival) <= tolerance
             and abs(reported_departure - gps_departure) <= tolerance)
+
+
+@dataclass(frozen=True, slots=True)
+class RegionEvent:
+    """One enter or leave of a named region, as the phone reported it (``gps_transition``)."""
+
+    ts: datetime
+    event: Literal["enter", "leave"]
+    region: str
+
+
+@dataclass(frozen=True, slots=True)
+class VisitTiming:
+    arrival: datetime
+    departure: datetime
+    source: Literal["fixes", "transition"]  # visit_evidence.source
+
+    @property
+    def dwell_s(self) -> float:
+        return (self.departure - self.arrival).total_seconds()
+
+
+def _nearest(times: list[datetime], to: datetime, *, later: bool) -> datetime | None:
+    # Equal distances go to the earlier enter and the later leave (the region's edge flapping as the
+    # agent walks up or away: the visit spans both), so the answer never depends on the order read.
+    return min(times, key=lambda t: (abs(t - to), -t.timestamp() if later else t.timestamp())) if times else None
+
+
+def geofence_timing(arrival: datetime, departure: datetime, region: str, events: Iterable[RegionEvent],
+                    tolerance: timedelta = GEOFENCE_TOLERANCE) -> VisitTiming:
+    """A stop's arrival and departure (from the fixes), with the phone's ``enter`` of ``region`` nearest
+    the arrival taken as the arrival when within ``tolerance`` of it, and likewise its ``leave`` for the
+    departure; ``source`` is ``transition`` when either was taken. Events of other regions, and events
+    farther off, are ignored (module docstring); so are events that would put the arrival at or after
+    the departure, which cannot both be of this stop."""
+    enters, leaves = [], []
+    for e in events:
+        if e.region != region:
+            continue
+        if e.event == "enter" and abs(e.ts - arrival) <= tolerance:
+            enters.append(e.ts)
+        elif e.event == "leave" and abs(e.ts - departure) <= tolerance:
+            leaves.append(e.ts)
+    enter, leave = _nearest(enters, arrival, later=False), _nearest(leaves, departure, later=True)
+    timing = VisitTiming(enter or arrival, leave or departure,
+                         "transition" if enter is not None or leave is not None else "fixes")
+    if timing.arrival >= timing.departure:
+        return VisitTiming(arrival, departure, "fixes")
+    return timing

@@ -1,9 +1,15 @@
-"""Writing decoded GPS messages: fixes into ``gps_ping`` and rejects into ``gps_dead_letter`` in one
-transaction per batch, then each agent's newest fix to the live positions (``core.write_positions``).
+"""Writing decoded GPS messages: fixes into ``gps_ping``, OwnTracks geofence events into
+``gps_transition``, rejects into ``gps_dead_letter`` and the OwnTracks phones' device names into
+``device.owntracks_name``, in one transaction per batch, then each agent's newest fix to the live
+positions (``core.write_positions``).
 
 Fixes go by COPY into a temporary staging table, then ``INSERT … SELECT … ON CONFLICT (device_id, ts)
 DO NOTHING`` (COPY itself cannot skip conflicts), so a re-delivered message stores nothing twice. The
-day partitions a batch needs are made first, each in its own short transaction.
+day partitions a batch needs are made first, each in its own short transaction. Geofence events are
+few (two per visit at most): a plain insert, ``ON CONFLICT DO NOTHING`` on (device, ts, event, region).
+A device name costs one ``UPDATE`` for the whole batch, and only when a message names a phone
+differently from what this store last wrote or confirmed, so the steady stream of a known phone costs
+nothing.
 """
 from __future__ import annotations
 
@@ -17,7 +23,7 @@ from psycopg import sql
 
 from core import write_positions
 from core.models import GPS_PARTITION_PREFIX
-from tracking.decode import Decoded, GpsFix
+from tracking.decode import Decoded, GeofenceEvent, GpsFix
 
 # Serialises partition creation across workers: CREATE TABLE IF NOT EXISTS is not safe against a
 # concurrent creator of the same table.
@@ -34,6 +40,17 @@ SELECT device_id, ts, agent_id, ST_SetSRID(ST_MakePoint(lon, lat), 4326), receiv
        speed_mps, heading_deg, battery_pct
 FROM gps_ping_stage
 ON CONFLICT (device_id, ts) DO NOTHING"""
+
+
+_TRANSITION = """INSERT INTO gps_transition (device_id, agent_id, ts, event, region, location, accuracy_m,
+                            received_at)
+VALUES (%s, %s, %s, %s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s, %s)
+ON CONFLICT ON CONSTRAINT uq_gps_transition DO NOTHING"""
+
+# Only where it differs, so that re-confirming a name writes no row version.
+_NAMES = """UPDATE device SET owntracks_name = v.name
+FROM unnest(%s::text[], %s::text[]) AS v(device_id, name)
+WHERE device.device_id = v.device_id AND device.owntracks_name IS DISTINCT FROM v.name"""
 
 
 def partition_name(day: date) -> str:
@@ -55,6 +72,13 @@ def ensure_gps_partitions(conn: psycopg.Connection, from_day: date, days_ahead: 
     return days
 
 
+def prune_transitions(conn: psycopg.Connection, before: datetime) -> int:
+    """Delete the geofence events older than ``before`` (the retention, as for gps_ping's day partitions:
+    the evidence made from them keeps its own times); commits. Returns the rows deleted."""
+    with conn.transaction():
+        return conn.execute("DELETE FROM gps_transition WHERE ts < %s", (before,)).rowcount
+
+
 @dataclass(frozen=True)
 class Received:
     """One MQTT message as it arrived, and what it decoded to."""
@@ -70,6 +94,7 @@ class Written:
     fixes: int          # new rows in gps_ping (a re-delivered fix is not counted)
     dead_letters: int
     agents_moved: int   # live positions that moved forward
+    transitions: int = 0  # new rows in gps_transition (likewise)
 
 
 class GpsStore:
@@ -81,6 +106,7 @@ class GpsStore:
         self.live = live
         self.namespace = namespace
         self._days: set[date] = set()
+        self._names: dict[str, str] = {}  # device id → the OwnTracks name last written or confirmed
 
     def ensure_days(self, days: Iterable[date]) -> None:
         for day in sorted(set(days) - self._days):
@@ -89,7 +115,7 @@ class GpsStore:
     def write(self, batch: Sequence[Received]) -> Written:
         """``commit`` then ``move_live``."""
         written, newest = self.commit(batch)
-        return Written(written.fixes, written.dead_letters, self.move_live(newest))
+        return Written(written.fixes, written.dead_letters, self.move_live(newest), written.transitions)
 
     def commit(self, batch: Sequence[Received]) -> tuple[Written, dict[int, tuple[GpsFix, datetime]]]:
         """Fixes and dead letters of ``batch`` in one transaction; returns what was written and each
@@ -106,6 +132,10 @@ class GpsStore:
         rows = [(f, m.received_at) for m in batch for f in m.decoded.fixes]
         self.ensure_days(f.ts.astimezone(UTC).date() for f, _ in rows)
         letters = [(m.topic, r.payload, r.reason, m.received_at) for m in batch for r in m.decoded.rejects]
+        events = [(e, m.received_at) for m in batch for e in m.decoded.transitions]
+        names = {m.decoded.owntracks_name[0]: m.decoded.owntracks_name[1] for m in batch
+                 if m.decoded.owntracks_name is not None}  # the batch's last message wins
+        names = {device: name for device, name in names.items() if self._names.get(device) != name}
         with self.conn.transaction():
             inserted = 0
             if rows:
@@ -120,7 +150,19 @@ class GpsStore:
                 with self.conn.cursor() as cur:
                     cur.executemany("INSERT INTO gps_dead_letter (topic, payload, reason, received_at) "
                                     "VALUES (%s, %s, %s, %s)", letters)
-        return Written(inserted, len(letters), 0), newest_per_agent(f for f, _ in rows)
+            transitions = self._write_transitions(events)
+            if names:
+                self.conn.execute(_NAMES, (list(names), list(names.values())))
+        self._names.update(names)
+        return Written(inserted, len(letters), 0, transitions), newest_per_agent(f for f, _ in rows)
+
+    def _write_transitions(self, events: list[tuple[GeofenceEvent, datetime]]) -> int:
+        if not events:
+            return 0
+        with self.conn.cursor() as cur:
+            cur.executemany(_TRANSITION, [(e.device_id, e.agent_id, e.ts, e.event, e.region, e.lon, e.lat,
+                                           e.accuracy_m, received_at) for e, received_at in events])
+            return cur.rowcount
 
     def move_live(self, newest: dict[int, tuple[GpsFix, datetime]]) -> int:
         """Each agent's fix to the live positions, where newer than the stored one."""
