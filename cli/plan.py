@@ -174,6 +174,9 @@ def summary(outcome: PlanOutcome, region: str | None, published: bool) -> str:
         lines.append(f"  solved in {plan.stats['solve_seconds']:.1f} s")
     if published:
         lines.append(f"  published {outcome.published} agents' days on agents/{{agent_id}}/plan")
+        if outcome.waypoints_published:
+            lines.append(f"  sent {outcome.waypoints_published} OwnTracks phones their visits as geofences on "
+                         "owntracks/{device_id}/{device}/cmd")
     return "\n".join(lines)
 
 

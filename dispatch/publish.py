@@ -22,25 +22,55 @@ offset, as in the plan GeoJSON; positions WGS 84)::
 
 ``address`` and ``postcode`` are present when the caller passes the addresses
 (``dispatch.store.visit_addresses``); ``breaks`` is empty for a plan read back from the database,
-which does not store them. The tracking issue also sends the day as OwnTracks waypoints; this topic
-is the plan itself.
+which does not store them.
+
+**Geofences** (``publish_waypoints``). An agent's phone running the OwnTracks app also gets the day's
+visits as regions it watches, so that it reports entering and leaving each door's circle (tracking
+uses those events for the visit evidence's times). The message is the app's ``setWaypoints`` command
+on ``owntracks/{device_id}/{device}/cmd`` (``core.owntracks_cmd_topic``; ``{device}`` is the name the
+phone publishes under, ``device.owntracks_name``, learned by ingest), to each active phone of the
+agent that has one; MQTT v5, QoS 1, **retained**::
+
+    {"_type": "cmd", "action": "setWaypoints",
+     "waypoints": {"_type": "waypoints", "_creator": "bailiwick",
+                   "waypoints": [{"_type": "waypoint", "desc": "123", "lat": 50.38, "lon": -4.13,
+                                  "rad": 50, "tst": 123}]}}
+
+One 50 m region per visit (``core.GEOFENCE_RADIUS_M``) at the visit's point (the case address),
+named by its case id (``core.geofence_name``). An agent on shift with nothing planned gets an empty
+list.
+
+- Retained, like the plan: the app reads ``cmd`` only while connected, and a phone that was offline
+  when the plan was stored (or whose broker session expired) still gets the day's regions when it
+  connects; each new plan's command replaces the retained one, so a phone never gets a stale set.
+  Re-reading it on every reconnect is harmless because importing it again changes nothing (below).
+- ``tst`` is the case id, not a time. The apps *merge* a ``setWaypoints`` into the regions they have:
+  Android replaces the waypoint with the same ``tst`` and adds the others, iOS keys them by ``desc``.
+  A key stable per case means re-sending a case (a re-plan, a retained command read again) updates
+  its region instead of adding a second one on Android.
+- Merging also means an empty list, or a plan without a case, removes no region from the phone: a
+  region of an earlier plan stays on the phone and its events are stored. They never make evidence
+  of another case: an event counts only for the stop matched to the case it is named by, and only when
+  it agrees with the fixes.
 """
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from core import connect_mqtt
+from core import GEOFENCE_RADIUS_M, connect_mqtt, geofence_name, owntracks_cmd_topic
 from dispatch.geojson import iso_local
 from dispatch.model import Plan, PlannedVisit, Point, Route, Shift
-from dispatch.store import VisitAddress
+from dispatch.store import OwnTracksPhone, VisitAddress
 
-__all__ = ["PLAN_QOS", "PublishError", "agent_day", "plan_topic", "publish_plan"]
+__all__ = ["PLAN_QOS", "WAYPOINTS_QOS", "PublishError", "agent_day", "plan_topic", "publish_plan",
+           "publish_waypoints", "waypoints_command"]
 
 PLAN_QOS = 1
+WAYPOINTS_QOS = 1
 
 
 class PublishError(ConnectionError):
@@ -93,6 +123,39 @@ def publish_plan(plan: Plan, client: mqtt.Client | None = None, *, shifts: Itera
     for shift in shifts:
         if shift.agent_id not in days:
             days[shift.agent_id] = agent_day(plan, shift, None, run_id=run_id)
+    return _send([(plan_topic(agent_id), day, PLAN_QOS) for agent_id, day in days.items()], client, timeout_s)
+
+
+def _waypoint(v: PlannedVisit) -> dict[str, Any]:
+    return {"_type": "waypoint", "desc": geofence_name(v.case_id), "lat": v.at.lat, "lon": v.at.lon,
+            "rad": GEOFENCE_RADIUS_M, "tst": v.case_id}
+
+
+def waypoints_command(route: Route | None) -> dict[str, Any]:
+    """The ``setWaypoints`` command of one agent's day (module docstring); ``route`` None is an empty day."""
+    return {"_type": "cmd", "action": "setWaypoints",
+            "waypoints": {"_type": "waypoints", "_creator": "bailiwick",
+                          "waypoints": [_waypoint(v) for v in (route.visits if route else ())]}}
+
+
+def publish_waypoints(plan: Plan, phones: Mapping[int, Sequence[OwnTracksPhone]], client: mqtt.Client | None = None,
+                      *, shifts: Iterable[Shift] = (), timeout_s: float = 10.0) -> int:
+    """Send each agent's visits of ``plan`` as geofences to the agent's OwnTracks ``phones`` (by agent id;
+    ``dispatch.store.owntracks_phones``) and wait for each PUBACK; return the number of commands sent.
+    Agents in ``shifts`` without a route get an empty list; agents without an OwnTracks phone get
+    nothing. ``client`` and ``PublishError`` as ``publish_plan``; no connection is made when there is
+    nothing to send."""
+    routes: dict[int, Route | None] = {r.agent_id: r for r in plan.routes}
+    for shift in shifts:
+        routes.setdefault(shift.agent_id, None)
+    messages = [(owntracks_cmd_topic(phone.device_id, phone.name), waypoints_command(route), WAYPOINTS_QOS)
+                for agent_id, route in routes.items() for phone in phones.get(agent_id, ())]
+    return _send(messages, client, timeout_s) if messages else 0
+
+
+def _send(messages: Sequence[tuple[str, dict[str, Any], int]], client: mqtt.Client | None, timeout_s: float) -> int:
+    """Publish each (topic, payload, QoS) retained and wait for every PUBACK; returns how many were sent.
+    ``client`` as ``publish_plan``'s."""
     own = client is None
     if client is None:
         try:
@@ -110,22 +173,20 @@ def publish_plan(plan: Plan, client: mqtt.Client | None = None, *, shifts: Itera
 
     client.on_publish = on_publish
     try:
-        sent = []
-        for agent_id, day in days.items():
-            info = client.publish(plan_topic(agent_id), json.dumps(day), qos=PLAN_QOS, retain=True)
-            sent.append((agent_id, info))
-        for agent_id, info in sent:
+        sent = [(topic, client.publish(topic, json.dumps(payload), qos=qos, retain=True))
+                for topic, payload, qos in messages]
+        for topic, info in sent:
             try:
                 info.wait_for_publish(timeout_s)
             except (RuntimeError, ValueError) as exc:
-                raise PublishError(f"{plan_topic(agent_id)}: not sent: {exc}") from exc
+                raise PublishError(f"{topic}: not sent: {exc}") from exc
             if not info.is_published():
-                raise PublishError(f"{plan_topic(agent_id)}: no PUBACK within {timeout_s:g}s")
+                raise PublishError(f"{topic}: no PUBACK within {timeout_s:g}s")
             if info.mid in refused:
-                raise PublishError(f"{plan_topic(agent_id)}: the broker refused it: {refused[info.mid]}")
+                raise PublishError(f"{topic}: the broker refused it: {refused[info.mid]}")
     finally:
         client.on_publish = chained
         if own:
             client.disconnect()
             client.loop_stop()
-    return len(days)
+    return len(messages)

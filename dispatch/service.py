@@ -23,7 +23,8 @@
    linked warrants (one knock deals with all of them): its history is theirs merged, as eligibility
    built it, and every carried warrant is checked at the visit's time too.
 5. Only a plan with no violation is stored (``dispatch.store.save_plan``) and committed, then
-   published to the agents' phones (``dispatch.publish.publish_plan``, empty days included):
+   published to the agents' phones (``dispatch.publish.publish_plan``, empty days included), and its
+   visits sent as geofences to the agents' OwnTracks phones (``dispatch.publish.publish_waypoints``):
    ``store_and_publish``, which re-planning uses too. A plan with violations is neither stored nor
    published: the outcome lists them.
 """
@@ -44,9 +45,9 @@ from dispatch.matrix import AreaType, BngMatrixProvider, area_type_of_lad
 from dispatch.model import Plan, Point, Shift
 from dispatch.pins import apply_pins, load_pins
 from dispatch.planner import NO_PLAN_FOUND, plan_day
-from dispatch.publish import PublishError, publish_plan
+from dispatch.publish import PublishError, publish_plan, publish_waypoints
 from dispatch.solver import model_points
-from dispatch.store import save_plan, visit_addresses
+from dispatch.store import owntracks_phones, save_plan, visit_addresses
 from dispatch.validator import Violation, validate
 
 __all__ = ["PlanOutcome", "Progress", "check_plan", "infeasible", "plan_and_store", "store_and_publish", "travel_provider",
@@ -61,14 +62,16 @@ Progress = Callable[[str, int, int], None]
 class PlanOutcome:
     """``run_id`` is the stored run, None when the plan was not stored because of ``violations`` or
     because the solver found no plan for ``unsolved`` visits, ``infeasible`` of them because no plan
-    exists at all (module docstring, step 3). ``published`` counts the agents' days sent; ``publish_error`` says why publishing failed
-    (the plan is stored all the same, and phones can still read it through the API)."""
+    exists at all (module docstring, step 3). ``published`` counts the agents' days sent,
+    ``waypoints_published`` the geofence commands sent to OwnTracks phones; ``publish_error`` says why
+    publishing failed (the plan is stored all the same, and phones can still read it through the API)."""
 
     run_id: int | None
     plan: Plan
     violations: list[Violation]
     shifts: list[Shift] = field(default_factory=list)
     published: int = 0
+    waypoints_published: int = 0
     publish_error: str | None = None
     unsolved: int = 0
     infeasible: int = 0
@@ -185,9 +188,16 @@ def store_and_publish(db: Session, plan: Plan, shifts: Sequence[Shift], *, regio
     if publish:
         step("publish", 0, len(shifts))
         addresses = visit_addresses(db, (v.case_id for r in plan.routes for v in r.visits))
+        errors = []
         try:
             outcome.published = publish_plan(plan, shifts=shifts, addresses=addresses, run_id=run_id)
         except PublishError as exc:
-            outcome.publish_error = str(exc)
+            errors.append(str(exc))
+        phones = owntracks_phones(db, {s.agent_id for s in shifts} | {r.agent_id for r in plan.routes})
+        try:
+            outcome.waypoints_published = publish_waypoints(plan, phones, shifts=shifts)
+        except PublishError as exc:
+            errors.append(f"geofences: {exc}")
+        outcome.publish_error = "; ".join(errors) or None
         step("publish", outcome.published, len(shifts))
     return outcome

@@ -51,6 +51,8 @@ from core.models import (
     Agent,
     Buyer,
     Case,
+    Device,
+    DeviceKind,
     PlanDropped,
     PlanKind,
     PlanRoute,
@@ -59,8 +61,8 @@ from core.models import (
 )
 from dispatch.model import Dropped, Plan, PlannedVisit, Point, Route, Shift
 
-__all__ = ["VisitAddress", "current_run_ids", "load_current_plan", "load_route_paths", "run_stats", "save_plan",
-           "visit_addresses"]
+__all__ = ["OwnTracksPhone", "VisitAddress", "current_run_ids", "load_current_plan", "load_route_paths",
+           "owntracks_phones", "run_stats", "save_plan", "visit_addresses"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,15 @@ class VisitAddress:
 
     line1: str
     postcode: str
+
+
+@dataclass(frozen=True)
+class OwnTracksPhone:
+    """An agent's phone running the OwnTracks app: its device id and the device name it publishes under
+    (``owntracks/<device id>/<name>``), where it reads its commands."""
+
+    device_id: str
+    name: str
 
 
 def _ids(values: Iterable[int]) -> Any:
@@ -280,3 +291,19 @@ def visit_addresses(db: Session, case_ids: Iterable[int]) -> Mapping[int, VisitA
     rows = db.execute(select(Case.id, Address.line1, Address.postcode).join(Address, Address.id == Case.address_id)
                       .where(Case.id == _ids(ids)))
     return {case_id: VisitAddress(line1, postcode) for case_id, line1, postcode in rows}
+
+
+def owntracks_phones(db: Session, agent_ids: Iterable[int]) -> dict[int, list[OwnTracksPhone]]:
+    """The active OwnTracks phones of each agent in ``agent_ids`` (those whose device name ingest has
+    learned; a phone sending the Bailiwick form has none and reads its plan on agents/{id}/plan)."""
+    ids = list(agent_ids)
+    if not ids:
+        return {}
+    rows = db.execute(select(Device.agent_id, Device.device_id, Device.owntracks_name)
+                      .where(Device.agent_id == _ids(ids), Device.kind == DeviceKind.phone.value, Device.active,
+                             Device.owntracks_name.is_not(None))
+                      .order_by(Device.agent_id, Device.device_id))
+    out: dict[int, list[OwnTracksPhone]] = {}
+    for agent_id, device_id, name in rows:
+        out.setdefault(agent_id, []).append(OwnTracksPhone(device_id, name))
+    return out
