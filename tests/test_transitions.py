@@ -14,6 +14,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core import connect_redis, hash_device_secret, raw_connection, session_scope
 from core.models import Device
@@ -66,6 +68,7 @@ def test_a_leave_on_the_base_topic_is_an_event_too() -> None:
     ({"event": None}, "event None"),
     ({"event": "exit"}, "event 'exit'"),
     ({"event": 1}, "event 1"),
+    ({"event": ["enter"]}, "event ['enter']"),
     ({"desc": None}, "desc None"),
     ({"desc": ""}, "desc ''"),
     ({"desc": "   "}, "desc '   '"),
@@ -79,6 +82,22 @@ def test_a_transition_without_a_valid_event_or_desc_is_dead_lettered_and_its_fix
     [reject] = d.rejects
     assert reject.kind == RejectKind.malformed and reject.payload == payload
     assert reject.reason.startswith("malformed: transition: ") and problem in reject.reason
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=10)
+
+
+@settings(max_examples=300, deadline=None)
+@given(event=json_values | st.sampled_from(["enter", "leave"]), desc=json_values, rid=json_values)
+def test_any_event_or_desc_decodes_to_an_event_or_a_reason_and_never_raises(event, desc, rid) -> None:
+    d = decode("owntracks/jane/nokia/event", transition(event=event, desc=desc, rid=rid), DEVICES.get,
+               SAMPLE_LIMITS)
+    assert len(d.fixes) == 1
+    assert len(d.transitions) + len(d.rejects) == 1
+    assert all(e.event in ("enter", "leave") and e.region.strip() for e in d.transitions)
 
 
 def test_a_transition_whose_fix_is_rejected_keeps_no_event() -> None:

@@ -260,7 +260,7 @@ def _geofence_event(data: dict[str, Any], fix: GpsFix, payload: bytes, out: Deco
     """The transition's event beside its fix (already accepted), or its reject."""
     event, desc = data.get("event"), data.get("desc")
     problems = []
-    if event not in GEOFENCE_EVENTS:
+    if not isinstance(event, str) or event not in GEOFENCE_EVENTS:  # a list is not hashable
         problems.append(f"event {event!r} is not 'enter' or 'leave'")
     # PostgreSQL text cannot hold NUL: refused here, or the whole message would fail to store.
     if not isinstance(desc, str) or not desc.strip() or "\x00" in desc:
