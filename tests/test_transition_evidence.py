@@ -17,7 +17,13 @@ from typer.testing import CliRunner
 from cli import app
 from core import connect_redis, raw_connection, session_scope
 from core.models import VisitEvidence
-from tests.test_evidence import DAY, AgentDay, evidence_rows, make_agent_day, unmatched_rows
+from tests.test_evidence import (
+    DAY,
+    AgentDay,
+    evidence_rows,
+    make_agent_day,
+    unmatched_rows,
+)
 from tracking import (
     GEOFENCE_TOLERANCE,
     Decoded,

@@ -47,10 +47,15 @@ _TRANSITION = """INSERT INTO gps_transition (device_id, agent_id, ts, event, reg
 VALUES (%s, %s, %s, %s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s, %s)
 ON CONFLICT ON CONSTRAINT uq_gps_transition DO NOTHING"""
 
-# Only where it differs, so that re-confirming a name writes no row version.
-_NAMES = """UPDATE device SET owntracks_name = v.name
-FROM unnest(%s::text[], %s::text[]) AS v(device_id, name)
-WHERE device.device_id = v.device_id AND device.owntracks_name IS DISTINCT FROM v.name"""
+# Only where it differs, so that re-confirming a name writes no row version. The rows are locked in id
+# order first: two workers naming the same phones (every phone's first messages, after a deployment)
+# then wait for each other instead of deadlocking.
+_NAMES = """WITH named AS (
+    SELECT device.id, v.name FROM device JOIN unnest(%s::text[], %s::text[]) AS v(device_id, name)
+        ON device.device_id = v.device_id
+    WHERE device.owntracks_name IS DISTINCT FROM v.name
+    ORDER BY device.id FOR UPDATE OF device)
+UPDATE device SET owntracks_name = named.name FROM named WHERE device.id = named.id"""
 
 
 def partition_name(day: date) -> str:
