@@ -17,7 +17,11 @@ So far it holds:
   whether a visit's reported times agree with the GPS ones (``gps_verified``);
 - ``days``: a London day's fixes per phone read back from gps_ping, its stops matched (``day_stops``)
   and stored as visit evidence or unmatched stops, the visit records given their GPS times
-  (``record_day_evidence``).
+  (``record_day_evidence``);
+- ``evidence_read``: evidence rows read back for the API and the buyer's map (``read_evidence``,
+  ``EvidenceRecord`` with its trail, ``read_case_place``);
+- ``evidence_view``: evidence as GeoJSON and CSV (``evidence_geojson``, ``evidence_csv``), the stop's
+  position (``stop_point``) and the part of a trail a buyer may see (``buyer_trail``) (pure).
 """
 from tracking.consumer import TOPICS, DeviceRegistry, IngestConfig, IngestWorker
 from tracking.days import (
@@ -39,6 +43,21 @@ from tracking.evidence import (
     Match,
     gps_verified,
     match_stop,
+)
+from tracking.evidence_read import (
+    CasePlace,
+    EvidenceRecord,
+    TrailFix,
+    read_case_place,
+    read_evidence,
+)
+from tracking.evidence_view import (
+    EVIDENCE_COLUMNS,
+    buyer_trail,
+    evidence_csv,
+    evidence_geojson,
+    local_iso,
+    stop_point,
 )
 from tracking.fixes import Fix
 from tracking.live import LiveAgent, Reading, live_agents, live_geojson, read_live
@@ -64,14 +83,17 @@ __all__ = [
     "DEFAULT_MAX_LATENESS_S",
     "DEFAULT_MIN_DWELL_S",
     "DEFAULT_RADIUS_M",
+    "EVIDENCE_COLUMNS",
     "TOPICS",
     "VERIFY_TOLERANCE",
     "AgentOf",
     "CaseAddress",
+    "CasePlace",
     "DayEvidence",
     "DayStop",
     "Decoded",
     "DeviceRegistry",
+    "EvidenceRecord",
     "Fix",
     "GpsFix",
     "GpsStore",
@@ -86,22 +108,30 @@ __all__ = [
     "RejectKind",
     "Stop",
     "StopDetector",
+    "TrailFix",
     "Written",
     "attach_to_visits",
+    "buyer_trail",
     "case_addresses",
     "day_bounds",
     "day_stops",
     "decode",
     "detect_stops",
     "ensure_gps_partitions",
+    "evidence_csv",
+    "evidence_geojson",
     "gps_verified",
     "live_agents",
     "live_geojson",
+    "local_iso",
     "match_stop",
     "partition_name",
+    "read_case_place",
     "read_day_fixes",
+    "read_evidence",
     "read_live",
     "record_day_evidence",
     "speed_threshold_stops",
+    "stop_point",
     "trail_excerpt",
 ]
