@@ -21,7 +21,9 @@ So far it holds:
 - ``evidence_read``: evidence rows read back for the API and the buyer's map (``read_evidence``,
   ``EvidenceRecord`` with its trail, ``read_case_place``);
 - ``evidence_view``: evidence as GeoJSON and CSV (``evidence_geojson``, ``evidence_csv``), the stop's
-  position (``stop_point``) and the part of a trail a buyer may see (``buyer_trail``) (pure).
+  position (``stop_point``) and the part of a trail a buyer may see (``buyer_trail``) (pure);
+- ``prune``: the retention, ``prune_gps``: old day partitions of gps_ping dropped whole, old
+  transitions, dead letters and unmatched stops deleted; evidence kept.
 """
 from tracking.consumer import TOPICS, DeviceRegistry, IngestConfig, IngestWorker
 from tracking.days import (
@@ -61,6 +63,7 @@ from tracking.evidence_view import (
 )
 from tracking.fixes import Fix
 from tracking.live import LiveAgent, Reading, live_agents, live_geojson, read_live
+from tracking.prune import Pruned, expired, gps_partitions, prune_gps
 from tracking.stops import (
     DEFAULT_MAX_LATENESS_S,
     DEFAULT_MIN_DWELL_S,
@@ -102,6 +105,7 @@ __all__ = [
     "Limits",
     "LiveAgent",
     "Match",
+    "Pruned",
     "Reading",
     "Received",
     "Reject",
@@ -120,12 +124,15 @@ __all__ = [
     "ensure_gps_partitions",
     "evidence_csv",
     "evidence_geojson",
+    "expired",
+    "gps_partitions",
     "gps_verified",
     "live_agents",
     "live_geojson",
     "local_iso",
     "match_stop",
     "partition_name",
+    "prune_gps",
     "read_case_place",
     "read_day_fixes",
     "read_evidence",
