@@ -18,7 +18,7 @@ import folium
 
 from core import LONDON
 from dashboards.plan_map import self_contained_html
-from tracking import CasePlace, EvidenceRecord, buyer_trail, stop_point
+from tracking import CasePlace, EvidenceRecord, buyer_trail
 
 __all__ = ["CASE_COLOUR", "STOP_COLOURS", "evidence_map", "evidence_map_html"]
 
@@ -83,7 +83,8 @@ def _legend(visits: int) -> folium.Element:
 
 
 def evidence_map(place: CasePlace, evidence: Sequence[EvidenceRecord]) -> folium.Map:
-    """The case's evidence as a folium map (module docstring); ``evidence`` in time order."""
+    """The case's evidence as a folium map (module docstring); ``evidence`` in time order, read with
+    their trails."""
     home = (place.lat, place.lon)
     fmap = folium.Map(location=home, zoom_start=STREET_ZOOM, tiles="OpenStreetMap", control_scale=True)
     folium.Marker(home, icon=_pin(place.case_id),
@@ -98,7 +99,7 @@ def evidence_map(place: CasePlace, evidence: Sequence[EvidenceRecord]) -> folium
             folium.PolyLine(trail, color=colour, weight=3, opacity=0.8, class_name="evidence-trail",
                             tooltip=f"Visit {n}: trail").add_to(fmap)
             bounds += trail
-        at = stop_point(r)
+        at = r.stop
         folium.Marker(at or home, icon=_icon("evidence-stop", f'data-evidence="{r.id}"', colour, str(n), 24),
                       tooltip=f"Visit {n}",
                       popup=folium.Popup(_stop_popup(n, r, at is not None), max_width=320)).add_to(fmap)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import statistics
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -28,9 +29,11 @@ from tracking import (
     EvidenceRecord,
     TrailFix,
     buyer_trail,
+    evidence_csv,
+    evidence_geojson,
     local_iso,
+    read_evidence,
     record_day_evidence,
-    stop_point,
 )
 
 PROPERTIES_ORDER = ["case_id", "agent_id", "device_id", "arrival", "departure", "dwell_s", "address_line",
@@ -294,7 +297,7 @@ T = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
 def record(trail: list[tuple[int, float, float]], arrival_s: int, departure_s: int) -> EvidenceRecord:
     return EvidenceRecord(1, 10, 7, "p", T + timedelta(seconds=arrival_s), T + timedelta(seconds=departure_s),
-                          departure_s - arrival_s, "1 Test Street", "PL1 1EA", 5.0, 3, None, "fixes",
+                          departure_s - arrival_s, "1 Test Street", "PL1 1EA", 5.0, 3, None, "fixes", None,
                           tuple(TrailFix(T + timedelta(seconds=s), lat, lon) for s, lat, lon in trail))
 
 
@@ -319,12 +322,35 @@ def test_the_buyers_trail_is_cut_at_the_phones_other_stops() -> None:
     assert seconds == [s for s, _, _ in trail if seconds[0] <= s <= seconds[-1]]
 
 
-def test_a_trail_with_no_other_stop_is_shown_whole_and_the_stop_is_its_median() -> None:
+def test_a_trail_with_no_other_stop_is_shown_whole() -> None:
     r = record([(0, 50.0, -4.0), (100, 50.001, -4.001), (200, 50.0012, -4.0011), (300, 50.0008, -4.0009),
                 (400, 50.01, -4.01)], 90, 310)
     assert buyer_trail(r) == r.trail
-    assert stop_point(r) == (50.001, -4.001)
-    assert stop_point(record([(0, 50.0, -4.0)], 90, 310)) is None and buyer_trail(record([], 0, 60)) == ()
+    assert buyer_trail(record([], 0, 60)) == ()
+    with pytest.raises(ValueError, match="without its trail"):
+        buyer_trail(EvidenceRecord(**{**r.__dict__, "trail": None}))
+
+
+def test_the_stop_is_the_median_of_the_trail_fixes_of_the_dwell(world) -> None:
+    """The database's median (``read_evidence``) over the stored trail, checked against Python's."""
+    ev = world["evidence"]
+    with session_scope() as db:
+        [r] = read_evidence(db, case_id=ev.case_id, with_trail=True)
+        [bare] = read_evidence(db, case_id=ev.case_id)
+        # A row whose trail holds no fix of its dwell (as before trails were kept) has no stop.
+        db.get(VisitEvidence, ev.id).trail = [[r.trail[0].ts.isoformat(), 50.0, -4.0]]
+        db.flush()
+        [no_stop] = read_evidence(db, case_id=ev.case_id)
+        db.rollback()
+    inside = [f for f in r.trail if r.arrival <= f.ts <= r.departure]
+    assert len(inside) > 25
+    assert r.stop == pytest.approx((statistics.median(f.lat for f in inside),
+                                    statistics.median(f.lon for f in inside)), abs=1e-12)
+    assert bare.trail is None and bare.stop == r.stop
+    assert no_stop.stop is None
+    feature = evidence_geojson([no_stop])["features"][0]
+    assert feature["geometry"] is None
+    assert evidence_csv([no_stop]).splitlines()[1].endswith(",fixes,,")
 
 
 def test_times_are_uk_local_with_their_offset() -> None:
@@ -340,3 +366,15 @@ def test_times_are_uk_local_with_their_offset() -> None:
 ])
 def test_csv_is_answered_when_accept_prefers_it(accept, csv_wanted) -> None:
     assert wants_csv(accept) is csv_wanted
+
+
+def test_a_range_holding_too_many_rows_is_a_422_naming_to(client, world, headers, monkeypatch) -> None:
+    import api.routers.evidence as evidence_routes
+
+    day = DAY.isoformat()
+    monkeypatch.setattr(evidence_routes, "MAX_ROWS", 1)
+    assert listed(client, headers, **{"from": day, "to": day}) == {world["evidence"].id}  # one is allowed
+    monkeypatch.setattr(evidence_routes, "MAX_ROWS", 0)
+    r = get(client, headers, "buyer", "/evidence", **{"from": day, "to": day})
+    assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["to"], r.text
+    assert "shorter range or a region" in r.json()["detail"]

@@ -84,7 +84,7 @@ def test_prune_drops_old_days_and_keeps_the_evidence_and_its_trail(old_day) -> N
     before = pings(old_day.device_id)
     assert len(before) > 60
     with session_scope() as db:
-        [evidence] = read_evidence(db, case_id=old_day.visited_case)
+        [evidence] = read_evidence(db, case_id=old_day.visited_case, with_trail=True)
     # The retention ends between DAY and the next day: DAY's whole partition is older, the next day's not.
     keep = (datetime.now(UTC).date() - DAY).days - 1
     result = runner.invoke(app, ["tracking", "prune", "--older-than", str(keep)])
@@ -98,7 +98,7 @@ def test_prune_drops_old_days_and_keeps_the_evidence_and_its_trail(old_day) -> N
         assert {partition_name(DAY + timedelta(days=1)), partition_name(datetime.now(UTC).date())} <= set(partitions)
         # Only the fixes of the next day and of today are left.
         assert pings(old_day.device_id) == before[-2:]
-        [after] = read_evidence(db, case_id=old_day.visited_case)
+        [after] = read_evidence(db, case_id=old_day.visited_case, with_trail=True)
         assert after == evidence and len(after.trail) > 25
         assert count(db, UnmatchedStop, device_id=old_day.device_id) == 0
         assert count(db, GpsTransition, device_id=old_day.device_id) == 1

@@ -19,9 +19,9 @@ So far it holds:
   and stored as visit evidence or unmatched stops, the visit records given their GPS times
   (``record_day_evidence``);
 - ``evidence_read``: evidence rows read back for the API and the buyer's map (``read_evidence``,
-  ``EvidenceRecord`` with its trail, ``read_case_place``);
-- ``evidence_view``: evidence as GeoJSON and CSV (``evidence_geojson``, ``evidence_csv``), the stop's
-  position (``stop_point``) and the part of a trail a buyer may see (``buyer_trail``) (pure);
+  ``EvidenceRecord`` with its stop and, when asked, its trail; ``read_case_place``);
+- ``evidence_view``: evidence as GeoJSON and CSV (``evidence_geojson``, ``evidence_csv``) and the part of
+  a trail a buyer may see (``buyer_trail``) (pure);
 - ``prune``: the retention, ``prune_gps``: old day partitions of gps_ping dropped whole, old
   transitions, dead letters and unmatched stops deleted; evidence kept.
 """
@@ -59,7 +59,6 @@ from tracking.evidence_view import (
     evidence_csv,
     evidence_geojson,
     local_iso,
-    stop_point,
 )
 from tracking.fixes import Fix
 from tracking.live import LiveAgent, Reading, live_agents, live_geojson, read_live
@@ -139,6 +138,5 @@ __all__ = [
     "read_live",
     "record_day_evidence",
     "speed_threshold_stops",
-    "stop_point",
     "trail_excerpt",
 ]

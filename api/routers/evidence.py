@@ -36,9 +36,12 @@ from tracking import (
 router = APIRouter(tags=["evidence"], responses=errors(*SIGNED_IN))
 
 CSV = "text/csv"
-# A month of a buyer's visits is its usual report; a longer range is asked month by month, which keeps
-# one answer (built whole, GeoJSON or CSV) to a size a server and a spreadsheet both handle.
+# A month of a buyer's visits is its usual report; a longer range is asked month by month. The office
+# asking for every buyer's month at national scale (some 30,000 visits a day) is also held to a number
+# of rows, so that one answer (built whole, GeoJSON or CSV) stays a size a server and a spreadsheet
+# both handle: a region or a shorter range then splits it.
 MAX_RANGE_DAYS = 31
+MAX_ROWS = 50_000
 NO_CASE = error(404, "no such case in the caller's buyer scope")
 _CSV_EXAMPLE = (",".join(EVIDENCE_COLUMNS) + "\r\n"
                 "1042,7,phone-a7,2026-03-02T09:00:34+00:00,2026-03-02T09:05:34+00:00,300,"
@@ -118,13 +121,17 @@ def get_evidence(request: Request, db: DB, principal: OfficeStaffOrBuyer,
                      "a UK day YYYY-MM-DD (from its midnight) or a date-time with its offset"))],
                  end: Annotated[DayOrMoment, Query(alias="to", description=(
                      "a UK day YYYY-MM-DD (included) or a date-time with its offset (excluded); "
-                     f"at most {MAX_RANGE_DAYS} days after from"))],
+                     f"at most {MAX_RANGE_DAYS} days after from, and {MAX_ROWS} rows"))],
                  region: RegionQuery = None) -> Response:
     """The GPS evidence of stops that arrived in the range, oldest first, at case addresses in ITL1
     ``region`` when given: a buyer's own cases, or every buyer's for the office."""
     lo, hi = _instants(start, end)
     check_region(db, region, ("query", "region"))
-    records = read_evidence(db, buyer_id=principal.buyer_scope, start=lo, end=hi, region=region)
+    records = read_evidence(db, buyer_id=principal.buyer_scope, start=lo, end=hi, region=region,
+                            limit=MAX_ROWS + 1)
+    if len(records) > MAX_ROWS:
+        raise invalid(("query", "to"), f"the range holds more than {MAX_ROWS} evidence rows: give a shorter "
+                                       "range or a region", end)
     audit_buyer_view(db, principal, "evidence.search", None,
                      {"from": lo.isoformat(), "to": hi.isoformat(), "region": region, "results": len(records),
                       "format": _format(request)})
@@ -142,6 +149,6 @@ def get_evidence_map(case_id: CaseId, db: DB, principal: OfficeStaffOrBuyer) -> 
     with not_found_404():
         case_in_scope(db, case_id, principal.buyer_scope)
     place = read_case_place(db, case_id)
-    records = read_evidence(db, case_id=case_id, buyer_id=principal.buyer_scope)
+    records = read_evidence(db, case_id=case_id, buyer_id=principal.buyer_scope, with_trail=True)
     audit_buyer_view(db, principal, "case.evidence_map", f"case:{case_id}", {"results": len(records)})
     return HTMLResponse(evidence_map_html(place, records))
