@@ -2,10 +2,10 @@
 the part of a row's trail that may be shown to the case's buyer.
 
 Each Feature's geometry is the **stop**: where the phone dwelt, the median of the trail's fixes
-between arrival and departure (``EvidenceRecord.stop``). That is the evidence; the case address is in the properties
-(``address_line``, ``postcode``) and ``distance_m`` says how far the stop was from it. A row with no
-fix of its dwell in its trail (recorded before trails were kept) has a null geometry (RFC 7946 §3.2)
-and empty ``lat`` / ``lon`` in CSV. Times are ISO 8601 in UK local time with their offset, to the
+between arrival and departure (``EvidenceRecord.stop``). That is the evidence; the case address is in
+the properties (``address_line``, ``postcode``) and ``distance_m`` says how far the stop was from it.
+A row with no fix of its dwell in its trail (recorded before trails were kept) has a null geometry
+(RFC 7946 §3.2) and empty ``lat`` / ``lon`` in CSV. Times are ISO 8601 in UK local time with their offset, to the
 second.
 """
 from __future__ import annotations
