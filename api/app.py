@@ -11,6 +11,7 @@ from api.routers import (
     caseload,
     cases,
     dispatch,
+    evidence,
     geography,
     health,
     ledger,
@@ -31,6 +32,6 @@ def create_app() -> FastAPI:
                   description="Field operations for UK civil enforcement: cases, rounds, GPS evidence, ANPR.")
     install_error_handlers(app)
     for module in (health, auth, users, caseload, geography, case_intake, cases, ledger, visits, policies,
-                   dispatch, plans, pins, replan, live):
+                   dispatch, plans, pins, replan, live, evidence):
         app.include_router(module.router)
     return app

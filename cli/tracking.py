@@ -1,21 +1,26 @@
-"""``bailiwick tracking``: the stops of a day's GPS fixes, and the visit evidence made from them."""
+"""``bailiwick tracking``: the stops of a day's GPS fixes, the visit evidence made from them, and the
+retention prune of old GPS data."""
 from __future__ import annotations
 
 import csv
+import getpass
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import typer
+from rich.console import Console
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
-from core import session_scope
+from core import LONDON, get_settings, session_scope
 from core.models import Agent
-from core import LONDON
-from tracking import DayStop, day_stops, record_day_evidence
+from tracking import DayStop, day_stops, prune_gps, record_day_evidence
 
-app = typer.Typer(help="GPS tracking: stops and visit evidence.", no_args_is_help=True)
+app = typer.Typer(help="GPS tracking: stops, visit evidence and the retention prune.", no_args_is_help=True)
 
+# A century: any longer is a typo, and far enough back overflows the calendar.
+MAX_RETENTION_DAYS = 36_500
 STOP_COLUMNS = ["agent_id", "device_id", "arrival", "departure", "lat", "lon", "postcode", "case_id", "source"]
 
 
@@ -85,3 +90,26 @@ def evidence(
         result = record_day_evidence(db, d, _agent(db, agent), progress=_progress)
     typer.echo(f"{result.evidence} visit evidence, {result.unmatched} unmatched stops, "
                f"{result.visits_verified} visits GPS-verified for {d}")
+
+
+@app.command()
+def prune(
+    older_than: int = typer.Option(None, "--older-than", min=1, max=MAX_RETENTION_DAYS,
+                                   help="days of GPS data to keep (default: BAILIWICK_GPS_RETENTION_DAYS, 90)"),
+) -> None:
+    """Drop gps_ping's day partitions older than the retention, and delete older geofence transitions,
+    dead letters and unmatched stops. Visit evidence and its trail are kept. Audited as gps.prune."""
+    days = older_than if older_than is not None else get_settings().gps_retention_days
+    console = Console(stderr=True)
+    try:
+        with console.status(f"pruning GPS data older than {days} days"), session_scope() as db:
+            result = prune_gps(db, days, now=datetime.now(UTC), actor=f"cli:{getpass.getuser()}")
+    except OperationalError as exc:
+        # The lock timeout: the ingest held gps_ping; nothing was pruned.
+        typer.echo(f"error: gps_ping is busy, nothing pruned; run again ({exc.orig})", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"cutoff {_when(result.cutoff)} ({days} days)")
+    typer.echo(f"dropped {len(result.partitions)} gps_ping day partitions"
+               + (f": {', '.join(result.partitions)}" if result.partitions else ""))
+    typer.echo(f"deleted {result.transitions} geofence transitions, {result.dead_letters} dead letters, "
+               f"{result.unmatched_stops} unmatched stops; visit evidence kept")

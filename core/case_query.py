@@ -82,7 +82,8 @@ def case_in_scope(db: Session, case_id: int, buyer_scope: int | None) -> Case:
 
 
 def case_visits(db: Session, case_id: int, buyer_scope: int | None) -> list[dict[str, Any]]:
-    """The case's visits, oldest first, with the rules each broke (``visit_breach`` events)."""
+    """The case's visits, oldest first, with the rules each broke (``visit_breach`` events) and the
+    GPS-verified times beside the reported ones [R-VISIT-EVIDENCE]."""
     case_in_scope(db, case_id, buyer_scope)
     breaches: dict[int, list[str]] = {}
     for data in db.scalars(select(CaseEvent.data).where(CaseEvent.case_id == case_id,
@@ -93,7 +94,9 @@ def case_visits(db: Session, case_id: int, buyer_scope: int | None) -> list[dict
     return [{"id": v.id, "case_id": v.case_id, "agent_id": v.agent_id, "planned_at": v.planned_at,
              "arrived_at": v.arrived_at, "departed_at": v.departed_at, "outcome": v.outcome,
              "time_band": v.time_band, "notes": v.notes, "bwv_reference": v.bwv_reference,
-             "lat": lat, "lon": lon, "recorded_by": v.recorded_by, "breaches": breaches.get(v.id, [])}
+             "lat": lat, "lon": lon, "recorded_by": v.recorded_by, "breaches": breaches.get(v.id, []),
+             "gps_arrived_at": v.gps_arrived_at, "gps_departed_at": v.gps_departed_at,
+             "gps_verified": v.gps_verified}
             for v, lat, lon in rows]
 
 

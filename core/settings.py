@@ -28,8 +28,9 @@ class Settings(BaseSettings):
     secrets_dir: Path = PROJECT_ROOT / ".secrets"
     # A GPS fix less accurate than this (its radius, metres) is dead-lettered rather than stored.
     gps_max_accuracy_m: float = 500.0
-    # Days of gps_ping kept; a fix older than this is dead-lettered rather than stored.
-    gps_retention_days: int = 90
+    # Days of gps_ping kept: a fix older than this is dead-lettered rather than stored, and
+    # ``bailiwick tracking prune`` drops older days. 0 would prune the day being written.
+    gps_retention_days: int = Field(default=90, ge=1, le=36_500)
     # Seconds after which an agent's live position is shown as stale (GET /agents/live, the live map).
     gps_stale_s: int = Field(default=300, gt=0)
 

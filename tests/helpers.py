@@ -1,6 +1,7 @@
 """Small helpers shared by tests (not fixtures)."""
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -43,3 +44,26 @@ def browser_dom(page: str, workdir: Path) -> str:
          "--disable-component-update", "--no-first-run", f"--user-data-dir={workdir / 'profile'}",
          "--virtual-time-budget=3000", "--dump-dom", path.as_uri()],
         capture_output=True, text=True, timeout=90, check=True).stdout
+
+
+# Records any uncaught script error on the page's root element, where --dump-dom shows it.
+_CATCH_ERRORS = ("<script>window.addEventListener('error', function (e) { var r = document.documentElement;"
+                 " r.setAttribute('data-js-errors', (r.getAttribute('data-js-errors') || '') + e.message + ';'); });"
+                 "</script>")
+
+
+def browser_check(page: str, workdir: Path, screenshot: str) -> str:
+    """Open the HTML ``page`` in headless Chromium: fail on any JavaScript error or when Leaflet drew
+    no map, save a screenshot as ``workdir/screenshot``, and return the DOM the scripts built (for the
+    caller's marker checks)."""
+    dom = browser_dom(page.replace("<head>", "<head>" + _CATCH_ERRORS, 1), workdir)
+    errors = re.search(r'data-js-errors="([^"]*)"', dom)
+    assert errors is None, f"JavaScript errors: {errors.group(1)}"
+    assert re.search(r'class="[^"]*\bleaflet-container\b', dom), "Leaflet drew no map"
+    shot = workdir / screenshot
+    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--no-first-run", f"--user-data-dir={workdir / 'profile'}", "--window-size=1200,800",
+                    "--virtual-time-budget=3000", f"--screenshot={shot}", (workdir / "page.html").as_uri()],
+                   capture_output=True, timeout=90, check=True)
+    assert shot.stat().st_size > 10_000, "the screenshot is blank"
+    return dom

@@ -1,4 +1,4 @@
-"""Buyer isolation across every case, visit and policy route: buyer A's token on buyer B's case, visit
+"""Buyer isolation across every case, visit, evidence and policy route: buyer A's token on buyer B's case, visit
 or policy is 404 (not 403, so existence does not leak) and changes nothing; buyer B sees its own.
 
 The plan routes (``/plans``, ``/maps/plans``) are walked apart: a day's plan is not one buyer's object,
@@ -26,7 +26,7 @@ from dispatch.model import Dropped, Plan, PlannedVisit, Point, Route, Shift
 from dispatch.store import save_plan
 from tests.case_world import LAT, LON, bearer, make_agent, make_buyer, make_case, make_user
 
-PREFIXES = ("/cases", "/visits", "/policies", "/dispatch")
+PREFIXES = ("/cases", "/visits", "/policies", "/dispatch", "/maps/cases")
 PLAN_PREFIXES = ("/plans", "/maps/plans")
 PLAN_DAY = date(2026, 2, 25)
 
@@ -158,7 +158,8 @@ def test_routes_taking_the_case_in_body_or_query_do_not_leak(client, world):
 
 def test_the_walk_sees_the_case_and_visit_routes():
     assert {p for _, p, _ in ROUTES} >= {"/cases/{case_id}", "/cases/{case_id}/history",
-                                         "/cases/{case_id}/transitions", "/cases/{case_id}/visits"}
+                                         "/cases/{case_id}/transitions", "/cases/{case_id}/visits",
+                                         "/cases/{case_id}/evidence", "/maps/cases/{case_id}"}
     assert {p for _, p, _ in PLAN_ROUTES} >= {"/plans/{day}", "/plans/{day}/agents/{agent_id}", "/maps/plans/{day}"}
 
 

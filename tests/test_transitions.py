@@ -33,7 +33,6 @@ from tracking import (
     Received,
     RejectKind,
     decode,
-    prune_transitions,
 )
 
 SAMPLES = Path("/work/shared/samples/owntracks")
@@ -209,16 +208,6 @@ def test_the_device_name_is_written_when_new_or_changed_once_per_batch(store, ph
         GpsStore(conn, store.live, namespace=store.namespace).write(
             [message(device_id, agent_id, "pixel", now + timedelta(seconds=3))])
     assert owntracks_name(device_id) == "pixel"
-
-
-def test_transitions_older_than_the_retention_are_pruned(store, phone) -> None:
-    device_id, agent_id = phone
-    now = datetime.now(UTC).replace(microsecond=0)
-    store.write([message(device_id, agent_id, "iphone", now - timedelta(days=3)),
-                 message(device_id, agent_id, "iphone", now)])
-    with raw_connection() as conn:
-        assert prune_transitions(conn, now - timedelta(days=1)) >= 1
-    assert [r[0] for r in transitions_of(device_id)] == [now]
 
 
 # --- the worker, over the real broker --------------------------------------------------------------

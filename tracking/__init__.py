@@ -7,7 +7,7 @@ So far it holds:
   (``GeofenceEvent``), the OwnTracks device name, and the rejects to dead-letter (pure);
 - ``store``: a batch of decoded messages into gps_ping / gps_transition / gps_dead_letter, the phones'
   ``device.owntracks_name`` and the live positions, and gps_ping's day partitions
-  (``ensure_gps_partitions``); ``prune_transitions`` drops geofence events past the retention;
+  (``ensure_gps_partitions``);
 - ``consumer``: the ingest worker (``bailiwick ingest gps``);
 - ``stops``: the pure stop detector over one device's fixes (``fixes.Fix``): ``detect_stops`` in batch,
   ``StopDetector`` incrementally with bounded state and a reorder window for late fixes, ``Stop`` with
@@ -21,7 +21,13 @@ So far it holds:
   with the GPS ones (``gps_verified``);
 - ``days``: a London day's fixes and geofence events per phone read back from gps_ping and
   gps_transition, its stops matched and timed (``day_stops``) and stored as visit evidence or
-  unmatched stops, the visit records given their GPS times (``record_day_evidence``).
+  unmatched stops, the visit records given their GPS times (``record_day_evidence``);
+- ``evidence_read``: evidence rows read back for the API and the buyer's map (``read_evidence``,
+  ``EvidenceRecord`` with its stop and, when asked, its trail; ``read_case_place``);
+- ``evidence_view``: evidence as GeoJSON and CSV (``evidence_geojson``, ``evidence_csv``) and the part of
+  a trail a buyer may see (``buyer_trail``) (pure);
+- ``prune``: the retention, ``prune_gps``: old day partitions of gps_ping dropped whole, old
+  transitions, dead letters and unmatched stops deleted; evidence kept.
 """
 from tracking.consumer import TOPICS, DeviceRegistry, IngestConfig, IngestWorker
 from tracking.days import (
@@ -49,8 +55,23 @@ from tracking.evidence import (
     gps_verified,
     match_stop,
 )
+from tracking.evidence_read import (
+    CasePlace,
+    EvidenceRecord,
+    TrailFix,
+    read_case_place,
+    read_evidence,
+)
+from tracking.evidence_view import (
+    EVIDENCE_COLUMNS,
+    buyer_trail,
+    evidence_csv,
+    evidence_geojson,
+    local_iso,
+)
 from tracking.fixes import Fix
 from tracking.live import LiveAgent, Reading, live_agents, live_geojson, read_live
+from tracking.prune import Pruned, expired, gps_partitions, prune_gps
 from tracking.stops import (
     DEFAULT_MAX_LATENESS_S,
     DEFAULT_MIN_DWELL_S,
@@ -66,7 +87,6 @@ from tracking.store import (
     Written,
     ensure_gps_partitions,
     partition_name,
-    prune_transitions,
 )
 
 __all__ = [
@@ -74,15 +94,18 @@ __all__ = [
     "DEFAULT_MAX_LATENESS_S",
     "DEFAULT_MIN_DWELL_S",
     "DEFAULT_RADIUS_M",
+    "EVIDENCE_COLUMNS",
     "GEOFENCE_TOLERANCE",
     "TOPICS",
     "VERIFY_TOLERANCE",
     "AgentOf",
     "CaseAddress",
+    "CasePlace",
     "DayEvidence",
     "DayStop",
     "Decoded",
     "DeviceRegistry",
+    "EvidenceRecord",
     "Fix",
     "GeofenceEvent",
     "GpsFix",
@@ -92,6 +115,7 @@ __all__ = [
     "Limits",
     "LiveAgent",
     "Match",
+    "Pruned",
     "Reading",
     "Received",
     "RegionEvent",
@@ -99,24 +123,33 @@ __all__ = [
     "RejectKind",
     "Stop",
     "StopDetector",
+    "TrailFix",
     "VisitTiming",
     "Written",
     "attach_to_visits",
+    "buyer_trail",
     "case_addresses",
     "day_bounds",
     "day_stops",
     "decode",
     "detect_stops",
     "ensure_gps_partitions",
+    "evidence_csv",
+    "evidence_geojson",
+    "expired",
     "geofence_timing",
+    "gps_partitions",
     "gps_verified",
     "live_agents",
     "live_geojson",
+    "local_iso",
     "match_stop",
     "partition_name",
-    "prune_transitions",
+    "prune_gps",
+    "read_case_place",
     "read_day_fixes",
     "read_day_transitions",
+    "read_evidence",
     "read_live",
     "record_day_evidence",
     "speed_threshold_stops",

@@ -77,13 +77,6 @@ def ensure_gps_partitions(conn: psycopg.Connection, from_day: date, days_ahead: 
     return days
 
 
-def prune_transitions(conn: psycopg.Connection, before: datetime) -> int:
-    """Delete the geofence events older than ``before`` (the retention, as for gps_ping's day partitions:
-    the evidence made from them keeps its own times); commits. Returns the rows deleted."""
-    with conn.transaction():
-        return conn.execute("DELETE FROM gps_transition WHERE ts < %s", (before,)).rowcount
-
-
 @dataclass(frozen=True)
 class Received:
     """One MQTT message as it arrived, and what it decoded to."""

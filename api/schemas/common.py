@@ -7,11 +7,12 @@ work with; instants likewise, and they carry their UTC offset.
 """
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import AfterValidator, AwareDatetime, Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 
 INT4_MAX = 2**31 - 1  # PostgreSQL integer: the id columns
 FIRST_DAY = date(2000, 1, 1)
@@ -52,11 +53,38 @@ def in_moment_range(value: datetime) -> datetime:
     return value
 
 
+def day_or_moment(value: Any) -> Any:
+    """A query's ``YYYY-MM-DD`` as a date, anything else as an instant, which must carry its offset
+    (a bare local time is ambiguous once a year in the UK). One message naming the field, where
+    pydantic's union would give one per member."""
+    if isinstance(value, (date, datetime)):
+        return value
+    text = no_nul(str(value))
+    if len(text) == 10:
+        try:
+            day = date.fromisoformat(text)
+        except ValueError as exc:
+            raise ValueError(f"{text!r} is not a day YYYY-MM-DD: {exc}") from None
+        return in_day_range(day)
+    # An unencoded "+01:00" in a query string arrives as " 01:00": the offset the client meant.
+    text = re.sub(r"(T[\d:.]+) (\d\d:?\d\d)$", r"\1+\2", text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is neither a day YYYY-MM-DD nor a date-time with an offset, "
+                         "e.g. 2026-03-02T09:30:00+00:00") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"{text!r} has no UTC offset: add one, e.g. +00:00, or give a day YYYY-MM-DD")
+    return in_moment_range(moment)
+
+
 Text = Annotated[str, AfterValidator(no_nul)]
 RegionQuery = Annotated[Text | None, Query(description="an ITL1 region code, e.g. TLK (default: every region)")]
 Document = Annotated[dict[str, Any], AfterValidator(no_nul_anywhere)]
 Day = Annotated[date, AfterValidator(in_day_range)]
 Moment = Annotated[AwareDatetime, AfterValidator(in_moment_range)]
+# A UK calendar day (``YYYY-MM-DD``) or an instant with its offset: the bounds of a time range.
+DayOrMoment = Annotated[AwareDatetime | date, BeforeValidator(day_or_moment)]
 Id = Annotated[int, Field(ge=1, le=INT4_MAX)]
 Pence = Annotated[int, Field(gt=0, le=MAX_PENCE, strict=True)]  # strict: 12.5 or "1250" is not pence
 

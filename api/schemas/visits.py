@@ -25,6 +25,12 @@ class VisitOut(BaseModel):
     recorded_by: str
     breaches: list[str] = Field(description="rule ids the visit broke, when it was recorded as evidence "
                                             "with acknowledge_breach")
+    gps_arrived_at: datetime | None = Field(description="arrival at the case address by the agent's phone "
+                                                        "(GPS stop), null until the day's evidence is recorded "
+                                                        "or when no stop matched")
+    gps_departed_at: datetime | None = Field(description="departure by the phone's GPS, as gps_arrived_at")
+    gps_verified: bool = Field(description="the reported arrival and departure both agree with the GPS ones "
+                                           "within 5 minutes [R-VISIT-EVIDENCE]")
 
 
 class VisitIn(BaseModel):
