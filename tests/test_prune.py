@@ -17,7 +17,7 @@ from core import connect_redis, get_settings, raw_connection, session_scope
 from core.models import AuditEvent, GpsDeadLetter, GpsPing, GpsTransition, UnmatchedStop
 from dashboards import evidence_map_html
 from tests.helpers import unique
-from tests.test_evidence import DAY, AgentDay, make_agent_day
+from tests.test_evidence import DAY, AgentDay, gps_of, make_agent_day, report_visit
 from tracking import (
     Decoded,
     GpsFix,
@@ -125,6 +125,20 @@ def test_a_second_prune_finds_nothing_more_and_the_ingest_makes_a_dropped_day_ag
     late = datetime.combine(DAY, time(18), UTC)
     store([GpsFix(old_day.device_id, old_day.agent_id, late, -4.14, 50.37)])
     assert late in pings(old_day.device_id)
+
+
+def test_re_running_a_pruned_day_keeps_its_visits_gps_times(old_day, policies_loaded) -> None:
+    """R-VISIT-EVIDENCE: the visit's GPS-verified times outlive the day's fixes."""
+    visit = report_visit(old_day, old_day.visited_case, datetime(2026, 3, 2, 9, 1, tzinfo=UTC),
+                         datetime(2026, 3, 2, 9, 5, tzinfo=UTC))
+    with session_scope() as db:
+        assert record_day_evidence(db, DAY, old_day.agent_id).visits_verified == 1
+    verified = gps_of(visit)
+    keep = (datetime.now(UTC).date() - DAY).days - 1
+    assert runner.invoke(app, ["tracking", "prune", "--older-than", str(keep)]).exit_code == 0
+    result = runner.invoke(app, ["tracking", "evidence", "--day", DAY.isoformat(), "--agent", str(old_day.agent_id)])
+    assert result.exit_code == 0, result.output
+    assert gps_of(visit) == verified and verified[2] is True
 
 
 def test_the_default_retention_is_the_setting(old_day, monkeypatch) -> None:

@@ -291,5 +291,7 @@ def record_day_evidence(db: Session, day: date, agent_id: int | None = None, *,
     _drop_stale(db, day, fixes, [(VisitEvidence, [(r["device_id"], r["arrival"]) for r in evidence]),
                                  (UnmatchedStop, [(r["device_id"], r["arrival"]) for r in unmatched])])
     matched = len(evidence)
-    agents = [agent_id] if agent_id is not None else [agent for agent, _ in fixes]
+    # Only agents whose fixes are still there: a day whose pings were pruned keeps the GPS times its
+    # visits were given while they were there.
+    agents = [agent for agent, _ in fixes]
     return DayEvidence(matched, len(stops) - matched, attach_to_visits(db, day, agents, stops))
