@@ -69,6 +69,24 @@ def test_noisier_android_track_still_within_30s(noise_m: float) -> None:
         assert max(map(abs, arr + dep)) <= 30, (arr, dep)
 
 
+# Park 40 m short of the door (8 s to get out), walk there at 1.3 m/s, five minutes at the door, walk
+# back, drive off.
+WALK_TO_DOOR = [Drive(800, 0), Dwell(8, door=False), Drive(800, 40, 1.3), Dwell(300), Drive(800, 0, 1.3),
+                Dwell(8, door=False), Drive(2000, 0)]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_android_evidence_times_are_at_the_door_not_where_the_car_entered_the_circle(seed: int) -> None:
+    """R-VISIT-EVIDENCE: the track enters the 50 m circle while the agent is still driving up and
+    walking to the door; the phone's speeds show when it stood at the door, to within one report."""
+    track = make_track(WALK_TO_DOOR, seed=seed, start_offset_s=seed * 3)
+    arr, dep = _errors(_match(detect_stops(track.fixes), track.stops))
+    assert abs(arr[0]) <= 10 and abs(dep[0]) <= 10, (arr, dep)
+    blind = make_track(WALK_TO_DOOR, seed=seed, start_offset_s=seed * 3, report_speed=False)
+    arr, dep = _errors(_match(detect_stops(blind.fixes), blind.stops))
+    assert arr[0] < -20 and dep[0] > 20, "without speeds only the circle crossings are known"
+
+
 def test_traffic_light_halt_is_not_a_stop() -> None:
     track = make_track([Drive(500, 0), Dwell(30, door=False), Drive(1000, 0)], seed=3)
     assert track.halts and detect_stops(track.fixes) == []
