@@ -36,6 +36,9 @@ def agents(
     until: Annotated[str | None, typer.Option("--until", help="end the day at this London time, HH:MM")] = None,
     seed: Annotated[int, typer.Option("--seed", help="the same seed gives the same days, message for "
                                                      "message")] = 1,
+    geofences: Annotated[bool, typer.Option("--geofences", help="OwnTracks phones also send the enter and leave "
+                                                                "events of their planned visits' 50 m regions "
+                                                                "(_type transition on …/event)")] = False,
     truth: Annotated[Path | None, typer.Option("--truth", help="ground-truth CSV (default "
                                                                "out/sim_truth_<day>.csv)")] = None,
 ) -> None:
@@ -68,7 +71,7 @@ def agents(
 
         try:
             report = sim.simulate_agents(d, seed=seed, speed=None if replay else speed, until=end, truth=path,
-                                         progress=progress)
+                                         geofences=geofences, progress=progress)
         except ConnectionError as exc:
             typer.echo(f"error: the broker: {exc}", err=True)
             raise typer.Exit(1) from None

@@ -26,6 +26,7 @@ from sim.agent_day import (
     SimFix,
     StopKind,
     Trajectory,
+    Transition,
     TrueStop,
 )
 from sim.agent_phone import REPORT_RULE
@@ -63,6 +64,7 @@ __all__ = [
     "SimReport",
     "StopKind",
     "Trajectory",
+    "Transition",
     "TrueStop",
     "UnknownScenario",
     "all_messages",

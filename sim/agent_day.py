@@ -6,7 +6,7 @@ carry WGS84 degrees, as phones and buyers see them."""
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -120,6 +120,17 @@ class Trajectory:
         return np.interp(seconds, self.t, self.x), np.interp(seconds, self.t, self.y)
 
 
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """An OwnTracks geofence event of a planned visit's region (``sim.agent_geofence``)."""
+
+    case_id: int
+    event: str       # "enter" or "leave"
+    crossed: datetime  # when the agent really crossed the region's edge
+    ts: datetime       # when the phone noticed (the payload's tst, whole seconds)
+    sent_at: datetime
+
+
 @dataclass(frozen=True)
 class AgentDay:
     plan: AgentPlan
@@ -129,3 +140,4 @@ class AgentDay:
     truth: list[TrueStop]
     gaps: list[tuple[datetime, datetime]]  # signal lost .. regained
     trajectory: Trajectory  # where the agent really was
+    transitions: list[Transition] = field(default_factory=list)  # geofence events, when simulated

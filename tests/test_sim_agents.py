@@ -217,3 +217,35 @@ def test_an_agent_with_nothing_planned_still_drives_to_fuel_and_lunch() -> None:
     day = sim.generate_agent_day(plan(6, n=0), seed=1)
     assert {s.kind for s in day.truth} >= {StopKind.fuel, StopKind.lunch}
     assert not [s for s in day.truth if s.kind is StopKind.visit]
+
+
+def test_owntracks_phones_send_their_geofence_events_only_when_asked() -> None:
+    plans = [plan(i) for i in range(1, 13)]
+    plain = sim.generate_agent_days(plans, seed=3)
+    fenced = sim.generate_agent_days(plans, seed=3, geofences=True)
+    assert all(not d.transitions for d in plain)
+    assert not any(m.topic.endswith("/event") for d in plain for m in d.messages)
+    events = 0
+    for a, d in zip(plain, fenced):
+        # The fixes are the same either way: the events draw from streams of their own.
+        assert [m for m in d.messages if not m.topic.endswith("/event")] == a.messages
+        if d.profile.form is PayloadForm.bailiwick:
+            assert not d.transitions
+            continue
+        sent = [json.loads(m.payload) for m in d.messages if m.topic.endswith("/event")]
+        assert [m.topic for m in d.messages if m.topic.endswith("/event")] == [
+            f"owntracks/{d.plan.device_id}/{'pixel' if d.profile.mode is PhoneMode.android else 'iphone'}/event"
+        ] * len(sent)
+        assert [(p["desc"], p["event"], p["tst"]) for p in sent] == [
+            (str(t.case_id), t.event, int(t.ts.timestamp())) for t in d.transitions]
+        assert all(p["_type"] == "transition" and p["t"] == "c" for p in sent)
+        for t in d.transitions:
+            lag = (t.ts - t.crossed).total_seconds()
+            assert (5 <= lag <= 60) if t.event == "enter" else (10 <= lag <= 90)
+        for v in (s for s in d.truth if s.kind is StopKind.visit):
+            mine = [t for t in d.transitions if t.case_id == v.case_id]
+            # The region is entered before the door is reached and left after the door is left.
+            assert any(t.event == "enter" and t.crossed <= v.arrival for t in mine)
+            assert any(t.event == "leave" and t.crossed >= v.departure for t in mine)
+        events += len(sent)
+    assert events > 0
