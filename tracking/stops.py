@@ -20,10 +20,12 @@ then closed; it is a stop when its estimated dwell (departure - arrival) is at l
 stop resumes at its second fix, so a stop whose first fixes were swallowed by a passing candidate is
 still found whole. A phone that reports by distance may send no fix at all during a short visit;
 then the fixes on both sides of the silent gap each look like a stop that waited out the gap. Only
-one of them is kept: the one with more fixes, then the one whose estimate explains the longer wait
-(usually the fix the phone's 5-minute timer sent from the door). Such a stop is placed at that fix,
-which may be up to the phone's reporting distance (100 m on iOS, ~500 m in significant-change mode)
-from the door.
+one of them is kept: the one with more fixes (usually where the phone's 5-minute timer sent a fix
+from the door), then one whose phone reported walking pace or less over one sent at driving speed,
+then the earlier: such a phone sent the fix before the stop within its reporting distance of it, but
+the fix after only once the agent had moved that distance away from the fix before, so up to twice as
+far from the stop. Such a stop is placed at that fix, which may be up to the phone's reporting
+distance (100 m on iOS, ~500 m in significant-change mode) from the door.
 
 Arrival and departure
 ---------------------
@@ -102,6 +104,8 @@ DENSE_GAP_S = 30.0
 # A reported (Doppler) speed below this is standing still: walking is 1.1-1.5 m/s, and a still phone's
 # Doppler speed stays within a few tenths of a metre per second.
 STILL_MPS = 0.7
+# Reported speeds below this are on foot (or still): a car that drives on is faster.
+ON_FOOT_MPS = 2.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +206,7 @@ class _Scanner:
         # is re-estimated when it would otherwise come before that departure.
         self.floor: _Pt | None = None
         self.held: Stop | None = None
+        self.held_on_foot = False  # whether every fix of the held stop reported walking pace or less
         self._reset(None, None)
 
     def _reset(self, prev2: _Pt | None, prev1: _Pt | None) -> None:
@@ -268,15 +273,19 @@ class _Scanner:
 
         A closed stop is held until the candidate that starts at its first outside fix closes, since
         only that one can claim the same sparse segment (see ``floor``). When both do, the stop with
-        more fixes wins, then the one whose own estimate explains the longer dwell: the silent gap is
-        one wait, and the candidate that accounts for all of it (typically the fix the phone's timer
-        sent while standing at the door) is where it happened. The winner keeps its own estimate; a
-        losing later candidate is re-estimated with its arrival after the winner's departure."""
+        more fixes wins (typically with the fix the phone's timer sent while standing at the door);
+        between equally many, one whose phone reported walking pace or less (``on_foot``) beats one
+        sent at driving speed (a fix sent while the car drove up or off was not where the agent
+        waited); then the held, earlier one, which a phone that reports by distance sent within that
+        distance of the stop, where the later one may be twice as far (module docstring). The winner
+        keeps its own estimate; a losing later candidate is re-estimated with its arrival after the
+        winner's departure."""
         own, floored, exit_pt = self._close(out1, out2)
+        own_on_foot = all(m.fix.speed_mps is not None and m.fix.speed_mps < ON_FOOT_MPS for m in self.members)
         held = self.held
         if held is not None and own is not None and own.arrival < held.departure:
-            if (own.fix_count, own.dwell_s) > (held.fix_count, held.dwell_s):
-                self.held, self.floor = own, exit_pt
+            if (own.fix_count, own_on_foot) > (held.fix_count, self.held_on_foot):
+                self.held, self.floor, self.held_on_foot = own, exit_pt, own_on_foot
                 return True
             out.append(held)
             self.held = None
@@ -286,7 +295,7 @@ class _Scanner:
             self.held = None
         if own is None:
             return False
-        self.held, self.floor = own, exit_pt
+        self.held, self.floor, self.held_on_foot = own, exit_pt, own_on_foot
         return True
 
     def _add_member(self, p: _Pt, raw: bool = True) -> None:
