@@ -147,7 +147,8 @@ def move_day(plan: AgentPlan, rng: np.random.Generator) -> tuple[Trajectory, lis
     """The agent's true trajectory over the plan's day, and every stop it made."""
     doors = [(v.x, v.y) for v in plan.visits]
     avoid = np.array(list(plan.avoid) + doors, dtype=float).reshape(-1, 2)
-    # Leave the start point in time to reach the first visit near its planned time.
+    # Leave the start point in time to reach the first visit near its planned time: a staircase path
+    # is about 1.3 times the straight line, driven at about 9 m/s on average.
     first = plan.visits[0].eta if plan.visits else plan.shift_start
     lead = math.hypot(doors[0][0] - plan.start[0], doors[0][1] - plan.start[1]) * 1.3 / 9.0 if doors else 0.0
     t0 = max(plan.shift_start, first - timedelta(seconds=lead + 120))

@@ -13,7 +13,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, func, select
@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 import sim
 from cli import app
-from core import get_settings, ping_broker, session_scope
+from core import broker_address, connect_mqtt, get_settings, ping_broker, session_scope
 from core.models import GpsPing, PlanRoute, PlanRun, VisitEvidence
 from dispatch import plan_and_store
 from tests.helpers import free_port, unique
@@ -155,3 +155,25 @@ def test_sim_agents_refuses_bad_input_naming_the_flag() -> None:
                        (["--until", "noonish"], "--until"), (["--speed", "0"], "--speed")]:
         result = runner.invoke(app, ["sim", "agents", *args])
         assert result.exit_code == 2 and flag in result.output, result.output
+
+
+def test_messages_are_published_at_speed_times_real_time_in_order(broker) -> None:
+    """Three messages 30 s apart at --speed 100 arrive 0.3 s apart, in order, with QoS 1."""
+    topic = f"test/{unique('sim')}"
+    got: list[tuple[float, bytes]] = []
+    listener = connect_mqtt(broker_address(broker))
+    listener.on_message = lambda _c, _u, m: got.append((time.monotonic(), m.payload))
+    listener.subscribe(topic, qos=1)
+    time.sleep(0.3)
+    at = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    messages = [sim.Message(at + timedelta(seconds=30 * i), topic, str(i).encode(), 1) for i in range(3)]
+    try:
+        assert sim.publish_messages(messages, speed=100.0, mqtt_url=broker) == 3
+        deadline = time.monotonic() + 5
+        while len(got) < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        listener.disconnect()
+        listener.loop_stop()
+    assert [p for _, p in got] == [b"0", b"1", b"2"]
+    assert 0.5 <= got[2][0] - got[0][0] <= 1.5
