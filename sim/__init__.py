@@ -9,13 +9,72 @@ addresses at real postcode centroids, cases with linked warrants, vehicles and c
 Named scenarios (``SCENARIOS``): ``tiny`` (tests), ``demo`` (~2,000 cases) and ``national``
 (200,000 cases). Device credentials in a scenario are derived from the seed and are for simulated
 devices only.
+
+Simulated agent days over MQTT (``bailiwick sim agents``): ``read_agent_plans`` (the stored plans of a
+day), ``generate_agent_day(s)`` (pure: trajectory, phone fixes, messages, ground truth),
+``simulate_agents`` (read, generate, write the truth CSV, publish; ``until=time(12, 0)`` replays a
+simulated morning).
 """
+from sim.agent_day import (
+    AgentDay,
+    AgentPlan,
+    Message,
+    PayloadForm,
+    PhoneMode,
+    PhoneProfile,
+    PlannedVisit,
+    SimFix,
+    StopKind,
+    Trajectory,
+    Transition,
+    TrueStop,
+)
+from sim.agent_phone import REPORT_RULE
+from sim.agent_plans import read_agent_plans
+from sim.agent_publish import TRUTH_COLUMNS, publish_messages, write_truth
+from sim.agents import (
+    SimReport,
+    all_messages,
+    generate_agent_day,
+    generate_agent_days,
+    simulate_agents,
+)
 from sim.generator import Scenario, generate
 from sim.pool import EmptyPool, PostcodePool, load_pool
 from sim.seed import SeedReport, seed_scenario
 from sim.spec import SCENARIOS, ScenarioSpec, UnknownScenario
 
 __all__ = [
-    "SCENARIOS", "EmptyPool", "PostcodePool", "Scenario", "ScenarioSpec", "SeedReport", "UnknownScenario",
-    "generate", "load_pool", "seed_scenario",
+    "REPORT_RULE",
+    "SCENARIOS",
+    "TRUTH_COLUMNS",
+    "AgentDay",
+    "AgentPlan",
+    "EmptyPool",
+    "Message",
+    "PayloadForm",
+    "PhoneMode",
+    "PhoneProfile",
+    "PlannedVisit",
+    "PostcodePool",
+    "Scenario",
+    "ScenarioSpec",
+    "SeedReport",
+    "SimFix",
+    "SimReport",
+    "StopKind",
+    "Trajectory",
+    "Transition",
+    "TrueStop",
+    "UnknownScenario",
+    "all_messages",
+    "generate",
+    "generate_agent_day",
+    "generate_agent_days",
+    "load_pool",
+    "publish_messages",
+    "read_agent_plans",
+    "seed_scenario",
+    "simulate_agents",
+    "write_truth",
 ]

@@ -13,7 +13,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import geodata
-from tests.tracks import T0, Drive, Dwell, Track, TrueStop, make_track
+from tests.tracks import (
+    ORIGIN_X,
+    ORIGIN_Y,
+    T0,
+    Drive,
+    Dwell,
+    Track,
+    TrueStop,
+    make_track,
+)
 from tracking import Fix, Stop, StopDetector, detect_stops, speed_threshold_stops
 
 # A morning round: four doors (3 min, 5 min, 90 s, 10 min), a 30 s traffic-light halt between the
@@ -67,6 +76,24 @@ def test_noisier_android_track_still_within_30s(noise_m: float) -> None:
         assert len(stops) == len(track.stops)
         arr, dep = _errors(_match(stops, track.stops))
         assert max(map(abs, arr + dep)) <= 30, (arr, dep)
+
+
+# Park 40 m short of the door (8 s to get out), walk there at 1.3 m/s, five minutes at the door, walk
+# back, drive off.
+WALK_TO_DOOR = [Drive(800, 0), Dwell(8, door=False), Drive(800, 40, 1.3), Dwell(300), Drive(800, 0, 1.3),
+                Dwell(8, door=False), Drive(2000, 0)]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_android_evidence_times_are_at_the_door_not_where_the_car_entered_the_circle(seed: int) -> None:
+    """R-VISIT-EVIDENCE: the track enters the 50 m circle while the agent is still driving up and
+    walking to the door; the phone's speeds show when it stood at the door, to within one report."""
+    track = make_track(WALK_TO_DOOR, seed=seed, start_offset_s=seed * 3)
+    arr, dep = _errors(_match(detect_stops(track.fixes), track.stops))
+    assert abs(arr[0]) <= 10 and abs(dep[0]) <= 10, (arr, dep)
+    blind = make_track(WALK_TO_DOOR, seed=seed, start_offset_s=seed * 3, report_speed=False)
+    arr, dep = _errors(_match(detect_stops(blind.fixes), blind.stops))
+    assert arr[0] < -20 and dep[0] > 20, "without speeds only the circle crossings are known"
 
 
 def test_traffic_light_halt_is_not_a_stop() -> None:
@@ -264,3 +291,24 @@ def test_fixes_delayed_up_to_the_window_give_the_batch_stops(mode: str, data: st
     stops += detector.flush()
     assert detector.late_dropped == 0
     assert stops == detect_stops(fixes)
+
+
+
+def _fix_at(dx: float, dy: float, second: int, speed_mps: float) -> Fix:
+    lon, lat = geodata.to_wgs84(ORIGIN_X + dx, ORIGIN_Y + dy)
+    return Fix(T0 + timedelta(seconds=second), lat, lon, 10.0, speed_mps)
+
+
+def test_a_silent_ios_stop_is_placed_at_the_fix_before_it_not_the_one_sent_driving_away() -> None:
+    """A 2-minute visit at the origin with no fix at the door: the last fix before it came 20 m short
+    (the car drove the rest), the next once the car was 100 m from that fix. Both look like a stop
+    waiting out the gap; the one before is within the phone's 100 m of the door, the one after may be
+    twice as far."""
+    fixes = [_fix_at(-300, 0, 0, 10.0), _fix_at(-200, 0, 10, 10.0), _fix_at(-100, 0, 20, 10.0),
+             _fix_at(-20, 0, 28, 10.0), _fix_at(0, 100, 160, 9.0), _fix_at(0, 200, 171, 9.0),
+             _fix_at(0, 300, 182, 9.0)]
+    stops = detect_stops(fixes)
+    assert len(stops) == 1
+    assert math.dist(geodata.to_bng(stops[0].lon, stops[0].lat), (ORIGIN_X - 20, ORIGIN_Y)) < 1.0
+    detector = StopDetector()
+    assert [s for f in fixes for s in detector.feed([f])] + detector.flush() == stops

@@ -2,7 +2,7 @@
 
 A stop is a dwell within ``radius_m`` metres (default 50, measured in British National Grid,
 EPSG:27700) lasting at least ``min_dwell_s`` seconds (default 60), per the tracking issue. The
-module runs past 450 lines because it explains in full the estimates evidence rests on, and keeps
+module runs past 500 lines because it explains in full the estimates evidence rests on, and keeps
 the baseline beside the detector it is measured against (they share the projection and ordering).
 
 How fixes become stops
@@ -20,10 +20,12 @@ then closed; it is a stop when its estimated dwell (departure - arrival) is at l
 stop resumes at its second fix, so a stop whose first fixes were swallowed by a passing candidate is
 still found whole. A phone that reports by distance may send no fix at all during a short visit;
 then the fixes on both sides of the silent gap each look like a stop that waited out the gap. Only
-one of them is kept: the one with more fixes, then the one whose estimate explains the longer wait
-(usually the fix the phone's 5-minute timer sent from the door). Such a stop is placed at that fix,
-which may be up to the phone's reporting distance (100 m on iOS, ~500 m in significant-change mode)
-from the door.
+one of them is kept: the one with more fixes (usually where the phone's 5-minute timer sent a fix
+from the door), then one whose phone reported walking pace or less over one sent at driving speed,
+then the earlier: such a phone sent the fix before the stop within its reporting distance of it, but
+the fix after only once the agent had moved that distance away from the fix before, so up to twice as
+far from the stop. Such a stop is placed at that fix, which may be up to the phone's reporting
+distance (100 m on iOS, ~500 m in significant-change mode) from the door.
 
 Arrival and departure
 ---------------------
@@ -49,6 +51,21 @@ exact geometry (a circle-segment intersection in metres); its *time* is estimate
 
 When there is no fix before (after) the stop, or the fix before is itself inside the circle, the
 arrival (departure) is the time of the bounding fix and the stop says it was not interpolated.
+
+Standing still, from the phone's speeds
+---------------------------------------
+The circle decides whether there is a stop, but an agent parks up to tens of metres from the door
+and walks there: the track enters the circle while the agent is still driving or walking, 10-40 s
+before the arrival at the door that the evidence is about (and leaves it as long after the departure).
+Phones report a Doppler speed with each fix, far more precise than the position. When the stop's
+fixes hold a run of at least two reporting less than ``STILL_MPS`` (a single faster fix inside a run
+is noise), the longest such run is when the agent stood at the door: its arrival is estimated on the
+dense segment from the moving fix just before the run, as the time that fix needed at its reported
+speed to reach the stop's centre (bounded by the segment), and its departure likewise on the segment
+to the moving fix just after it. This replaces the circle estimate only when it is later (earlier
+for the departure); phones that report no speeds, and sparse segments, keep the circle estimate.
+Such an arrival may come after the stop's first fix (``first_fix_ts``, then a fix of the walk up),
+and such a departure before its last.
 
 Incremental use
 ---------------
@@ -84,6 +101,11 @@ DEFAULT_MAX_LATENESS_S = 300.0
 # Segments longer than this are treated as sparse (see the module docstring); Android's ~10 s and
 # short signal drop-outs stay below it, iOS and significant-change gaps (minutes) above it.
 DENSE_GAP_S = 30.0
+# A reported (Doppler) speed below this is standing still: walking is 1.1-1.5 m/s, and a still phone's
+# Doppler speed stays within a few tenths of a metre per second.
+STILL_MPS = 0.7
+# Reported speeds below this are on foot (or still): a car that drives on is faster.
+ON_FOOT_MPS = 2.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +206,7 @@ class _Scanner:
         # is re-estimated when it would otherwise come before that departure.
         self.floor: _Pt | None = None
         self.held: Stop | None = None
+        self.held_on_foot = False  # whether every fix of the held stop reported walking pace or less
         self._reset(None, None)
 
     def _reset(self, prev2: _Pt | None, prev1: _Pt | None) -> None:
@@ -250,15 +273,19 @@ class _Scanner:
 
         A closed stop is held until the candidate that starts at its first outside fix closes, since
         only that one can claim the same sparse segment (see ``floor``). When both do, the stop with
-        more fixes wins, then the one whose own estimate explains the longer dwell: the silent gap is
-        one wait, and the candidate that accounts for all of it (typically the fix the phone's timer
-        sent while standing at the door) is where it happened. The winner keeps its own estimate; a
-        losing later candidate is re-estimated with its arrival after the winner's departure."""
+        more fixes wins (typically with the fix the phone's timer sent while standing at the door);
+        between equally many, one whose phone reported walking pace or less (``on_foot``) beats one
+        sent at driving speed (a fix sent while the car drove up or off was not where the agent
+        waited); then the held, earlier one, which a phone that reports by distance sent within that
+        distance of the stop, where the later one may be twice as far (module docstring). The winner
+        keeps its own estimate; a losing later candidate is re-estimated with its arrival after the
+        winner's departure."""
         own, floored, exit_pt = self._close(out1, out2)
+        own_on_foot = all(m.fix.speed_mps is not None and m.fix.speed_mps < ON_FOOT_MPS for m in self.members)
         held = self.held
         if held is not None and own is not None and own.arrival < held.departure:
-            if (own.fix_count, own.dwell_s) > (held.fix_count, held.dwell_s):
-                self.held, self.floor = own, exit_pt
+            if (own.fix_count, own_on_foot) > (held.fix_count, self.held_on_foot):
+                self.held, self.floor, self.held_on_foot = own, exit_pt, own_on_foot
                 return True
             out.append(held)
             self.held = None
@@ -268,7 +295,7 @@ class _Scanner:
             self.held = None
         if own is None:
             return False
-        self.held, self.floor = own, exit_pt
+        self.held, self.floor, self.held_on_foot = own, exit_pt, own_on_foot
         return True
 
     def _add_member(self, p: _Pt, raw: bool = True) -> None:
@@ -304,6 +331,51 @@ class _Scanner:
         speed = _faster(_segment_speed(b, seq[k + 2]) if k + 2 < len(seq) else None, b.fix.speed_mps)
         return a, b, _crossing(a, b, cx, cy, self.radius_m, entering=False), speed
 
+    def _still_run(self, cx: float, cy: float, outs: list[_Pt]) -> tuple[float | None, float | None] | None:
+        """When the agent stood still, from the phone's Doppler speeds: the longest run of member fixes
+        reporting less than STILL_MPS (at least two), and the times it began and ended, each estimated
+        on the dense segment from the moving fix before it (after it) as the time that fix needed to
+        reach the stop's centre (leave it) at its reported speed, bounded by the segment. None for a
+        side with no such segment (no speeds, a sparse gap, no moving fix next to the run).
+
+        The track enters the stop circle while the agent is still driving or walking up to the door;
+        a visit's evidence is owed from the moment the agent is at the door, which the speeds show to
+        within one reporting interval."""
+        def still(p: _Pt) -> bool:
+            return p.fix.speed_mps is not None and p.fix.speed_mps < STILL_MPS
+
+        def moving(p: _Pt) -> bool:
+            return p.fix.speed_mps is not None and p.fix.speed_mps >= STILL_MPS
+
+        best: tuple[int, int] | None = None
+        i, n = 0, len(self.members)
+        while i < n:
+            if not still(self.members[i]):
+                i += 1
+                continue
+            # One faster fix between still ones is Doppler noise, not a walk: the run goes on.
+            j = i
+            while j + 1 < n and (still(self.members[j + 1])
+                                 or (j + 2 < n and still(self.members[j + 2]) and self.members[j + 1].fix.speed_mps
+                                     is not None)):
+                j += 1 if still(self.members[j + 1]) else 2
+            if j > i and (best is None or j - i > best[1] - best[0]):
+                best = (i, j)
+            i = j + 1
+        if best is None:
+            return None
+        first, last = self.members[best[0]], self.members[best[1]]
+        before = self.members[best[0] - 1] if best[0] > 0 else self.prev1
+        after = self.members[best[1] + 1] if best[1] + 1 < n else (outs[0] if outs else None)
+        arrived = left = None
+        if before is not None and moving(before) and first.t - before.t <= DENSE_GAP_S:
+            reach = _dist(before, cx, cy) / before.fix.speed_mps
+            arrived = min(before.t + reach, first.t)
+        if after is not None and moving(after) and after.t - last.t <= DENSE_GAP_S:
+            gone = _dist(after, cx, cy) / after.fix.speed_mps
+            left = max(after.t - gone, last.t)
+        return arrived, left
+
     def _close(self, out1: _Pt | None, out2: _Pt | None) -> tuple[Stop | None, Stop | None, _Pt]:
         """The candidate as a stop on its own estimate, the same with its arrival kept after the last
         stop's departure (None where too short), and the exit point of its departure."""
@@ -338,7 +410,8 @@ class _Scanner:
                 departure_t, departure_interp = _crossing_time(a, b, s, moving, False), True
                 f = (departure_t - a.t) / (b.t - a.t) if b.t > a.t else 0.0
                 exit_pt = _Pt(a.fix, a.x + f * (b.x - a.x), a.y + f * (b.y - a.y), departure_t)
-        own = self._stop(arrival_t, arrival_interp, departure_t, departure_interp, cx, cy)
+        still = self._still_run(cx, cy, outs)
+        own = self._stop(arrival_t, arrival_interp, departure_t, departure_interp, cx, cy, still)
         floored = own
         if self.floor is not None and arrival_t < self.floor.t:
             s = _crossing(self.floor, entered, cx, cy, self.radius_m, entering=True)
@@ -346,13 +419,21 @@ class _Scanner:
                 arrival_t, arrival_interp = self.floor.t, False
             else:
                 arrival_t = _crossing_time(self.floor, entered, s, None, True)
-            floored = self._stop(arrival_t, arrival_interp, departure_t, departure_interp, cx, cy)
+            floored = self._stop(arrival_t, arrival_interp, departure_t, departure_interp, cx, cy, still)
         return own, floored, exit_pt
 
     def _stop(self, arrival_t: float, arrival_interp: bool, departure_t: float, departure_interp: bool,
-              cx: float, cy: float) -> Stop | None:
+              cx: float, cy: float, still: tuple[float | None, float | None] | None = None) -> Stop | None:
+        """The stop from its circle crossings, or None when they are less than ``min_dwell_s`` apart.
+        The circle decides whether it is a stop; where the speeds show when the agent stood still
+        (``still``, from ``_still_run``), those are its arrival and departure."""
         if departure_t - arrival_t < self.min_dwell_s:
             return None
+        arrived, left = still if still is not None else (None, None)
+        if arrived is not None and arrived > arrival_t:
+            arrival_t, arrival_interp = arrived, True
+        if left is not None and left < departure_t:
+            departure_t, departure_interp = left, True
         first, last = self.members[0], self.members[-1]
         lon, lat = geodata.to_wgs84(cx, cy)
         accuracies = [m.fix.accuracy_m for m in self.members if m.fix.accuracy_m is not None]
