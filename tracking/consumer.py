@@ -56,6 +56,7 @@ class _Message:
     mid: int
     qos: int
     session: int  # which connection delivered it: a packet id means nothing on another connection
+    dup: bool     # the broker resent it after a lost connection: it may have been committed already
     topic: str
     payload: bytes
     received_at: datetime
@@ -148,8 +149,8 @@ class IngestWorker:
 
     def _on_message(self, _client, _userdata, message: mqtt.MQTTMessage) -> None:
         self.received += 1
-        self.inbox.put(_Message(message.mid, message.qos, self._session, message.topic, bytes(message.payload),
-                                datetime.now(UTC)))
+        self.inbox.put(_Message(message.mid, message.qos, self._session, bool(message.dup), message.topic,
+                                bytes(message.payload), datetime.now(UTC)))
 
     # --- the writing loop (the caller's thread) ---
 
@@ -189,11 +190,13 @@ class IngestWorker:
                 break
         return batch
 
-    def _commit(self, batch: list[_Message]) -> tuple[Written, dict]:
+    def _commit(self, batch: list[_Message], retried: bool) -> tuple[Written, dict]:
+        """``retried``: an earlier attempt failed, perhaps after the database had committed it."""
         store = self._database()
         limits = Limits(datetime.now(UTC), self.settings.gps_max_accuracy_m, self.settings.gps_retention_days)
         received = [Received(m.topic, m.payload, m.received_at,
-                             decode_safely(m.topic, m.payload, self._registry.agent_of, limits)) for m in batch]
+                             decode_safely(m.topic, m.payload, self._registry.agent_of, limits),
+                             redelivered=retried or m.dup) for m in batch]
         try:
             return store.commit(received)
         except psycopg.DataError:
@@ -206,7 +209,7 @@ class IngestWorker:
                 except psycopg.DataError as exc:
                     reason = f"not storable: {exc}".replace("\x00", "\\x00")
                     w, fixes = store.commit([Received(r.topic, r.payload, r.received_at, Decoded(
-                        rejects=[Reject(RejectKind.malformed, reason, r.payload)]))])
+                        rejects=[Reject(RejectKind.malformed, reason, r.payload)]), r.redelivered)])
                 total = _add(total, w)
                 for agent, (fix, at) in fixes.items():
                     if agent not in newest or at > newest[agent][1]:
@@ -230,7 +233,14 @@ class IngestWorker:
         """Commit ``batch`` and move the live positions (each retried through outages on its own, so a
         Redis outage does not write the dead letters twice), then acknowledge it. A worker stopped
         before that leaves the batch unacknowledged: the broker delivers it again."""
-        committed = self._retrying(lambda: self._commit(batch), f"a batch of {len(batch)}")
+        attempts = 0
+
+        def commit() -> tuple[Written, dict]:
+            nonlocal attempts
+            attempts += 1
+            return self._commit(batch, retried=attempts > 1)
+
+        committed = self._retrying(commit, f"a batch of {len(batch)}")
         if committed is None:
             return
         written, newest = committed
