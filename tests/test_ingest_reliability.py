@@ -1,0 +1,449 @@
+"""GPS ingest reliability (issue 11, "Reliability"), on the real services: a Mosquitto of the test's own
+(so that session persistence and queueing are under its control), PostgreSQL, Redis, and a TCP proxy the
+test cuts and restores between the worker and each of them.
+
+- the worker stopped (cleanly, or killed) and restarted mid-stream;
+- its line to PostgreSQL cut and restored, then its line to the broker;
+- a batch committed whose acknowledgements never reached the broker, so that it is delivered again;
+- 1,000 fuzzed malformed payloads interleaved with valid ones.
+
+Messages are published throughout; afterwards every published fix is stored exactly once, every
+malformed message has exactly one dead letter with its reason, and the worker is still running."""
+from __future__ import annotations
+
+import getpass
+import json
+import random
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from sqlalchemy.engine import make_url
+
+from core import connect_redis, hash_device_secret, raw_connection, session_scope
+from core.models import Device
+from core.mqtt import BrokerAddress, connect, ping_broker
+from tests.case_world import make_agent
+from tests.helpers import free_port, unique
+from tests.tcp_proxy import TcpProxy
+from tracking import IngestConfig, IngestWorker, RejectKind
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+WAIT_S = 30.0  # generous: the machine is shared; every wait ends as soon as its condition holds
+
+
+def wait_until(check: Callable[[], object], what: str, timeout_s: float = WAIT_S):
+    deadline = time.monotonic() + timeout_s
+    while not (result := check()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+    return result
+
+
+# --- the services --------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory) -> Iterator[int]:
+    """A Mosquitto of this module's own, its port: queues as deep as a deployment's
+    (scripts/mosquitto.conf), so that nothing published while the worker is away is dropped."""
+    port, folder = free_port(), tmp_path_factory.mktemp("mosquitto")
+    (folder / "mosquitto.conf").write_text(
+        # Run as ourselves: started as root, Mosquitto would drop to its own user.
+        f"user {getpass.getuser()}\nlistener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        "max_queued_messages 1000000\nmax_queued_bytes 0\nmax_inflight_messages 100\n")
+    proc = subprocess.Popen([MOSQUITTO, "-c", str(folder / "mosquitto.conf")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def up() -> bool:
+            assert proc.poll() is None, "mosquitto exited"
+            try:
+                ping_broker(f"mqtt://127.0.0.1:{port}", timeout=1)
+                return True
+            except ConnectionError:
+                return False
+        wait_until(up, "mosquitto to listen", 10)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(5)
+
+
+@dataclass(frozen=True)
+class Phone:
+    device_id: str
+    agent_id: int
+
+
+@pytest.fixture
+def phones(migrated) -> list[Phone]:
+    made = []
+    with session_scope() as db:
+        for _ in range(2):
+            agent = make_agent(db)
+            device = Device(device_id=unique("phone"), kind="phone", agent_id=agent.id,
+                            credential_hash=hash_device_secret("s"))
+            db.add(device)
+            db.flush()
+            made.append(Phone(device.device_id, agent.id))
+    return made
+
+
+@pytest.fixture
+def namespace() -> Iterator[str]:
+    """The Redis prefix of this test's live positions."""
+    name = f"test:{unique('reliab')}:"
+    yield name
+    connect_redis().delete(name + "agents:positions", name + "agents:position_at")
+
+
+@pytest.fixture
+def to_db(database_url) -> Iterator[tuple[TcpProxy, str]]:
+    """A proxy to the test database, and the database's URL through it."""
+    url = make_url(database_url)
+    with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
+        yield proxy, url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def to_broker(broker) -> Iterator[TcpProxy]:
+    with TcpProxy("127.0.0.1", broker) as proxy:
+        yield proxy
+
+
+# --- the worker ----------------------------------------------------------------------------------
+
+class Worker:
+    """An ingest worker running in a thread, as ``bailiwick ingest gps`` runs one."""
+
+    def __init__(self, config: IngestConfig) -> None:
+        self.worker = IngestWorker(config)
+        self.thread = threading.Thread(target=self.worker.run, daemon=True)
+        self.thread.start()
+        assert self.worker.subscribed.wait(15), "the worker did not subscribe"
+
+    def alive(self) -> bool:
+        return self.thread.is_alive() and not self.worker.stopping.is_set()
+
+    def stop(self) -> None:
+        self.worker.stopping.set()
+        self.thread.join(15)
+        assert not self.thread.is_alive(), "the worker did not stop"
+
+
+@pytest.fixture
+def workers() -> Iterator[Callable[..., Worker]]:
+    started: list[Worker] = []
+
+    def start(config: IngestConfig) -> Worker:
+        started.append(Worker(config))
+        return started[-1]
+
+    yield start
+    for w in started:
+        if w.thread.is_alive():
+            w.stop()
+
+
+def config(broker_port: int, namespace: str, *, client_id: str | None = None, group: str | None = None,
+           database_url: str | None = None) -> IngestConfig:
+    return IngestConfig(client_id=client_id or unique("ingest"), group=group or unique("g"), batch_ms=50,
+                        session_expiry_s=120, namespace=namespace, database_url=database_url,
+                        mqtt_url=f"mqtt://127.0.0.1:{broker_port}")
+
+
+# --- publishing ------------------------------------------------------------------------------------
+
+def publisher(port: int) -> mqtt.Client:
+    """A client publishing straight to the broker (never through a proxy); paho queues without bound."""
+    return connect(BrokerAddress("127.0.0.1", port), timeout=5)
+
+
+@dataclass
+class Published:
+    """What a test published: the fixes that must be stored, the dead letters that must be written."""
+
+    fixes: set[tuple[str, datetime]] = field(default_factory=set)
+    letters: Counter[tuple[str, bytes]] = field(default_factory=Counter)
+    topics: set[str] = field(default_factory=set)
+    messages: int = 0
+
+
+class Fixes:
+    """Valid messages of both forms from ``phones``, each fix at a time of its own (the store's key is
+    (device_id, ts)), all within the last hour."""
+
+    def __init__(self, phones: list[Phone], rng: random.Random) -> None:
+        self.phones = phones
+        self.rng = rng
+        self.base = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+        self.count = Counter[str]()
+
+    def _ts(self, phone: Phone) -> datetime:
+        self.count[phone.device_id] += 1
+        return self.base + timedelta(seconds=self.count[phone.device_id])
+
+    def fix(self, phone: Phone) -> dict:
+        return {"ts": self._ts(phone).isoformat(), "lat": round(self.rng.uniform(50.0, 55.0), 6),
+                "lon": round(self.rng.uniform(-4.0, 1.0), 6), "accuracy_m": self.rng.choice([4, 12, 30])}
+
+    def message(self, out: Published) -> tuple[str, bytes]:
+        phone = self.rng.choice(self.phones)
+        if self.rng.random() < 0.3:
+            ts = self._ts(phone)
+            out.fixes.add((phone.device_id, ts))
+            return f"owntracks/{phone.device_id}/phone", json.dumps({
+                "_type": "location", "tst": int(ts.timestamp()), "lat": 51.5, "lon": -0.12, "acc": 9,
+                "vel": 18, "cog": 90, "batt": 77, "tid": "ph"}).encode()
+        fixes = [self.fix(phone) for _ in range(self.rng.randint(1, 3))]
+        out.fixes.update((phone.device_id, datetime.fromisoformat(f["ts"])) for f in fixes)
+        return f"agents/{phone.agent_id}/gps", json.dumps({"device_id": phone.device_id, "fixes": fixes}).encode()
+
+
+class Stream:
+    """Publishes from a thread until stopped: valid messages, and every ``malformed_every``-th a payload
+    that is not JSON (each different, so that the dead letters can be counted one for one)."""
+
+    def __init__(self, port: int, phones: list[Phone], malformed_every: int = 10, pause_s: float = 0.004) -> None:
+        self.client = publisher(port)
+        self.fixes = Fixes(phones, random.Random(11))
+        self.phones = phones
+        self.malformed_every = malformed_every
+        self.pause_s = pause_s
+        self.out = Published()
+        self.lock = threading.Lock()
+        self.sent: list[mqtt.MQTTMessageInfo] = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Stream:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    @property
+    def messages(self) -> int:
+        with self.lock:
+            return self.out.messages
+
+    def more(self, n: int, what: str) -> None:
+        """Wait until ``n`` more messages are published."""
+        target = self.messages + n
+        wait_until(lambda: self.messages >= target, what)
+
+    def _run(self) -> None:
+        while not self.stopping.is_set():
+            with self.lock:
+                if self.out.messages % self.malformed_every == self.malformed_every - 1:
+                    phone = self.phones[self.out.messages % len(self.phones)]
+                    topic, payload = f"agents/{phone.agent_id}/gps", f"not json {unique('x')}".encode()
+                    self.out.letters[(topic, payload)] += 1
+                else:
+                    topic, payload = self.fixes.message(self.out)
+                self.out.topics.add(topic)
+                self.sent.append(self.client.publish(topic, payload, qos=1))
+                self.out.messages += 1
+            time.sleep(self.pause_s)  # a steady stream over the test, not a burst before it
+
+    def stop(self) -> Published:
+        """Stop publishing; returns what was published, once the broker has acknowledged all of it."""
+        self.stopping.set()
+        self.thread.join(10)
+        for info in self.sent:
+            info.wait_for_publish(10)
+            assert info.rc == mqtt.MQTT_ERR_SUCCESS
+        return self.out
+
+
+# --- reading back ----------------------------------------------------------------------------------
+
+def stored(phones: list[Phone]) -> Counter[tuple[str, datetime]]:
+    """How many rows each (device_id, ts) of ``phones`` has in gps_ping."""
+    with raw_connection() as conn:
+        rows = conn.execute("SELECT device_id, ts, count(*) FROM gps_ping WHERE device_id = ANY(%s) "
+                            "GROUP BY device_id, ts", ([p.device_id for p in phones],)).fetchall()
+    return Counter({(d, ts): n for d, ts, n in rows})
+
+
+def letters(topics: set[str], since: datetime) -> list[tuple[str, bytes, str]]:
+    with raw_connection() as conn:
+        return [(t, bytes(p), r) for t, p, r in conn.execute(
+            "SELECT topic, payload, reason FROM gps_dead_letter WHERE topic = ANY(%s) AND received_at >= %s "
+            "ORDER BY id", (sorted(topics), since))]
+
+
+def assert_exactly_once(phones: list[Phone], out: Published, since: datetime) -> None:
+    """Every published fix stored once and nothing else stored; every malformed message dead-lettered once."""
+    wait_until(lambda: set(stored(phones)) >= out.fixes, f"all {len(out.fixes)} fixes to be stored")
+    wait_until(lambda: len(letters(out.topics, since)) >= sum(out.letters.values()), "every dead letter")
+    rows = stored(phones)
+    assert set(rows) == out.fixes
+    assert set(rows.values()) == {1}
+    got = Counter((t, p) for t, p, _ in letters(out.topics, since))
+    assert got == out.letters, f"{sum(got.values())} dead letters for {sum(out.letters.values())} malformed"
+
+
+# --- stop and restart ------------------------------------------------------------------------------
+
+def test_a_worker_stopped_and_restarted_mid_stream_stores_every_fix_once(broker, phones, namespace, workers) -> None:
+    """The persistent session keeps what is published while the worker is away (QoS 1); the worker
+    that resumes it (same client id) stores all of it, and what the first one stored is not repeated."""
+    since = datetime.now(UTC)
+    client_id, group = unique("ingest"), unique("g")
+    first = workers(config(broker, namespace, client_id=client_id, group=group))
+    with Stream(broker, phones) as stream:
+        wait_until(lambda: len(stored(phones)) >= 50, "the first worker to store some fixes")
+        first.stop()
+        away = stream.messages
+        stream.more(150, "messages published while no worker runs")
+        second = workers(config(broker, namespace, client_id=client_id, group=group))
+        stream.more(150, "messages published after the restart")
+        out = stream.stop()
+    assert_exactly_once(phones, out, since)
+    assert second.worker.received >= out.messages - away  # what was published while away came back
+    assert first.worker.written.fixes + second.worker.written.fixes == len(out.fixes)
+    assert second.alive()
+
+
+WORKER_PROCESS = """
+import json, sys, threading
+from tracking import IngestConfig, IngestWorker
+worker = IngestWorker(IngestConfig(**json.loads(sys.argv[1])))
+threading.Thread(target=lambda: (worker.subscribed.wait(), print("subscribed", flush=True)), daemon=True).start()
+worker.run()
+"""
+
+
+def test_a_worker_killed_mid_stream_loses_and_duplicates_nothing(broker, phones, namespace, workers) -> None:
+    """A crash (SIGKILL: no disconnect, no last acknowledgements) of a worker process mid-stream; the
+    worker that resumes its session gets every unacknowledged message again, among them any that
+    were committed but not yet acknowledged, and neither a fix nor a dead letter is written twice."""
+    since = datetime.now(UTC)
+    cfg = config(broker, namespace)
+    proc = subprocess.Popen([sys.executable, "-c", WORKER_PROCESS, json.dumps({
+        "client_id": cfg.client_id, "group": cfg.group, "batch_ms": cfg.batch_ms, "namespace": namespace,
+        "session_expiry_s": cfg.session_expiry_s, "mqtt_url": cfg.mqtt_url})],
+        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent)
+    try:
+        assert proc.stdout.readline().strip() == "subscribed", "the worker process did not subscribe"
+        with Stream(broker, phones, malformed_every=3) as stream:
+            wait_until(lambda: len(stored(phones)) >= 100, "the worker process to store some fixes")
+            proc.kill()
+            proc.wait(10)
+            stream.more(100, "messages published while no worker runs")
+            resumed = workers(cfg)
+            stream.more(100, "messages published after the restart")
+            out = stream.stop()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert_exactly_once(phones, out, since)
+    assert resumed.alive()
+
+
+# --- cutting the lines ------------------------------------------------------------------------------
+
+def test_cutting_the_database_then_the_broker_loses_and_duplicates_nothing(
+        broker, to_db, to_broker, phones, namespace, workers) -> None:
+    """The worker reaches PostgreSQL and the broker through proxies. Cut from PostgreSQL, it holds its
+    batch unacknowledged and retries; cut from the broker, it reconnects and resumes its session.
+    Messages are published all along."""
+    since = datetime.now(UTC)
+    db_proxy, db_url = to_db
+    w = workers(config(to_broker.port, namespace, database_url=db_url))
+    with Stream(broker, phones) as stream:
+        wait_until(lambda: len(stored(phones)) >= 50, "fixes stored before the cut")
+        db_proxy.cut()
+        received = w.worker.received
+        wait_until(lambda: db_proxy.refused >= 2, "the worker to retry the database")
+        wait_until(lambda: w.worker.received >= received + 30, "messages received while the database is cut")
+        before = len(stored(phones))
+        db_proxy.restore()
+        wait_until(lambda: len(stored(phones)) >= before + 50, "fixes stored after the database came back")
+
+        to_broker.cut()
+        assert not wait_for(w.worker.subscribed.is_set, False), "the worker did not notice the broker cut"
+        stream.more(100, "messages published while the broker is cut")
+        wait_until(lambda: to_broker.refused >= 1, "the worker to try the broker again")
+        to_broker.restore()
+        wait_until(w.worker.subscribed.is_set, "the worker to reconnect and subscribe")
+        stream.more(100, "messages published after the broker came back")
+        out = stream.stop()
+    assert_exactly_once(phones, out, since)
+    assert db_proxy.accepted >= 2 and to_broker.accepted >= 2  # it did connect again, through the proxies
+    assert w.alive()
+
+
+def wait_for(check: Callable[[], bool], want: bool, timeout_s: float = WAIT_S) -> bool:
+    """``check()`` once it equals ``want`` (or when the time is up)."""
+    deadline = time.monotonic() + timeout_s
+    while check() != want and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return check()
+
+
+def test_a_batch_committed_but_never_acknowledged_is_delivered_again_and_written_once(
+        broker, to_db, to_broker, phones, namespace, workers) -> None:
+    """The crash between commit and acknowledgement, made to happen: the worker receives a batch while
+    PostgreSQL is cut, loses the broker, then commits the batch when PostgreSQL returns; its
+    acknowledgements cannot reach the broker, which delivers the batch again (DUP) on reconnection.
+    The fixes and the dead letters of the batch are each written once."""
+    since = datetime.now(UTC)
+    db_proxy, db_url = to_db
+    fixes = Fixes(phones, random.Random(5))
+    out = Published()
+    w = workers(config(to_broker.port, namespace, database_url=db_url))
+    db_proxy.cut()
+    client = publisher(broker)
+    try:
+        sent = []
+        for i in range(60):
+            phone = phones[i % 2]
+            if i % 4 == 0:  # a fix out of range, beside a payload that is not UTF-8: a letter each
+                topic = f"agents/{phone.agent_id}/gps"
+                bad_fix = fixes.fix(phone) | {"lat": 91 + i}
+                bad = [json.dumps({"device_id": phone.device_id, "fixes": [bad_fix]}).encode(),
+                       b"\x80" + unique("not utf-8").encode()]
+                out.letters.update([(topic, json.dumps(bad_fix).encode()), (topic, bad[1])])
+                messages = [(topic, payload) for payload in bad]
+            else:
+                messages = [fixes.message(out)]
+            for topic, payload in messages:
+                out.topics.add(topic)
+                sent.append(client.publish(topic, payload, qos=1))
+        for info in sent:
+            info.wait_for_publish(10)
+        out.messages = len(sent)
+        wait_until(lambda: w.worker.received == out.messages, "the worker to receive the whole batch")
+        to_broker.cut()
+        wait_for(w.worker.subscribed.is_set, False)
+        db_proxy.restore()
+        assert_exactly_once(phones, out, since)  # committed while the broker is away...
+        assert w.worker.written.fixes == len(out.fixes)
+        to_broker.restore()
+        wait_until(lambda: w.worker.received >= 2 * out.messages, "the broker to deliver the batch again")
+        # ...and committed again, as a no-op, once delivered again: the batches are taken in order, so
+        # once a later message is stored the redelivered ones have been.
+        probe_topic, probe = fixes.message(out)
+        client.publish(probe_topic, probe, qos=1).wait_for_publish(10)
+        out.messages += 1
+        assert_exactly_once(phones, out, since)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    assert w.worker.written.fixes == len(out.fixes)
+    assert w.worker.written.dead_letters == sum(out.letters.values())
+    assert w.alive()
