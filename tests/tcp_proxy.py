@@ -7,6 +7,7 @@ import socket
 import struct
 import threading
 from contextlib import suppress
+from typing import Self
 
 _CHUNK = 65536
 
@@ -36,7 +37,7 @@ class TcpProxy:
         self.refused = 0   # connections reset on arrival while the line was cut (the client retrying)
         self._acceptor = threading.Thread(target=self._accept, name=f"proxy-{self.port}", daemon=True)
 
-    def __enter__(self) -> TcpProxy:
+    def __enter__(self) -> Self:
         self._acceptor.start()
         return self
 

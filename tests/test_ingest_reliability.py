@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Self
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -224,7 +225,7 @@ class Stream:
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> Stream:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 
@@ -447,3 +448,260 @@ def test_a_batch_committed_but_never_acknowledged_is_delivered_again_and_written
     assert w.worker.written.fixes == len(out.fixes)
     assert w.worker.written.dead_letters == sum(out.letters.values())
     assert w.alive()
+
+
+# --- fuzzed malformed payloads ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Malformed:
+    """A malformed message and the one dead letter it must leave: its payload (the whole message, or
+    the one bad fix re-serialised), the kind of fault its reason starts with and a word it must name."""
+
+    topic: str
+    payload: bytes
+    letter: bytes
+    kind: RejectKind
+    names: str
+    kept: tuple[tuple[str, datetime], ...] = ()  # the valid fixes of the same message, which are stored
+
+
+class Fuzzer:
+    """Seeded malformed messages of every kind the ingest dead-letters, each unique (so that letters
+    are counted one for one), and messages of the OwnTracks types that are ignored, not errors."""
+
+    def __init__(self, rng: random.Random, phones: list[Phone], fixes: Fixes) -> None:
+        self.rng = rng
+        self.phones = phones
+        self.fixes = fixes
+        self.now = datetime.now(UTC)
+        self.makers = [getattr(self, name) for name in dir(self) if name.startswith("_m_")]
+
+    def next(self) -> Malformed:
+        return self.rng.choice(self.makers)(self.rng.choice(self.phones))
+
+    def _fix(self, phone: Phone, **changes) -> dict:
+        fix = self.fixes.fix(phone) | changes
+        return {k: v for k, v in fix.items() if v is not _DROP}
+
+    def _bailiwick_fix(self, phone: Phone, bad: dict, kind: RejectKind, names: str, *, good: int = 0) -> Malformed:
+        """A message whose one bad fix is dead-lettered, beside ``good`` valid fixes that are kept."""
+        fixes = [self._fix(phone) for _ in range(good)]
+        fixes.insert(self.rng.randint(0, good), bad)
+        topic = f"agents/{phone.agent_id}/gps"
+        return Malformed(topic, json.dumps({"device_id": phone.device_id, "fixes": fixes}).encode(),
+                         json.dumps(bad).encode(), kind, names,
+                         tuple((phone.device_id, datetime.fromisoformat(f["ts"])) for f in fixes if f is not bad))
+
+    def _whole(self, topic: str, payload: bytes, kind: RejectKind, names: str) -> Malformed:
+        return Malformed(topic, payload, payload, kind, names)
+
+    # the Bailiwick form
+
+    def _m_truncated(self, phone: Phone) -> Malformed:
+        whole = json.dumps({"device_id": phone.device_id, "nonce": unique("n"),
+                            "fixes": [self._fix(phone)]}).encode()
+        cut = self.rng.randint(whole.index(b"nonce") + 20, len(whole) - 1)
+        return self._whole(f"agents/{phone.agent_id}/gps", whole[:cut], RejectKind.malformed, "not JSON")
+
+    def _m_not_utf8(self, phone: Phone) -> Malformed:
+        text = json.dumps({"device_id": phone.device_id, "fixes": [self._fix(phone)], "note": "café £5"},
+                          ensure_ascii=False)
+        if self.rng.random() < 0.2:  # a valid message, in another encoding
+            payload = text.encode(self.rng.choice(["utf-16", "utf-16-be", "utf-32", "latin-1", "cp1252"]))
+        else:  # invalid bytes (an encoded surrogate among them) somewhere in it
+            at = self.rng.randint(1, len(text) - 1)
+            junk = self.rng.choice([b"\xff", b"\xc3\x28", b"\xed\xa0\x80", b"\x80\x80"])
+            payload = text[:at].encode() + junk + text[at:].encode()
+        return self._whole(f"agents/{phone.agent_id}/gps", payload, RejectKind.malformed, "not JSON")
+
+    def _m_nan(self, phone: Phone) -> Malformed:
+        field_, constant = self.rng.choice(["lat", "lon", "accuracy_m"]), self.rng.choice(
+            ["NaN", "Infinity", "-Infinity"])
+        fix = json.dumps(self._fix(phone, **{field_: 0.5})).replace(f'"{field_}": 0.5', f'"{field_}": {constant}')
+        return self._whole(f"agents/{phone.agent_id}/gps",
+                           f'{{"device_id": "{phone.device_id}", "fixes": [{fix}]}}'.encode(),
+                           RejectKind.malformed, constant)
+
+    def _m_overflowing_number(self, phone: Phone) -> Malformed:
+        # 1e400 reads as infinity, which the form refuses.
+        field_ = self.rng.choice(["lat", "lon", "speed_mps"])
+        bad = self._fix(phone, **{field_: float("inf")})
+        m = self._bailiwick_fix(phone, bad, RejectKind.malformed, f".{field_}", good=self.rng.randint(0, 2))
+        return Malformed(m.topic, m.payload.replace(b"Infinity", b"1e400"), m.letter, m.kind, m.names, m.kept)
+
+    def _m_huge_numbers(self, phone: Phone) -> Malformed:
+        field_, value, kind, names = self.rng.choice([
+            ("lat", 1e300, RejectKind.out_of_range, "lat 1e+300"),
+            ("lon", -1e19, RejectKind.out_of_range, "lon -1e+19"),
+            ("accuracy_m", 1e12, RejectKind.inaccurate, "accuracy"),
+            ("battery_pct", 10**20, RejectKind.malformed, "battery_pct"),
+            ("heading_deg", 1e9, RejectKind.malformed, "heading_deg"),
+        ])
+        return self._bailiwick_fix(phone, self._fix(phone, **{field_: value}), kind, names,
+                                   good=self.rng.randint(0, 2))
+
+    def _m_wrong_type(self, phone: Phone) -> Malformed:
+        field_ = self.rng.choice(["ts", "lat", "lon", "accuracy_m", "battery_pct"])
+        value = self.rng.choice(["north", [], {"deg": 50}, "", "1.2.3"] + ([None] if field_ in "tslatlon" else []))
+        if field_ == "ts":
+            value = self.rng.choice([1765101540, "yesterday", "2026-12-07T09:59:00", None, []])
+        return self._bailiwick_fix(phone, self._fix(phone, **{field_: value}), RejectKind.malformed,
+                                   f".{field_}", good=self.rng.randint(0, 2))
+
+    def _m_missing_field(self, phone: Phone) -> Malformed:
+        field_ = self.rng.choice(["ts", "lat", "lon"])
+        return self._bailiwick_fix(phone, self._fix(phone, **{field_: _DROP}), RejectKind.malformed,
+                                   f".{field_}", good=self.rng.randint(0, 2))
+
+    def _m_bad_envelope(self, phone: Phone) -> Malformed:
+        nonce = unique("n")
+        body, names = self.rng.choice([
+            ({"fixes": [self._fix(phone)], "nonce": nonce}, "device_id"),
+            ({"device_id": 12345, "fixes": [self._fix(phone)], "nonce": nonce}, "device_id"),
+            ({"device_id": phone.device_id, "fixes": [], "nonce": nonce}, "fixes"),
+            ({"device_id": phone.device_id, "fixes": {"0": self._fix(phone)}, "nonce": nonce}, "fixes"),
+            ({"device_id": phone.device_id, "nonce": nonce}, "fixes"),
+            ({"device_id": "x" * 65, "fixes": [self._fix(phone)], "nonce": nonce}, "device_id"),
+            ([phone.device_id, nonce], "payload"),
+            (nonce, "payload"),
+        ])
+        return self._whole(f"agents/{phone.agent_id}/gps", json.dumps(body).encode(), RejectKind.malformed, names)
+
+    def _m_wrong_topic(self, phone: Phone) -> Malformed:
+        other = next(p for p in self.phones if p != phone)
+        payload = json.dumps({"device_id": phone.device_id, "fixes": [self._fix(phone)]}).encode()
+        if self.rng.random() < 0.5:  # another agent's topic
+            return self._whole(f"agents/{other.agent_id}/gps", payload, RejectKind.topic_mismatch,
+                               f"belongs to agent {phone.agent_id}")
+        word = self.rng.choice(["me", "A7", "-1", "seven", "7x"])
+        return self._whole(f"agents/{word}/gps", payload, RejectKind.topic_mismatch, f"'{word}'")
+
+    def _m_unknown_device(self, phone: Phone) -> Malformed:
+        stranger = unique("stranger")
+        payload = json.dumps({"device_id": stranger, "fixes": [self._fix(phone)]}).encode()
+        return self._whole(f"agents/{phone.agent_id}/gps", payload, RejectKind.unknown_device, stranger)
+
+    def _m_out_of_range(self, phone: Phone) -> Malformed:
+        lat, lon, names = self.rng.choice([
+            (self.rng.uniform(90.0001, 1000), 0.5, "lat"), (self.rng.uniform(-1000, -90.0001), 0.5, "lat"),
+            (51.5, self.rng.uniform(180.0001, 1000), "lon"), (51.5, self.rng.uniform(-1000, -180.0001), "lon")])
+        return self._bailiwick_fix(phone, self._fix(phone, lat=lat, lon=lon), RejectKind.out_of_range, names,
+                                   good=self.rng.randint(0, 2))
+
+    def _m_future(self, phone: Phone) -> Malformed:
+        ts = self.now + timedelta(hours=self.rng.uniform(24.5, 24 * 3650), microseconds=self.rng.randint(0, 10**6))
+        return self._bailiwick_fix(phone, self._fix(phone, ts=ts.isoformat()), RejectKind.future, "ts",
+                                   good=self.rng.randint(0, 2))
+
+    def _m_too_old(self, phone: Phone) -> Malformed:
+        ts = self.now - timedelta(days=self.rng.uniform(91, 3650), microseconds=self.rng.randint(0, 10**6))
+        return self._bailiwick_fix(phone, self._fix(phone, ts=ts.isoformat()), RejectKind.too_old, "90 days",
+                                   good=self.rng.randint(0, 2))
+
+    def _m_inaccurate(self, phone: Phone) -> Malformed:
+        accuracy = round(self.rng.uniform(500.5, 50000), 3)
+        return self._bailiwick_fix(phone, self._fix(phone, accuracy_m=accuracy), RejectKind.inaccurate,
+                                   f"accuracy {accuracy:g} m", good=self.rng.randint(0, 2))
+
+    # OwnTracks
+
+    def _owntracks(self, phone: Phone, **changes) -> dict:
+        location = {"_type": "location", "tst": int(self.fixes._ts(phone).timestamp()), "lat": 51.5,
+                    "lon": -0.12, "acc": 9, "batt": 70, "tid": "ph", "nonce": unique("n")} | changes
+        return {k: v for k, v in location.items() if v is not _DROP}
+
+    def _m_owntracks_odd_type(self, phone: Phone) -> Malformed:
+        value = self.rng.choice([_DROP, None, 5, ["location"], {"t": "location"}])
+        return self._whole(f"owntracks/{phone.device_id}/phone",
+                           json.dumps(self._owntracks(phone, _type=value)).encode(), RejectKind.malformed, "_type")
+
+    def _m_owntracks_not_an_object(self, phone: Phone) -> Malformed:
+        body = self.rng.choice([[unique("n")], unique("n"), self.rng.randint(0, 10**9)])
+        return self._whole(f"owntracks/{phone.device_id}/phone", json.dumps(body).encode(),
+                           RejectKind.malformed, "_type")
+
+    def _m_owntracks_bad_field(self, phone: Phone) -> Malformed:
+        field_, value = self.rng.choice([("tst", "1765101540"), ("tst", 1.5e9), ("tst", _DROP), ("lat", "x"),
+                                         ("lon", _DROP), ("lat", None), ("acc", -3), ("tst", 10**30)])
+        return self._whole(f"owntracks/{phone.device_id}/phone",
+                           json.dumps(self._owntracks(phone, **{field_: value})).encode(), RejectKind.malformed,
+                           field_)
+
+    def _m_owntracks_out_of_range(self, phone: Phone) -> Malformed:
+        return self._whole(f"owntracks/{phone.device_id}/phone",
+                           json.dumps(self._owntracks(phone, lat=self.rng.uniform(91, 180))).encode(),
+                           RejectKind.out_of_range, "lat")
+
+    def _m_owntracks_topic_mismatch(self, phone: Phone) -> Malformed:
+        other = next(p for p in self.phones if p != phone)
+        return self._whole(f"owntracks/{phone.device_id}/phone",
+                           json.dumps(self._owntracks(phone, topic=f"owntracks/{other.device_id}/phone")).encode(),
+                           RejectKind.topic_mismatch, other.device_id)
+
+    def _m_owntracks_unknown_device(self, phone: Phone) -> Malformed:
+        stranger = unique("stranger")
+        return self._whole(f"owntracks/{stranger}/phone", json.dumps(self._owntracks(phone)).encode(),
+                           RejectKind.unknown_device, stranger)
+
+    def _m_owntracks_truncated(self, phone: Phone) -> Malformed:
+        whole = json.dumps(self._owntracks(phone)).encode()
+        return self._whole(f"owntracks/{phone.device_id}/phone", whole[:self.rng.randint(whole.index(b"nonce") + 10,
+                                                                                         len(whole) - 1)],
+                           RejectKind.malformed, "not JSON")
+
+    def ignored(self, phone: Phone) -> tuple[str, bytes]:
+        """An OwnTracks message that is not a fix (``lwt``, ``waypoints``, …): neither stored nor an error."""
+        kind = self.rng.choice(["lwt", "waypoints", "card", "status", "encrypted", "cmd", "steps", "x-unknown"])
+        return f"owntracks/{phone.device_id}/phone", json.dumps({"_type": kind, "nonce": unique("n")}).encode()
+
+
+_DROP = object()  # a field to leave out
+
+
+def test_1000_fuzzed_malformed_payloads_are_dead_lettered_and_every_valid_fix_is_stored(
+        broker, phones, namespace, workers) -> None:
+    """R-GPS ingest, bad input: malformed payloads of every kind interleaved with valid messages and
+    with OwnTracks messages that are not fixes. Each malformed one leaves exactly one dead letter whose
+    reason starts with its kind and names the fault; every valid fix is stored (those beside a bad fix
+    in the same message too); nothing else is stored or dead-lettered; the worker keeps running."""
+    since = datetime.now(UTC)
+    rng = random.Random(20261207)
+    fixes = Fixes(phones, rng)
+    fuzzer = Fuzzer(rng, phones, fixes)
+    w = workers(config(broker, namespace))
+    out, expected = Published(), []
+    client = publisher(broker)
+    try:
+        sent = []
+        while len(expected) < 1000:
+            roll = rng.random()
+            if roll < 0.6:
+                bad = fuzzer.next()
+                expected.append(bad)
+                topic, payload = bad.topic, bad.payload
+                out.fixes.update(bad.kept)
+                out.letters[(bad.topic, bad.letter)] += 1
+            elif roll < 0.65:
+                topic, payload = fuzzer.ignored(rng.choice(phones))
+            else:
+                topic, payload = fixes.message(out)
+            out.topics.add(topic)
+            sent.append(client.publish(topic, payload, qos=1))
+        for info in sent:
+            info.wait_for_publish(20)
+        out.messages = len(sent)
+        assert_exactly_once(phones, out, since)
+        # Still running: a fix published after all that is stored too.
+        topic, payload = fixes.message(out)
+        client.publish(topic, payload, qos=1).wait_for_publish(10)
+        assert_exactly_once(phones, out, since)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    assert w.alive()
+    reasons = {(t, p): r for t, p, r in letters(out.topics, since)}
+    for bad in expected:
+        reason = reasons[(bad.topic, bad.letter)]
+        assert reason.startswith(f"{bad.kind}: "), (bad, reason)
+        assert bad.names in reason, (bad, reason)
+    assert {bad.kind for bad in expected} == set(RejectKind)

@@ -8,6 +8,9 @@ batches and acknowledging each message only once its fixes are committed or dead
 - A batch is up to ``batch_size`` messages or ``batch_ms`` milliseconds, whichever comes first.
 - Bad input never stops the worker: whatever cannot be decoded or stored is dead-lettered with the
   reason. A database or Redis outage is retried with the batch held, unacknowledged.
+- A message that may have been committed already (the broker resent it: DUP; or its batch is being
+  retried) adds no dead letter that is already there, so a crash or a lost connection between the
+  commit and the acknowledgement writes nothing twice.
 """
 from __future__ import annotations
 
