@@ -36,7 +36,15 @@ from core.mqtt import BrokerAddress, connect, ping_broker
 from tests.case_world import make_agent
 from tests.helpers import free_port, unique
 from tests.tcp_proxy import TcpProxy
-from tracking import IngestConfig, IngestWorker, RejectKind
+from tracking import (
+    GpsStore,
+    IngestConfig,
+    IngestWorker,
+    Limits,
+    Received,
+    RejectKind,
+    decode,
+)
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 WAIT_S = 30.0  # generous: the machine is shared; every wait ends as soon as its condition holds
@@ -296,6 +304,36 @@ def assert_exactly_once(phones: list[Phone], out: Published, since: datetime) ->
     assert got == out.letters, f"{sum(got.values())} dead letters for {sum(out.letters.values())} malformed"
 
 
+# --- dead letters, once ---------------------------------------------------------------------------
+
+def test_a_message_delivered_again_adds_no_second_dead_letter_but_the_same_bytes_sent_again_do(
+        phones, namespace) -> None:
+    """What a redelivery may not repeat: a message marked ``redelivered`` (the broker's DUP, or a retried
+    commit) adds no letter with the same topic, payload and kind of fault, even when its reason reads
+    differently (a "future" reason quotes the clock); a first delivery of the same bytes (the phone
+    sent them again) is dead-lettered again."""
+    phone = phones[0]
+    topic, since = f"agents/{phone.agent_id}/gps", datetime.now(UTC)
+    registry = {phone.device_id: phone.agent_id}
+    payload = json.dumps({"device_id": phone.device_id, "fixes": [
+        {"ts": (since + timedelta(days=3)).isoformat(), "lat": 50.1, "lon": -4.1},
+        {"ts": since.isoformat(), "lat": 50.1, "lon": -4.1}]}).encode()
+
+    def received(at: datetime, redelivered: bool) -> Received:
+        return Received(topic, payload, at, decode(topic, payload, registry.get, Limits(at)), redelivered)
+
+    with raw_connection() as conn:
+        store = GpsStore(conn, connect_redis(), namespace=namespace)
+        first = received(since, redelivered=False)
+        again = received(since + timedelta(seconds=5), redelivered=True)
+        assert first.decoded.rejects[0].reason != again.decoded.rejects[0].reason
+        assert [store.commit([m])[0].dead_letters for m in (first, again, again)] == [1, 0, 0]
+        assert store.commit([again, first])[0].dead_letters == 1  # the phone sent it again
+    got = letters({topic}, since)
+    assert len(got) == 2 and {r.split(": ")[0] for _, _, r in got} == {str(RejectKind.future)}
+    assert stored(phones) == Counter({(phone.device_id, since): 1})
+
+
 # --- stop and restart ------------------------------------------------------------------------------
 
 def test_a_worker_stopped_and_restarted_mid_stream_stores_every_fix_once(broker, phones, namespace, workers) -> None:
@@ -376,7 +414,7 @@ def test_cutting_the_database_then_the_broker_loses_and_duplicates_nothing(
         wait_until(lambda: len(stored(phones)) >= before + 50, "fixes stored after the database came back")
 
         to_broker.cut()
-        assert not wait_for(w.worker.subscribed.is_set, False), "the worker did not notice the broker cut"
+        wait_until(lambda: not w.worker.subscribed.is_set(), "the worker to notice the broker cut")
         stream.more(100, "messages published while the broker is cut")
         wait_until(lambda: to_broker.refused >= 1, "the worker to try the broker again")
         to_broker.restore()
@@ -386,14 +424,6 @@ def test_cutting_the_database_then_the_broker_loses_and_duplicates_nothing(
     assert_exactly_once(phones, out, since)
     assert db_proxy.accepted >= 2 and to_broker.accepted >= 2  # it did connect again, through the proxies
     assert w.alive()
-
-
-def wait_for(check: Callable[[], bool], want: bool, timeout_s: float = WAIT_S) -> bool:
-    """``check()`` once it equals ``want`` (or when the time is up)."""
-    deadline = time.monotonic() + timeout_s
-    while check() != want and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return check()
 
 
 def test_a_batch_committed_but_never_acknowledged_is_delivered_again_and_written_once(
@@ -430,7 +460,7 @@ def test_a_batch_committed_but_never_acknowledged_is_delivered_again_and_written
         out.messages = len(sent)
         wait_until(lambda: w.worker.received == out.messages, "the worker to receive the whole batch")
         to_broker.cut()
-        wait_for(w.worker.subscribed.is_set, False)
+        wait_until(lambda: not w.worker.subscribed.is_set(), "the worker to notice the broker cut")
         db_proxy.restore()
         assert_exactly_once(phones, out, since)  # committed while the broker is away...
         assert w.worker.written.fixes == len(out.fixes)
