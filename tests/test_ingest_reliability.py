@@ -14,6 +14,7 @@ from __future__ import annotations
 import getpass
 import json
 import random
+import select
 import shutil
 import subprocess
 import sys
@@ -376,7 +377,8 @@ def test_a_worker_killed_mid_stream_loses_and_duplicates_nothing(broker, phones,
         "session_expiry_s": cfg.session_expiry_s, "mqtt_url": cfg.mqtt_url})],
         stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent)
     try:
-        assert proc.stdout.readline().strip() == "subscribed", "the worker process did not subscribe"
+        ready, _, _ = select.select([proc.stdout], [], [], WAIT_S)
+        assert ready and proc.stdout.readline().strip() == "subscribed", "the worker process did not subscribe"
         with Stream(broker, phones, malformed_every=3) as stream:
             wait_until(lambda: len(stored(phones)) >= 100, "the worker process to store some fixes")
             proc.kill()
@@ -603,7 +605,7 @@ class Fuzzer:
         if self.rng.random() < 0.5:  # another agent's topic
             return self._whole(f"agents/{other.agent_id}/gps", payload, RejectKind.topic_mismatch,
                                f"belongs to agent {phone.agent_id}")
-        word = self.rng.choice(["me", "A7", "-1", "seven", "7x"])
+        word = unique(self.rng.choice(["me", "A7", "-1", "seven", "7x"]))  # unique: letters are counted by topic
         return self._whole(f"agents/{word}/gps", payload, RejectKind.topic_mismatch, f"'{word}'")
 
     def _m_unknown_device(self, phone: Phone) -> Malformed:
