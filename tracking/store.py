@@ -98,7 +98,7 @@ class Received:
 @dataclass(frozen=True)
 class Written:
     fixes: int          # new rows in gps_ping (a re-delivered fix is not counted)
-    dead_letters: int
+    dead_letters: int   # new rows in gps_dead_letter (nor is a re-delivered message's letter)
     agents_moved: int   # live positions that moved forward
 
 
