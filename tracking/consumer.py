@@ -8,6 +8,9 @@ batches and acknowledging each message only once its fixes are committed or dead
 - A batch is up to ``batch_size`` messages or ``batch_ms`` milliseconds, whichever comes first.
 - Bad input never stops the worker: whatever cannot be decoded or stored is dead-lettered with the
   reason. A database or Redis outage is retried with the batch held, unacknowledged.
+- A message that may have been committed already (the broker resent it: DUP; or its batch is being
+  retried) adds no dead letter that is already there, so a crash or a lost connection between the
+  commit and the acknowledgement writes nothing twice.
 """
 from __future__ import annotations
 
@@ -56,6 +59,7 @@ class _Message:
     mid: int
     qos: int
     session: int  # which connection delivered it: a packet id means nothing on another connection
+    dup: bool     # the broker resent it after a lost connection: it may have been committed already
     topic: str
     payload: bytes
     received_at: datetime
@@ -148,8 +152,8 @@ class IngestWorker:
 
     def _on_message(self, _client, _userdata, message: mqtt.MQTTMessage) -> None:
         self.received += 1
-        self.inbox.put(_Message(message.mid, message.qos, self._session, message.topic, bytes(message.payload),
-                                datetime.now(UTC)))
+        self.inbox.put(_Message(message.mid, message.qos, self._session, bool(message.dup), message.topic,
+                                bytes(message.payload), datetime.now(UTC)))
 
     # --- the writing loop (the caller's thread) ---
 
@@ -189,11 +193,13 @@ class IngestWorker:
                 break
         return batch
 
-    def _commit(self, batch: list[_Message]) -> tuple[Written, dict]:
+    def _commit(self, batch: list[_Message], retried: bool) -> tuple[Written, dict]:
+        """``retried``: an earlier attempt failed, perhaps after the database had committed it."""
         store = self._database()
         limits = Limits(datetime.now(UTC), self.settings.gps_max_accuracy_m, self.settings.gps_retention_days)
         received = [Received(m.topic, m.payload, m.received_at,
-                             decode_safely(m.topic, m.payload, self._registry.agent_of, limits)) for m in batch]
+                             decode_safely(m.topic, m.payload, self._registry.agent_of, limits),
+                             redelivered=retried or m.dup) for m in batch]
         try:
             return store.commit(received)
         except psycopg.DataError:
@@ -206,7 +212,7 @@ class IngestWorker:
                 except psycopg.DataError as exc:
                     reason = f"not storable: {exc}".replace("\x00", "\\x00")
                     w, fixes = store.commit([Received(r.topic, r.payload, r.received_at, Decoded(
-                        rejects=[Reject(RejectKind.malformed, reason, r.payload)]))])
+                        rejects=[Reject(RejectKind.malformed, reason, r.payload)]), r.redelivered)])
                 total = _add(total, w)
                 for agent, (fix, at) in fixes.items():
                     if agent not in newest or at > newest[agent][1]:
@@ -230,7 +236,14 @@ class IngestWorker:
         """Commit ``batch`` and move the live positions (each retried through outages on its own, so a
         Redis outage does not write the dead letters twice), then acknowledge it. A worker stopped
         before that leaves the batch unacknowledged: the broker delivers it again."""
-        committed = self._retrying(lambda: self._commit(batch), f"a batch of {len(batch)}")
+        attempts = 0
+
+        def commit() -> tuple[Written, dict]:
+            nonlocal attempts
+            attempts += 1
+            return self._commit(batch, retried=attempts > 1)
+
+        committed = self._retrying(commit, f"a batch of {len(batch)}")
         if committed is None:
             return
         written, newest = committed
@@ -238,7 +251,7 @@ class IngestWorker:
                                "the live positions")
         if moved is None:
             return
-        self.written = _add(self.written, Written(written.fixes, written.dead_letters, moved))
+        self.written = _add(self.written, Written(written.fixes, written.dead_letters, moved, written.transitions))
         for m in batch:
             # A message from an earlier connection is delivered again on this one (and stored as a
             # no-op); acking its old packet id here could acknowledge another, uncommitted message.
@@ -269,4 +282,5 @@ class IngestWorker:
 
 
 def _add(a: Written, b: Written) -> Written:
-    return Written(a.fixes + b.fixes, a.dead_letters + b.dead_letters, a.agents_moved + b.agents_moved)
+    return Written(a.fixes + b.fixes, a.dead_letters + b.dead_letters, a.agents_moved + b.agents_moved,
+                   a.transitions + b.transitions)

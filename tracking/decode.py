@@ -153,7 +153,9 @@ def _errors(exc: ValidationError, prefix: str = "") -> str:
 
 def _parse_json(payload: bytes) -> tuple[Any, str | None]:
     try:
-        return json.loads(payload, parse_constant=_no_constant), None
+        # UTF-8 only (RFC 8259; a leading BOM is let pass): json.loads of bytes would also take
+        # UTF-16/32 and let encoded surrogates through as text.
+        return json.loads(payload.decode("utf-8-sig"), parse_constant=_no_constant), None
     except (UnicodeDecodeError, ValueError) as exc:
         return None, f"not JSON: {exc}"
 

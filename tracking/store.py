@@ -10,9 +10,13 @@ few (two per visit at most): a plain insert, ``ON CONFLICT DO NOTHING`` on (devi
 A device name costs one ``UPDATE`` for the whole batch, and only when a message names a phone
 differently from what this store last wrote or confirmed, so the steady stream of a known phone costs
 nothing.
+
+Dead letters are idempotent too (``letter_digest``): a message that may have been written before (see
+``Received.redelivered``) adds no letter that is already there.
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -29,6 +33,9 @@ from tracking.decode import Decoded, GeofenceEvent, GpsFix
 # concurrent creator of the same table.
 _PARTITION_LOCK = 0x6770735F70617274  # "gps_part"
 
+# Serialises the check-then-insert of redelivered dead letters across workers.
+_LETTER_LOCK = 0x6770735F64656164  # "gps_dead"
+
 _STAGE = """CREATE TEMP TABLE IF NOT EXISTS gps_ping_stage (
     device_id text, agent_id integer, ts timestamptz, lon double precision, lat double precision,
     received_at timestamptz, accuracy_m double precision, speed_mps double precision,
@@ -40,6 +47,24 @@ SELECT device_id, ts, agent_id, ST_SetSRID(ST_MakePoint(lon, lat), 4326), receiv
        speed_mps, heading_deg, battery_pct
 FROM gps_ping_stage
 ON CONFLICT (device_id, ts) DO NOTHING"""
+
+_LETTER = ("INSERT INTO gps_dead_letter (topic, payload, reason, received_at, digest) "
+           "VALUES (%(topic)s, %(payload)s, %(reason)s, %(received_at)s, %(digest)s)")
+_LETTER_ONCE = ("INSERT INTO gps_dead_letter (topic, payload, reason, received_at, digest) "
+                "SELECT %(topic)s::text, %(payload)s::bytea, %(reason)s::text, %(received_at)s::timestamptz, "
+                "%(digest)s::bytea WHERE NOT EXISTS (SELECT 1 FROM gps_dead_letter WHERE digest = %(digest)s::bytea)")
+
+
+def letter_digest(topic: str, payload: bytes, kind: str) -> bytes:
+    """What makes two dead letters the same: the topic, the rejected bytes and the kind of fault.
+
+    MQTT gives a message no identity that survives redelivery (a packet id belongs to one connection
+    and is reused; the apps put no id in their payloads), so the content is the identity. The receive
+    time is not part of it (a redelivery arrives later), nor is the reason's wording (a "future" reason
+    quotes the clock). Identical bytes are only merged when they may be a redelivery, so a phone that
+    sends the same bad payload again tomorrow is dead-lettered again. Topics hold no NUL (MQTT forbids
+    it) and kinds none either, so the joined form is unambiguous."""
+    return hashlib.sha256(b"\0".join((topic.encode(), payload, kind.encode()))).digest()
 
 
 _TRANSITION = """INSERT INTO gps_transition (device_id, agent_id, ts, event, region, location, accuracy_m,
@@ -85,12 +110,17 @@ class Received:
     payload: bytes
     received_at: datetime
     decoded: Decoded
+    # May have been committed before: the broker's DUP flag (it resent the message after a lost
+    # connection, perhaps after we committed but before our acknowledgement arrived), or a commit
+    # retried after an error that may have come after the database committed. Only then are its dead
+    # letters checked against those already written; a first delivery is written as it is.
+    redelivered: bool = False
 
 
 @dataclass(frozen=True)
 class Written:
     fixes: int          # new rows in gps_ping (a re-delivered fix is not counted)
-    dead_letters: int
+    dead_letters: int   # new rows in gps_dead_letter (nor is a re-delivered message's letter)
     agents_moved: int   # live positions that moved forward
     transitions: int = 0  # new rows in gps_transition (likewise)
 
@@ -129,7 +159,10 @@ class GpsStore:
     def _commit(self, batch: Sequence[Received]) -> tuple[Written, dict[int, tuple[GpsFix, datetime]]]:
         rows = [(f, m.received_at) for m in batch for f in m.decoded.fixes]
         self.ensure_days(f.ts.astimezone(UTC).date() for f, _ in rows)
-        letters = [(m.topic, r.payload, r.reason, m.received_at) for m in batch for r in m.decoded.rejects]
+        letters = [(m.redelivered, {"topic": m.topic, "payload": r.payload, "reason": r.reason,
+                                    "received_at": m.received_at,
+                                    "digest": letter_digest(m.topic, r.payload, r.kind)})
+                   for m in batch for r in m.decoded.rejects]
         events = [(e, m.received_at) for m in batch for e in m.decoded.transitions]
         names = {m.decoded.owntracks_name[0]: m.decoded.owntracks_name[1] for m in batch
                  if m.decoded.owntracks_name is not None}  # the batch's last message wins
@@ -144,15 +177,27 @@ class GpsStore:
                             copy.write_row((f.device_id, f.agent_id, f.ts, f.lon, f.lat, received_at,
                                             f.accuracy_m, f.speed_mps, f.heading_deg, f.battery_pct))
                     inserted = cur.execute(_MOVE).rowcount
-            if letters:
-                with self.conn.cursor() as cur:
-                    cur.executemany("INSERT INTO gps_dead_letter (topic, payload, reason, received_at) "
-                                    "VALUES (%s, %s, %s, %s)", letters)
+            lettered = self._write_letters(letters)
             transitions = self._write_transitions(events)
             if names:
                 self.conn.execute(_NAMES, (list(names), list(names.values())))
         self._names.update(names)
-        return Written(inserted, len(letters), 0, transitions), newest_per_agent(f for f, _ in rows)
+        return Written(inserted, lettered, 0, transitions), newest_per_agent(f for f, _ in rows)
+
+    def _write_letters(self, letters: list[tuple[bool, dict]]) -> int:
+        lettered = 0
+        first = [letter for again, letter in letters if not again]
+        again = [letter for again, letter in letters if again]
+        with self.conn.cursor() as cur:
+            if first:
+                cur.executemany(_LETTER, first)
+                lettered += cur.rowcount
+            if again:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (_LETTER_LOCK,))
+                # One statement per letter, so that each sees the ones before it.
+                for letter in again:
+                    lettered += cur.execute(_LETTER_ONCE, letter).rowcount
+        return lettered
 
     def _write_transitions(self, events: list[tuple[GeofenceEvent, datetime]]) -> int:
         if not events:

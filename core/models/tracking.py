@@ -56,16 +56,20 @@ class GpsPing(Base):
 
 class GpsDeadLetter(Base):
     """A message, or one fix of it, that was not stored: the topic and the payload byte for byte (a
-    payload that is not UTF-8 is kept too), and why."""
+    payload that is not UTF-8 is kept too), and why. ``digest`` (``tracking.store.letter_digest``: the
+    topic, payload and kind of fault) is what a redelivered message is checked against, so that a
+    message resent after a crash between commit and acknowledgement is not dead-lettered twice."""
 
     __tablename__ = "gps_dead_letter"
-    __table_args__ = (Index("ix_gps_dead_letter_received_at", "received_at"),)
+    __table_args__ = (Index("ix_gps_dead_letter_received_at", "received_at"),
+                      Index("ix_gps_dead_letter_digest", "digest"))
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     topic: Mapped[str] = mapped_column(Text)
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     reason: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    digest: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class GpsTransition(Base):
