@@ -1,13 +1,18 @@
 from __future__ import annotations
 
 import json
+import threading
+import time as _time
+from datetime import date, datetime, time
 
 import typer
 from rich.console import Console
+from rich.progress import Progress
+from sqlalchemy import func, select
 
 from cli.caseload import render
 from cli.plan import planning_progress, summary
-from core import PROJECT_ROOT, get_settings, session_scope, upgrade_schema
+from core import LONDON, PROJECT_ROOT, connect_redis, get_settings, session_scope, upgrade_schema
 
 OUT = PROJECT_ROOT / "out"  # git-ignored
 DEMO_PLAN_SECONDS = 30.0  # the demo day's planning budget (issue 4: the demo day in ≤ 30 s)
@@ -15,31 +20,35 @@ DEMO_PLAN_SECONDS = 30.0  # the demo day's planning budget (issue 4: the demo da
 
 def demo(seed: int = typer.Option(1, "--seed", help="scenario seed")) -> None:
     """Migrate, load the reference geography and visit policies, seed the demo scenario, summarise it,
-    plan the demo day and write its map to out/."""
+    plan the demo day and write its map to out/; then replay a simulated morning of the day through the
+    GPS ingest and write one buyer's evidence map and the live map to out/."""
     import geodata
     import sim
     from regions import caseload_summary
 
     console = Console()
-    console.rule("1/6 database schema")
+    console.rule("1/7 database schema")
     upgrade_schema()
-    console.rule("2/6 reference geography")
+    console.rule("2/7 reference geography")
     settings = get_settings()
     for report in geodata.load_all(settings.geodata_dir, settings.database_url, progress=True):
         console.print(report.describe())
-    console.rule("3/6 buyer visit policies")
+    console.rule("3/7 buyer visit policies")
     from core import load_policies
 
     with session_scope() as db:
         for report in load_policies(db, actor="cli:demo"):
             console.print(report.describe())
-    console.rule("4/6 demo scenario")
+    console.rule("4/7 demo scenario")
     console.print(sim.seed_scenario("demo", seed=seed, progress=True).describe())
-    console.rule("5/6 summary")
+    console.rule("5/7 summary")
     with session_scope() as db:
         console.print(render(caseload_summary(db)))
-    console.rule("6/6 the demo day's plan")
-    plan_demo_day(console, sim.SCENARIOS["demo"].as_of)
+    console.rule("6/7 the demo day's plan")
+    day = sim.SCENARIOS["demo"].as_of
+    plan_demo_day(console, day)
+    console.rule("7/7 a simulated morning: phones over MQTT, GPS evidence, maps")
+    replay_morning(console, day, seed)
 
 
 def plan_demo_day(console: Console, day) -> None:
@@ -70,3 +79,85 @@ def plan_demo_day(console: Console, day) -> None:
     (OUT / "plan.geojson").write_text(json.dumps(plan_to_geojson(outcome.plan), indent=1))
     (OUT / "plan_map.html").write_text(plan_map_html(outcome.plan, self_contained=True))
     console.print(f"wrote {OUT / 'plan_map.html'} and {OUT / 'plan.geojson'}")
+
+
+MORNING_ENDS = time(12, 0)  # London time: the replayed part of the demo day
+
+
+def replay_morning(console: Console, day: date, seed: int) -> None:
+    """The agents' phones of ``day``'s stored plan until noon, simulated and published over MQTT as fast
+    as the broker takes them, through a GPS ingest worker into gps_ping; the morning's stops recorded as
+    visit evidence; out/evidence_map.html (the case of the buyer with the most evidence that has the
+    most stops) and out/live_map.html (positions as they stood at noon)."""
+    import sim
+    from dashboards import evidence_map_html, live_map_html
+    from tracking import (IngestConfig, IngestWorker, read_case_place, read_evidence, read_live,
+                          record_day_evidence)
+
+    # A share group of its own, so this worker receives every message even while the platform's own
+    # workers (group "tracking") take their copy; its session ends with it, queueing nothing afterwards.
+    worker = IngestWorker(IngestConfig(client_id="bailiwick-demo-ingest", group="demo", session_expiry_s=0))
+    thread = threading.Thread(target=worker.run, name="demo-ingest", daemon=True)
+    thread.start()
+    try:
+        if not worker.subscribed.wait(30):
+            console.print("[red]the GPS ingest did not subscribe to the broker within 30 s[/red]")
+            raise typer.Exit(1)
+        with Progress(*Progress.get_default_columns(), console=console) as bar:
+            publishing = bar.add_task("phones publishing", total=None)
+
+            def progress(total: int):
+                bar.update(publishing, total=total)
+                return lambda n=1: bar.advance(publishing, n)
+
+            report = sim.simulate_agents(day, seed=seed, until=MORNING_ENDS, truth=OUT / "demo_morning_truth.csv",
+                                         progress=progress)
+            console.print(report.describe())
+            ingesting = bar.add_task("ingest receiving", total=report.messages)
+            deadline = _time.monotonic() + 300
+            while (worker.received < report.messages or not worker.inbox.empty()) and _time.monotonic() < deadline:
+                bar.update(ingesting, completed=min(worker.received, report.messages))
+                _time.sleep(0.2)
+            bar.update(ingesting, completed=min(worker.received, report.messages))
+    finally:
+        worker.stopping.set()  # the batch in hand is committed before the worker stops
+        thread.join(60)
+    if worker.received < report.messages:
+        console.print(f"[red]the ingest received {worker.received} of {report.messages} messages[/red]")
+        raise typer.Exit(1)
+    console.print(f"ingest: {worker.written.fixes} new fixes stored, {worker.written.dead_letters} dead letters")
+    with session_scope() as db:
+        recorded = record_day_evidence(db, day)
+    console.print(f"{recorded.evidence} stops are visit evidence, {recorded.unmatched} unmatched (decoys: fuel, "
+                  f"lunch); the truth is in {report.truth_path}")
+    with session_scope() as db:
+        case_id = _showcase(db, day)
+        if case_id is None:
+            console.print("[yellow]no visit evidence this morning: no evidence map written[/yellow]")
+        else:
+            place = read_case_place(db, case_id)
+            (OUT / "evidence_map.html").write_text(
+                evidence_map_html(place, read_evidence(db, case_id=case_id, with_trail=True)))
+            console.print(f"wrote {OUT / 'evidence_map.html'} (case {case_id}, {place.postcode})")
+        noon = datetime.combine(day, MORNING_ENDS, LONDON)
+        stale_s = get_settings().gps_stale_s
+        agents = read_live(db, connect_redis(), now=noon, stale_s=stale_s)
+    (OUT / "live_map.html").write_text(live_map_html(agents, stale_s))
+    console.print(f"wrote {OUT / 'live_map.html'} ({len(agents)} agents, as they stood at {noon:%H:%M} on {day})")
+
+
+def _showcase(db, day: date) -> int | None:
+    """The case to show a buyer: of the buyer with the most visit evidence on ``day``, the case with
+    the most stops (then the lowest id)."""
+    from core.models import Case, VisitEvidence
+    from tracking import day_bounds
+
+    start, end = day_bounds(day)
+    on_day = (VisitEvidence.arrival >= start) & (VisitEvidence.arrival < end)
+    buyer = db.execute(select(Case.buyer_id).join(VisitEvidence, VisitEvidence.case_id == Case.id).where(on_day)
+                       .group_by(Case.buyer_id).order_by(func.count().desc(), Case.buyer_id).limit(1)).scalar()
+    if buyer is None:
+        return None
+    return db.execute(select(Case.id).join(VisitEvidence, VisitEvidence.case_id == Case.id)
+                      .where(on_day, Case.buyer_id == buyer).group_by(Case.id)
+                      .order_by(func.count().desc(), Case.id).limit(1)).scalar()
