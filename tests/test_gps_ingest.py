@@ -85,6 +85,11 @@ def test_bailiwick_message_with_all_fields_and_the_minimum() -> None:
     ({"ts": "2026-12-07T09:59:00+00:00", "lat": "north", "lon": 0}, RejectKind.malformed, "fixes[1].lat"),
     ({"ts": "2026-12-07T09:59:00+00:00", "lat": 50, "lon": 0, "battery_pct": 140}, RejectKind.malformed,
      "fixes[1].battery_pct"),
+    # Lax parsing would store these as 1.0 and 50.1: a number sent as a boolean or text is malformed.
+    ({"ts": "2026-12-07T09:59:00+00:00", "lat": True, "lon": 0}, RejectKind.malformed, "fixes[1].lat"),
+    ({"ts": "2026-12-07T09:59:00+00:00", "lat": "50.1", "lon": 0}, RejectKind.malformed, "fixes[1].lat"),
+    ({"ts": "2026-12-07T09:59:00+00:00", "lat": 50, "lon": 0, "battery_pct": "80"}, RejectKind.malformed,
+     "fixes[1].battery_pct"),
 ])
 def test_a_bad_fix_is_rejected_with_its_reason_and_the_good_one_beside_it_is_kept(fix, kind, names) -> None:
     good = {"ts": "2026-12-07T09:58:00+00:00", "lat": 50.1, "lon": -4.1}

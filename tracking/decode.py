@@ -110,6 +110,19 @@ class Limits:
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, value: Any, info) -> Any:
+        # pydantic's lax mode would read true as 1 and "50.1" as 50.1: a phone sending either is broken,
+        # and its position is not to be trusted. (A JSON 55.0 for an integer field is still 55.)
+        field = cls.model_fields[info.field_name]
+        if field.annotation in _NUMERIC and isinstance(value, bool | str):
+            raise ValueError("must be a JSON number")
+        return value
+
+
+_NUMERIC = (float, int, float | None, int | None)
+
 
 class BailiwickFixIn(_Strict):
     ts: AwareDatetime
