@@ -37,7 +37,7 @@ def live():
 
 @pytest.fixture
 def world(geodata_loaded, live):
-    """Four agents: fresh (a ping with speed and battery), one just at the stale limit, one just past it,
+    """Four agents: fresh (a ping with speed and battery), one near the stale limit, one just past it,
     one two hours old with no ping row (a position written by something other than the ingest), and one
     with no position at all. Positions go in with core.write_positions, the ping rows with GpsStore."""
     now = datetime.now(UTC).replace(microsecond=0)
@@ -47,9 +47,9 @@ def world(geodata_loaded, live):
         users = {"dispatcher": make_user(db, "dispatcher"), "regional_manager": make_user(db, "regional_manager"),
                  "admin": make_user(db, "admin"), "buyer": make_user(db, "buyer", buyer=make_buyer(db)),
                  "agent": make_user(db, "agent", agent=agents[0])}
-    # A fix that is stale_s old by the time the request runs is already a little older than that: the
-    # "at the limit" agent is given a second of margin the request will not take.
-    ages = {ids[0]: 20, ids[1]: STALE_S - 3, ids[2]: STALE_S + 1, ids[3]: 7200}
+    # The "near the limit" agent is given 30 s of margin: the request comes seconds after these fixes
+    # on a loaded machine (the exact boundary is the pure test's).
+    ages = {ids[0]: 20, ids[1]: STALE_S - 30, ids[2]: STALE_S + 1, ids[3]: 7200}
     fixes = {a: GpsFix(f"phone-{a}", a, now - timedelta(seconds=age), -4.14 + i * 0.01, 50.37 + i * 0.01,
                        accuracy_m=8.0, speed_mps=4.5 + i, battery_pct=80 - i)
              for i, (a, age) in enumerate(ages.items())}
@@ -86,7 +86,7 @@ def test_live_positions_carry_age_speed_battery_and_stale(client, world) -> None
     assert (got[ids[2]]["properties"]["speed_mps"], got[ids[2]]["properties"]["battery_pct"]) == (6.5, 78)
     assert (got[ids[3]]["properties"]["speed_mps"], got[ids[3]]["properties"]["battery_pct"]) == (None, None)
     assert [got[a]["properties"]["stale"] for a in ids[:4]] == [False, False, True, True]
-    assert STALE_S - 3 <= got[ids[1]]["properties"]["age_s"] <= STALE_S
+    assert STALE_S - 30 <= got[ids[1]]["properties"]["age_s"] <= STALE_S
     assert got[ids[2]]["properties"]["age_s"] > STALE_S
 
 
