@@ -7,19 +7,16 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from psycopg import sql
 
-from core import connect_redis, hash_device_secret, raw_connection, read_positions, session_scope
-from core.models import Device
-from tests.case_world import make_agent
+from core import connect_redis, get_settings, raw_connection, read_positions
 from tests.helpers import unique
+from tests.ingest_world import Phone, make_phones, running_worker
 from tests.mqtt_listen import connected
 from tracking import (
     GpsFix,
@@ -34,7 +31,7 @@ from tracking import (
     partition_name,
 )
 
-SAMPLES = Path("/work/shared/samples/owntracks")
+SAMPLES = get_settings().shared_dir / "samples" / "owntracks"
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
 LIMITS = Limits(now=NOW, max_accuracy_m=500, retention_days=90)
 DEVICES = {"phone-7": 7, "jane": 8}
@@ -216,25 +213,10 @@ def test_decoding_never_raises_and_every_reject_keeps_a_payload(topic, body) -> 
 
 # --- the store and the consumer, on the real services ------------------------------------------
 
-@dataclass(frozen=True)
-class Phone:
-    device_id: str
-    agent_id: int
-
-
 @pytest.fixture
 def phones(migrated) -> list[Phone]:
     """Two agents, each with a registered phone (ids unique to this test)."""
-    made = []
-    with session_scope() as db:
-        for _ in range(2):
-            agent = make_agent(db)
-            device = Device(device_id=unique("phone"), kind="phone", agent_id=agent.id,
-                            credential_hash=hash_device_secret("s"))
-            db.add(device)
-            db.flush()
-            made.append(Phone(device.device_id, agent.id))
-    return made
+    return make_phones(2)
 
 
 @pytest.fixture
@@ -342,16 +324,8 @@ def test_partitions_are_made_ahead_for_utc_days(migrated) -> None:
 def worker(migrated, live) -> Iterator[IngestWorker]:
     """The ingest worker in a thread, in a shared-subscription group of its own (so that no other
     consumer on the broker takes this test's messages)."""
-    _client, namespace = live
-    w = IngestWorker(IngestConfig(client_id=unique("ingest"), group=unique("g"), batch_ms=50,
-                                  namespace=namespace, session_expiry_s=60))
-    thread = threading.Thread(target=w.run, daemon=True)
-    thread.start()
-    assert w.subscribed.wait(15), "the worker did not subscribe"
-    yield w
-    w.stopping.set()
-    thread.join(10)
-    assert not thread.is_alive()
+    with running_worker(namespace=live[1]) as w:
+        yield w
 
 
 def wait_until(check, timeout_s: float = 20.0):

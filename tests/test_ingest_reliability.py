@@ -31,11 +31,10 @@ import paho.mqtt.client as mqtt
 import pytest
 from sqlalchemy.engine import make_url
 
-from core import connect_redis, hash_device_secret, raw_connection, session_scope
-from core.models import Device
+from core import connect_redis, raw_connection
 from core.mqtt import BrokerAddress, connect, ping_broker
-from tests.case_world import make_agent
 from tests.helpers import free_port, unique
+from tests.ingest_world import Phone, make_phones
 from tests.tcp_proxy import TcpProxy
 from tracking import (
     GpsStore,
@@ -87,24 +86,9 @@ def broker(tmp_path_factory) -> Iterator[int]:
         proc.wait(5)
 
 
-@dataclass(frozen=True)
-class Phone:
-    device_id: str
-    agent_id: int
-
-
 @pytest.fixture
 def phones(migrated) -> list[Phone]:
-    made = []
-    with session_scope() as db:
-        for _ in range(2):
-            agent = make_agent(db)
-            device = Device(device_id=unique("phone"), kind="phone", agent_id=agent.id,
-                            credential_hash=hash_device_secret("s"))
-            db.add(device)
-            db.flush()
-            made.append(Phone(device.device_id, agent.id))
-    return made
+    return make_phones(2)
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import itertools
 import re
 import shutil
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -25,7 +24,8 @@ from core import broker_address, connect_mqtt, get_settings, ping_broker, sessio
 from core.models import GpsPing, PlanRoute, PlanRun, VisitEvidence
 from dispatch import plan_and_store
 from tests.helpers import free_port, unique
-from tracking import IngestConfig, IngestWorker, day_bounds, record_day_evidence
+from tests.ingest_world import running_worker
+from tracking import IngestWorker, day_bounds, record_day_evidence
 
 DAY = sim.SCENARIOS["tiny"].as_of
 REGION = "TLK"
@@ -71,14 +71,8 @@ def broker(tmp_path) -> Iterator[str]:
 
 @pytest.fixture
 def worker(broker) -> Iterator[IngestWorker]:
-    w = IngestWorker(IngestConfig(client_id=unique("ingest"), group=unique("g"), batch_ms=50, mqtt_url=broker,
-                                  namespace=f"test:{unique('sim')}:", session_expiry_s=60))
-    thread = threading.Thread(target=w.run, daemon=True)
-    thread.start()
-    assert w.subscribed.wait(15), "the worker did not subscribe"
-    yield w
-    w.stopping.set()
-    thread.join(10)
+    with running_worker(namespace=f"test:{unique('sim')}:", mqtt_url=broker) as w:
+        yield w
 
 
 def _stored(agents: list[int]) -> int:

@@ -7,27 +7,31 @@ worker run on the real PostGIS, Redis and Mosquitto."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import psycopg
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import connect_redis, hash_device_secret, raw_connection, session_scope
+from core import (
+    connect_redis,
+    get_settings,
+    hash_device_secret,
+    raw_connection,
+    session_scope,
+)
 from core.models import Device
 from tests.case_world import make_agent
 from tests.helpers import unique
+from tests.ingest_world import running_worker
 from tests.mqtt_listen import connected
 from tracking import (
     Decoded,
     GeofenceEvent,
     GpsFix,
     GpsStore,
-    IngestConfig,
     IngestWorker,
     Limits,
     Received,
@@ -35,7 +39,7 @@ from tracking import (
     decode,
 )
 
-SAMPLES = Path("/work/shared/samples/owntracks")
+SAMPLES = get_settings().shared_dir / "samples" / "owntracks"
 TRANSITION = json.loads((SAMPLES / "transition_http.json").read_bytes())  # enter "Work", tst 1527966973
 SAMPLE_TS = datetime.fromtimestamp(1527966973, UTC)
 SAMPLE_LIMITS = Limits(datetime(2018, 6, 2, 19, tzinfo=UTC))
@@ -215,15 +219,8 @@ def test_the_device_name_is_written_when_new_or_changed_once_per_batch(store, ph
 @pytest.fixture
 def worker(migrated) -> Iterator[IngestWorker]:
     namespace = f"test:{unique('geo')}:"
-    w = IngestWorker(IngestConfig(client_id=unique("ingest"), group=unique("g"), batch_ms=50,
-                                  namespace=namespace, session_expiry_s=60))
-    thread = threading.Thread(target=w.run, daemon=True)
-    thread.start()
-    assert w.subscribed.wait(15), "the worker did not subscribe"
-    yield w
-    w.stopping.set()
-    thread.join(10)
-    assert not thread.is_alive()
+    with running_worker(namespace=namespace) as w:
+        yield w
     connect_redis().delete(namespace + "agents:positions", namespace + "agents:position_at")
 
 
