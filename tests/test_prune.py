@@ -69,7 +69,7 @@ def old_day(geodata_loaded) -> AgentDay:
                                  region=str(day.visited_case), accuracy_m=10.0, received_at=at,
                                  location=WKTElement("POINT(-4.14 50.37)", srid=4326)))
             db.add(GpsDeadLetter(topic=f"agents/{day.agent_id}/gps", payload=day.device_id.encode(),
-                                 reason="test", received_at=at))
+                                 reason="test", received_at=at, digest=at.isoformat().encode()))
     return day
 
 
