@@ -98,19 +98,35 @@ def test_a_case_alone_at_its_point_is_matched_as_before() -> None:
     track = door_visits([180, 240])
     [stop] = detect_stops(track.fixes)
     centre = centred([stop])
-    # A planned neighbour 30 m away is another address GPS can tell apart: not a shared point.
-    addresses = [at_door(1, 1), at_door(2, 2, dx=30.0)]
+    # An unplanned case at the same point has no plan order to share by, and a planned one 30 m away
+    # that the plan does not visit next is another address, told apart by the stop's centre.
+    addresses = [at_door(1, 1), at_door(2, None), at_door(3, 3, dx=30.0)]
     [[case]] = match_stops(centre, addresses)
     assert case.match == match_stop(centre[0][1], centre[0][2], addresses)
     assert (case.arrival, case.departure, case.shared) == (stop.arrival, stop.departure, False)
 
 
-def test_only_planned_cases_within_a_few_metres_share_a_point() -> None:
-    groups = point_groups([at_door(1, 3), at_door(2, 1, dx=4.0), at_door(3, 2, dx=8.0), at_door(4, None),
-                           at_door(5, 4, dx=40.0)])
-    # 1-2 and 2-3 are within 5 m: one chain, in plan order; the unplanned and the distant are not in it.
-    assert [c.case_id for c in groups[1]] == [2, 3, 1]
-    assert set(groups) == {1, 2, 3}
+def test_only_planned_cases_at_one_point_or_next_in_the_plan_next_door_share_a_place() -> None:
+    groups = point_groups([at_door(1, 3), at_door(2, 1, dx=4.0), at_door(3, 7, dx=8.0), at_door(4, None),
+                           at_door(5, 5, dx=-35.0), at_door(6, 8, dx=45.0), at_door(7, 9, dx=100.0)])
+    # 1-2 and 2-3 are within 5 m: one chain, in plan order; the unplanned is not in it, nor 5 (35 m
+    # the other way, not next in the plan to any of them). 6 is 37 m from 3 and visited right after it; 7 is
+    # next after 6 but 55 m away.
+    assert [c.case_id for c in groups[1]] == [2, 1, 3, 6]
+    assert set(groups) == {1, 2, 3, 6}
+
+
+def test_next_door_visits_in_one_stop_split_at_the_walk_between_them() -> None:
+    # Two doors 36 m apart, the car between them: the agent visits one, walks back, visits the other.
+    legs = [Drive(*CAR), Drive(*DOOR, 1.3), Dwell(200), Drive(*CAR, 1.3), Dwell(8, door=False),
+            Drive(390, 40, 1.3), Dwell(150), Drive(*CAR, 1.3), Drive(1500, 0)]
+    track = make_track(legs, seed=9)
+    [stop] = detect_stops(track.fixes)
+    other = CaseAddress(2, "2 Next Street", "PL1 2AB", ORIGIN_X + 390, ORIGIN_Y + 40, planned=True, seq=6)
+    [cases] = match_stops(centred([stop]), [at_door(1, 5), other])
+    assert [c.match.case.case_id for c in cases] == [1, 2]
+    for case, truth in zip(cases, track.stops):
+        assert off_s(case.arrival, truth.arrival) <= 30 and off_s(case.departure, truth.departure) <= 30
 
 
 def test_a_point_visited_twice_in_the_day_gives_each_stop_its_cases_in_plan_order() -> None:

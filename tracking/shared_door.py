@@ -1,27 +1,35 @@
-"""Several planned visits of one agent at one address point: which of a day's stops, and which part of
-each, is evidence for which case (pure).
+"""Several planned visits of one agent at one address point (or next door): which of a day's stops, and
+which part of each, is evidence for which case (pure).
 
 Addresses are geocoded to points, and several cases often sit at one point: flats in one block, or
 warrants at neighbouring doors geocoded to their postcode's centroid. An agent who visits them one after
 the other makes one stop there as far as GPS can tell (walking to the car and back stays within the stop
 circle), and ``evidence.match_stop`` would give that stop to one case only.
 
-Which cases share a point
+Which cases share a place
 -------------------------
-The agent's planned cases within ``SAME_POINT_M`` of each other (joined in chains, so the grouping never
-depends on which of them a stop happens to be nearest). A few metres: GPS (sigma 5-30 m) cannot tell such
-addresses apart by position at all, so the plan's order is the only evidence of which visit came first;
-addresses farther apart are told apart by the stop's centre (``match_stop`` takes the nearest), and a
-stop at one house must not be credited to a neighbour 40 m away by the order of the plan. A stop counts
-for a point only when every case of the point is within the evidence radius of the stop, as any
-evidence must be. Unplanned cases are left out: without a plan there is no order to go by.
+The agent's planned cases joined in chains (so the grouping never depends on which of them a stop
+happens to be nearest) by two links:
+
+- within ``SAME_POINT_M`` (5 m) of each other: GPS (sigma 5-30 m) cannot tell such addresses apart by
+  position at all, so the plan's order is the only evidence of which visit came first;
+- next to each other in the plan and within ``NEXT_DOOR_M`` (50 m, the stop circle's radius): the agent
+  walks from one to the next from one parking place, and the stop detector sees one stop, whose centre
+  lies between the doors (the demo day has runs of five and six flats at points 38 m apart, visited in
+  one stop). Cases that far apart but not next in the plan stay apart: a stop at one house must not be
+  credited to a neighbour the plan visits at another time, and ``match_stop`` tells them apart by the
+  stop's centre.
+
+A stop counts for a place only when every case of the place is within the evidence radius of the stop,
+as any evidence must be; otherwise it is matched as usual. Unplanned cases are left out: without a plan
+there is no order to go by.
 
 Which stop is for which cases
 -----------------------------
-The point's cases are taken in plan order (``CaseAddress.seq``) and the stops matched to the point in
+The place's cases are taken in plan order (``CaseAddress.seq``) and the stops matched to the place in
 time order; each stop takes as many of the next cases as it shows visits (its still periods, at least
 one), leaving at least one for each later stop, and the last stop takes the rest. A stop left with no
-case (more stops at the point than cases planned there) is matched as usual.
+case (more stops at the place than cases planned there) is matched as usual.
 
 Which part of a stop is for which case
 --------------------------------------
@@ -32,10 +40,12 @@ k - 1 longest walks, and the k parts go to the cases in plan order, each timed b
 When the phone shows fewer still periods than cases (no speeds, a phone that reports by distance and
 sends nothing while the agent stands at a door, or doors a few steps apart), nothing tells when one visit
 ended and the next began, and no such time is invented. Each of the cases then gets the whole span the
-agent was at the point (from the first still period's arrival to the last one's departure, or the stop's
+agent was at the place (from the first still period's arrival to the last one's departure, or the stop's
 own times when no still period is known), ``shared`` saying so. That is still true evidence for each
 case [R-VISIT-EVIDENCE: the address with postcode, an arrival and a departure]: the agent was
-demonstrably at that address from arrival to departure, and each visit happened within that span. Giving
+demonstrably at that address from arrival to departure (to within the evidence radius, as for any
+stop; next-door cases of one place are within 50 m of each other), and each visit happened within that
+span. Giving
 the stop to the first case only would leave the other visits with no evidence although the GPS shows
 the agent at their address; giving each case a guessed share would be evidence of times nobody saw.
 ``gps_verified`` stays honest with it: a visit reported within 5 minutes of both ends of the span is one
@@ -53,8 +63,10 @@ from datetime import datetime
 from tracking.evidence import DEFAULT_EVIDENCE_RADIUS_M, CaseAddress, Match, match_stop
 from tracking.stops import Stop
 
-# Addresses this close are one point to GPS (module docstring).
+# Addresses this close are one point to GPS; visits next to each other in the plan this close are made
+# from one parking place (module docstring).
 SAME_POINT_M = 5.0
+NEXT_DOOR_M = 50.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +74,7 @@ class StopCase:
     """One case a stop is evidence for, and the times it is evidence of.
 
     ``opens`` / ``closes``: the arrival (departure) is the stop's own, where the phone's geofence events
-    of the case may refine it; a split part's inner ends are walks between doors of one point, whose
+    of the case may refine it; a split part's inner ends are walks between doors of one place, whose
     geofences the phone enters and leaves all at once, so their events say nothing there."""
 
     match: Match
@@ -70,12 +82,14 @@ class StopCase:
     departure: datetime
     opens: bool = True
     closes: bool = True
-    shared: bool = False  # the whole span at the point, shared by several cases (module docstring)
+    shared: bool = False  # the whole span at the place, shared by several cases (module docstring)
 
 
-def point_groups(addresses: Sequence[CaseAddress], same_point_m: float = SAME_POINT_M) -> dict[int, tuple[CaseAddress, ...]]:
-    """Each planned case that shares its point with another, mapped to all the cases of that point in
-    plan order (chains of cases within ``same_point_m`` of each other)."""
+def point_groups(addresses: Sequence[CaseAddress], same_point_m: float = SAME_POINT_M,
+                 next_door_m: float = NEXT_DOOR_M) -> dict[int, tuple[CaseAddress, ...]]:
+    """Each planned case that shares its place with another, mapped to all the cases of that place in
+    plan order: chains of cases within ``same_point_m`` of each other, or next to each other in the plan
+    and within ``next_door_m`` (module docstring)."""
     planned = sorted((a for a in addresses if a.planned), key=lambda a: (a.seq is None, a.seq or 0, a.case_id))
     parent = list(range(len(planned)))
 
@@ -88,7 +102,9 @@ def point_groups(addresses: Sequence[CaseAddress], same_point_m: float = SAME_PO
     for i, a in enumerate(planned):
         for j in range(i + 1, len(planned)):
             b = planned[j]
-            if math.hypot(a.x - b.x, a.y - b.y) <= same_point_m:
+            d = math.hypot(a.x - b.x, a.y - b.y)
+            next_in_plan = a.seq is not None and b.seq is not None and abs(a.seq - b.seq) == 1
+            if d <= same_point_m or (next_in_plan and d <= next_door_m):
                 parent[root(j)] = root(i)
     members: dict[int, list[CaseAddress]] = {}
     for i, a in enumerate(planned):
@@ -132,13 +148,13 @@ def _at_point(stop: Stop, x: float, y: float, cases: Sequence[CaseAddress]) -> l
 
 
 def match_stops(stops: Sequence[tuple[Stop, float, float]], addresses: Sequence[CaseAddress],
-                radius_m: float = DEFAULT_EVIDENCE_RADIUS_M,
-                same_point_m: float = SAME_POINT_M) -> list[list[StopCase]]:
+                radius_m: float = DEFAULT_EVIDENCE_RADIUS_M, same_point_m: float = SAME_POINT_M,
+                next_door_m: float = NEXT_DOOR_M) -> list[list[StopCase]]:
     """For each of one phone's stops of a day (in time order, each with its centre in BNG metres), the
     cases it is evidence for and when: none for a stop near no case, one as ``match_stop`` has it for
-    a stop at an address of its own, and at a point several planned cases share, the cases and times
+    a stop at an address of its own, and at a place several planned cases share, the cases and times
     the module docstring gives."""
-    groups = point_groups(addresses, same_point_m)
+    groups = point_groups(addresses, same_point_m, next_door_m)
     out: list[list[StopCase]] = []
     at_point: dict[tuple[int, ...], list[int]] = {}
     for n, (stop, x, y) in enumerate(stops):

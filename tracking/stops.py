@@ -69,7 +69,8 @@ and such a departure before its last.
 
 A stop also lists its still periods (``Stop.still``): the spans of standing still that visible walks
 separate (at least ``MIN_WALK_FIXES`` fixes at walking pace, ``MIN_WALK_S`` long, on dense segments),
-each timed like the longest run, the first and last bounded by the circle crossings. An agent visiting
+each timed like the longest run, the first and last bounded by the circle crossings; still fixes
+spanning less than ``MIN_STILL_S`` (a pause in the car between two walks) are part of the walk. An agent visiting
 several doors at one address point (flats in one block) makes one stop whose periods are the visits;
 ``tracking.shared_door`` tells them apart with these.
 
@@ -113,13 +114,17 @@ STILL_MPS = 0.7
 # Reported speeds below this are on foot (or still): a car that drives on is faster.
 ON_FOOT_MPS = 2.5
 # A walk between two still periods of one stop (an agent going from one door to the next, or back to
-# the car and to the next door) is visible as at least this many fixes in a row at walking pace or more,
-# lasting at least this long from the last still fix to the next. One such fix is Doppler noise (the
-# still run goes through it); shuffling a few steps at a door lasts seconds, while the shortest walk off
-# and back (car parked 10 m away at 1.5 m/s) is over 13 s plus getting in and out. Two fixes of a
+# the car and to the next door) is visible as at least this many fixes at walking pace or more (a pause
+# in the car may come between them), lasting at least this long from the last still fix to the next.
+# One such fix is Doppler noise; shuffling a few steps at a door lasts seconds, while the shortest walk
+# off and back (car parked 10 m away at 1.5 m/s) is over 13 s plus getting in and out. Two fixes of a
 # 10-second phone span at least 30 s.
 MIN_WALK_FIXES = 2
 MIN_WALK_S = 20.0
+# Still fixes spanning less than this are a pause on the way (getting out of the car, sitting in it
+# between two walks: seconds, one or two fixes of a 10-second phone), not a visit: knocking and waiting
+# at a door takes longer, and a 45-second visit gives still fixes spanning at least 25 s.
+MIN_STILL_S = 20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,30 +409,22 @@ class _Scanner:
     def _still_periods(self) -> list[tuple[int, int]]:
         """The spans of standing still that walks separate (``Stop.still``), as member indices.
 
-        Unlike ``_still_runs``, a lone still fix does not carry a run through the faster fix before it:
-        an agent walking back to the car, sitting in it a few seconds and walking to the next door shows
-        as still, walking, one still fix, walking, still. So runs of consecutive still fixes are joined
-        across one faster fix only when both have at least two fixes (Doppler noise at a door), runs of
-        one fix are dropped (a pause on the way), and what is left is joined where no walk separates it
-        (``_walked_between``)."""
-        raw: list[tuple[int, int]] = []
+        Runs of consecutive still fixes whose fixes span at least MIN_STILL_S; shorter ones are pauses
+        on the way (an agent walking back to the car, sitting in it a few seconds and walking to the
+        next door shows as still, one or two fixes walking, one or two still, walking, still), and are
+        part of the walk. Runs no walk separates (``_walked_between``: e.g. one faster fix, Doppler
+        noise) are joined."""
+        runs: list[tuple[int, int]] = []
         for k, p in enumerate(self.members):
             if not self._still(p):
                 continue
-            if raw and raw[-1][1] == k - 1:
-                raw[-1] = (raw[-1][0], k)
+            if runs and runs[-1][1] == k - 1:
+                runs[-1] = (runs[-1][0], k)
             else:
-                raw.append((k, k))
-        bridged: list[tuple[int, int]] = []
-        for i, j in raw:
-            if (bridged and i - bridged[-1][1] == 2 and j > i and bridged[-1][1] > bridged[-1][0]
-                    and self.members[i - 1].fix.speed_mps is not None):
-                bridged[-1] = (bridged[-1][0], j)
-            else:
-                bridged.append((i, j))
+                runs.append((k, k))
         out: list[tuple[int, int]] = []
-        for i, j in bridged:
-            if j == i:
+        for i, j in runs:
+            if self.members[j].t - self.members[i].t < MIN_STILL_S:
                 continue
             if out and not self._walked_between(out[-1][1], i):
                 out[-1] = (out[-1][0], j)
