@@ -27,7 +27,7 @@ from tracking import (
     detect_stops,
     match_stop,
     match_stops,
-    point_groups,
+    place_groups,
     record_day_evidence,
 )
 
@@ -107,7 +107,7 @@ def test_a_case_alone_at_its_point_is_matched_as_before() -> None:
 
 
 def test_only_planned_cases_at_one_point_or_next_in_the_plan_next_door_share_a_place() -> None:
-    groups = point_groups([at_door(1, 3), at_door(2, 1, dx=4.0), at_door(3, 7, dx=8.0), at_door(4, None),
+    groups = place_groups([at_door(1, 3), at_door(2, 1, dx=4.0), at_door(3, 7, dx=8.0), at_door(4, None),
                            at_door(5, 5, dx=-35.0), at_door(6, 8, dx=45.0), at_door(7, 9, dx=100.0)])
     # 1-2 and 2-3 are within 5 m: one chain, in plan order; the unplanned is not in it, nor 5 (35 m
     # the other way, not next in the plan to any of them). 6 is 37 m from 3 and visited right after it; 7 is

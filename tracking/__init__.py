@@ -84,7 +84,7 @@ from tracking.evidence_view import (
 from tracking.fixes import Fix
 from tracking.live import LiveAgent, Reading, live_agents, live_geojson, read_live
 from tracking.prune import Pruned, expired, gps_partitions, prune_gps
-from tracking.shared_door import SAME_POINT_M, StopCase, match_stops, point_groups
+from tracking.shared_door import SAME_POINT_M, StopCase, match_stops, place_groups
 from tracking.stops import (
     DEFAULT_MAX_LATENESS_S,
     DEFAULT_MIN_DWELL_S,
@@ -163,7 +163,7 @@ __all__ = [
     "match_stop",
     "match_stops",
     "partition_name",
-    "point_groups",
+    "place_groups",
     "prune_gps",
     "read_case_place",
     "read_day_fixes",

@@ -85,7 +85,7 @@ class StopCase:
     shared: bool = False  # the whole span at the place, shared by several cases (module docstring)
 
 
-def point_groups(addresses: Sequence[CaseAddress], same_point_m: float = SAME_POINT_M,
+def place_groups(addresses: Sequence[CaseAddress], same_point_m: float = SAME_POINT_M,
                  next_door_m: float = NEXT_DOOR_M) -> dict[int, tuple[CaseAddress, ...]]:
     """Each planned case that shares its place with another, mapped to all the cases of that place in
     plan order: chains of cases within ``same_point_m`` of each other, or next to each other in the plan
@@ -131,7 +131,7 @@ def _span(stop: Stop) -> tuple[datetime, datetime]:
     return stop.arrival, stop.departure
 
 
-def _at_point(stop: Stop, x: float, y: float, cases: Sequence[CaseAddress]) -> list[StopCase]:
+def _at_place(stop: Stop, x: float, y: float, cases: Sequence[CaseAddress]) -> list[StopCase]:
     """The evidence of one stop for the cases it takes (module docstring)."""
     def match(case: CaseAddress) -> Match:
         return Match(case, math.hypot(case.x - x, case.y - y))
@@ -154,18 +154,18 @@ def match_stops(stops: Sequence[tuple[Stop, float, float]], addresses: Sequence[
     cases it is evidence for and when: none for a stop near no case, one as ``match_stop`` has it for
     a stop at an address of its own, and at a place several planned cases share, the cases and times
     the module docstring gives."""
-    groups = point_groups(addresses, same_point_m, next_door_m)
+    groups = place_groups(addresses, same_point_m, next_door_m)
     out: list[list[StopCase]] = []
-    at_point: dict[tuple[int, ...], list[int]] = {}
+    at_place: dict[tuple[int, ...], list[int]] = {}
     for n, (stop, x, y) in enumerate(stops):
         m = match_stop(x, y, addresses, radius_m)
         group = groups.get(m.case.case_id) if m is not None and m.case.planned else None
         if group is not None and all(math.hypot(c.x - x, c.y - y) <= radius_m for c in group):
-            at_point.setdefault(tuple(c.case_id for c in group), []).append(n)
+            at_place.setdefault(tuple(c.case_id for c in group), []).append(n)
             out.append([])
             continue
         out.append([] if m is None else [StopCase(m, stop.arrival, stop.departure)])
-    for key, indices in at_point.items():
+    for key, indices in at_place.items():
         cases = list(groups[key[0]])
         for i, n in enumerate(indices):
             stop, x, y = stops[n]
@@ -174,7 +174,7 @@ def match_stops(stops: Sequence[tuple[Stop, float, float]], addresses: Sequence[
                                                      max(1, len(cases) - later))
             mine, cases = cases[:take], cases[take:]
             if mine:
-                out[n] = _at_point(stop, x, y, mine)
+                out[n] = _at_place(stop, x, y, mine)
             else:
                 plain = match_stop(x, y, addresses, radius_m)
                 out[n] = [StopCase(plain, stop.arrival, stop.departure)] if plain is not None else []
