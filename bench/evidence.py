@@ -287,6 +287,9 @@ def main() -> None:
     print(f"{len(truth) - len(rest)} true visits are next in their plan to a visit at the same address point; "
           f"without them and their cases' evidence rows:", flush=True)
     describe("  detector", figures(rest, [Detected(*r) for r in rows if (r[0], r[1]) not in shared]))
+    print("and those visits alone, with their cases' evidence rows:", flush=True)
+    describe("  detector", figures([t for t in truth if (t.agent_id, t.case_id) in shared],
+                                   [Detected(*r) for r in rows if (r[0], r[1]) in shared]))
     kinds = Counter(row[4] for row in csv.reader(TRUTH_CSV.open()) if row[4] != "kind")
     print(f"truth stops by kind: {dict(kinds)}; targets: recall and precision >= 0.99, within_30s >= 0.95 "
           f"(Android)", flush=True)

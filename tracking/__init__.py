@@ -15,6 +15,9 @@ So far it holds:
   ``speed_threshold_stops`` baseline the evidence bench compares with;
 - ``live``: the dispatchers' live view (``read_live``: each agent's newest fix, its age, staleness,
   speed and battery; ``live_geojson``);
+- ``shared_door``: several planned visits at one address point (flats in a block, warrants geocoded to
+  one postcode centroid): which stop, and which still periods of it, are evidence for which case, in
+  the plan's order (``match_stops``, ``StopCase``) (pure);
 - ``evidence``: matching a stop to the case address it is evidence of (pure, ``match_stop``), the
   phone's geofence events of that case taken as the arrival and departure when they agree with the
   fixes (``geofence_timing``, ``source`` ``transition``), and whether a visit's reported times agree
@@ -42,7 +45,16 @@ from tracking.days import (
     record_day_evidence,
     trail_excerpt,
 )
-from tracking.decode import AgentOf, Decoded, GeofenceEvent, GpsFix, Limits, Reject, RejectKind, decode
+from tracking.decode import (
+    AgentOf,
+    Decoded,
+    GeofenceEvent,
+    GpsFix,
+    Limits,
+    Reject,
+    RejectKind,
+    decode,
+)
 from tracking.evidence import (
     DEFAULT_EVIDENCE_RADIUS_M,
     GEOFENCE_TOLERANCE,
@@ -72,10 +84,12 @@ from tracking.evidence_view import (
 from tracking.fixes import Fix
 from tracking.live import LiveAgent, Reading, live_agents, live_geojson, read_live
 from tracking.prune import Pruned, expired, gps_partitions, prune_gps
+from tracking.shared_door import SAME_POINT_M, StopCase, match_stops, place_groups
 from tracking.stops import (
     DEFAULT_MAX_LATENESS_S,
     DEFAULT_MIN_DWELL_S,
     DEFAULT_RADIUS_M,
+    StillPeriod,
     Stop,
     StopDetector,
     detect_stops,
@@ -96,6 +110,7 @@ __all__ = [
     "DEFAULT_RADIUS_M",
     "EVIDENCE_COLUMNS",
     "GEOFENCE_TOLERANCE",
+    "SAME_POINT_M",
     "TOPICS",
     "VERIFY_TOLERANCE",
     "AgentOf",
@@ -121,7 +136,9 @@ __all__ = [
     "RegionEvent",
     "Reject",
     "RejectKind",
+    "StillPeriod",
     "Stop",
+    "StopCase",
     "StopDetector",
     "TrailFix",
     "VisitTiming",
@@ -144,7 +161,9 @@ __all__ = [
     "live_geojson",
     "local_iso",
     "match_stop",
+    "match_stops",
     "partition_name",
+    "place_groups",
     "prune_gps",
     "read_case_place",
     "read_day_fixes",

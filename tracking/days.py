@@ -19,6 +19,7 @@ Only leading cases are read, so linked warrants at one address are one candidate
 from __future__ import annotations
 
 import bisect
+import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -54,9 +55,9 @@ from tracking.evidence import (
     VisitTiming,
     geofence_timing,
     gps_verified,
-    match_stop,
 )
 from tracking.fixes import Fix
+from tracking.shared_door import StopCase, match_stops
 from tracking.stops import Stop, detect_stops
 
 # How much of the phone's track around a stop its evidence keeps (``visit_evidence.trail``): enough to
@@ -89,6 +90,10 @@ class DayStop:
     postcode: str | None  # the nearest postcode to the stop, None when none is near
     match: Match | None
     timing: VisitTiming   # the stop's times as evidence: the fixes', or the agreeing geofence events'
+    # A part of the stop: one of several visits at one address point, told apart by the walks between
+    # them (``tracking.shared_door``); its fix count and accuracy are of its own span.
+    part: bool = False
+    shared: bool = False  # the stop's span, shared by the several cases at its point
 
     @property
     def arrival(self) -> datetime:
@@ -138,10 +143,11 @@ def read_day_transitions(db: Session, day: date, agent_id: int | None = None
     return out
 
 
-def _timing(stop: Stop, match: Match | None, events: list[RegionEvent]) -> VisitTiming:
-    if match is None:
-        return VisitTiming(stop.arrival, stop.departure, "fixes")
-    return geofence_timing(stop.arrival, stop.departure, geofence_name(match.case.case_id), events)
+def _timing(case: StopCase, events: list[RegionEvent]) -> VisitTiming:
+    """The case's times, from its agreeing geofence events where they may refine them: only at the ends
+    that are the stop's own (``StopCase.opens`` / ``closes``)."""
+    usable = [e for e in events if (case.opens if e.event == "enter" else case.closes)]
+    return geofence_timing(case.arrival, case.departure, geofence_name(case.match.case.case_id), usable)
 
 
 def _bng(location):
@@ -157,11 +163,11 @@ def case_addresses(db: Session, day: date, agent_id: int) -> list[CaseAddress]:
     line = func.concat_ws(", ", Address.line1, Address.line2, Address.town)
     found: dict[int, CaseAddress] = {}
     if run_id is not None:
-        planned = (select(Case.id, line, Address.postcode, x, y).select_from(PlanVisit)
+        planned = (select(Case.id, line, Address.postcode, x, y, PlanVisit.seq).select_from(PlanVisit)
                    .join(Case, Case.id == PlanVisit.case_id).join(Address, Address.id == Case.address_id)
                    .where(PlanVisit.run_id == run_id, PlanVisit.agent_id == agent_id))
-        for cid, ln, pc, cx, cy in db.execute(planned):
-            found[cid] = CaseAddress(cid, ln, pc, cx, cy, planned=True)
+        for cid, ln, pc, cx, cy, seq in db.execute(planned):
+            found[cid] = CaseAddress(cid, ln, pc, cx, cy, planned=True, seq=seq)
     firm = select(Agent.subcontractor_id).where(Agent.id == agent_id).scalar_subquery()
     others = (select(Case.id, line, Address.postcode, x, y).join(Address, Address.id == Case.address_id)
               .where(Case.status == CaseStatus.open, Case.is_leading, Case.assigned_subcontractor_id == firm))
@@ -183,8 +189,9 @@ def day_stops(db: Session, day: date, agent_id: int | None = None, *,
                                  Iterable[tuple[tuple[int, str], list[Fix]]]] = iter,
               fixes: dict[tuple[int, str], list[Fix]] | None = None) -> list[DayStop]:
     """Every stop of ``day``'s phones (of ``agent_id`` only, if given), matched and timed; ordered by
-    agent, device and arrival. ``progress`` wraps the per-device loop (a progress bar); ``fixes`` are
-    the day's fixes when already read (``read_day_fixes``)."""
+    agent, device and arrival. A stop at a point several planned cases share is one ``DayStop`` per
+    case it is evidence for (``tracking.shared_door``). ``progress`` wraps the per-device loop (a
+    progress bar); ``fixes`` are the day's fixes when already read (``read_day_fixes``)."""
     if fixes is None:
         fixes = read_day_fixes(db, day, agent_id)
     events = read_day_transitions(db, day, agent_id)
@@ -193,11 +200,17 @@ def day_stops(db: Session, day: date, agent_id: int | None = None, *,
     for (agent, device), track in progress(sorted(fixes.items())):
         if agent not in addresses:
             addresses[agent] = case_addresses(db, day, agent)
-        for stop in detect_stops(track):
-            sx, sy = geodata.to_bng(stop.lon, stop.lat)
-            match = match_stop(sx, sy, addresses[agent], radius_m)
-            out.append(DayStop(agent, device, stop, _nearest_postcode(db, stop), match,
-                               _timing(stop, match, events.get((agent, device), []))))
+        stops = detect_stops(track)
+        centres = [(stop, *(float(v) for v in geodata.to_bng(stop.lon, stop.lat))) for stop in stops]
+        phone_events = events.get((agent, device), [])
+        for stop, cases in zip(stops, match_stops(centres, addresses[agent], radius_m)):
+            postcode = _nearest_postcode(db, stop)
+            if not cases:
+                out.append(DayStop(agent, device, stop, postcode, None,
+                                   VisitTiming(stop.arrival, stop.departure, "fixes")))
+            for case in cases:
+                out.append(DayStop(agent, device, stop, postcode, case.match, _timing(case, phone_events),
+                                   part=not (case.opens and case.closes), shared=case.shared))
     return out
 
 
@@ -239,8 +252,8 @@ def attach_to_visits(db: Session, day: date, agents: Iterable[int], stops: list[
 
 
 def _upsert(db: Session, table, constraint: str, rows: list[dict], other) -> None:
-    """``rows`` into ``table`` (updated on ``constraint``: device and arrival), and the same stops out
-    of ``other``."""
+    """``rows`` into ``table`` (updated on ``constraint``: device and arrival, and the case for
+    evidence), and the same stops (device and arrival) out of ``other``."""
     if not rows:
         return
     ins = insert(table).values(rows)
@@ -251,34 +264,50 @@ def _upsert(db: Session, table, constraint: str, rows: list[dict], other) -> Non
 
 def _drop_stale(db: Session, day: date, phones: Iterable[tuple[int, str]], tables_keys) -> None:
     """Remove the day's rows of ``phones`` that are no longer a stop of theirs: a stop whose arrival
-    moved (a geofence event or late fixes arriving after the day was first recorded) would otherwise
-    leave its old row beside the new one."""
+    moved (a geofence event or late fixes arriving after the day was first recorded), or evidence now
+    for another case (a re-plan), would otherwise leave its old row beside the new one. ``tables_keys``:
+    (table, its key columns, the keys of the rows just written)."""
     phones = sorted(set(phones))
     if not phones:
         return
     start, end = day_bounds(day)
-    for table, keys in tables_keys:
+    for table, columns, keys in tables_keys:
+        cols = [getattr(table, c) for c in columns]
         db.execute(delete(table).where(tuple_(table.agent_id, table.device_id).in_(phones),
                                        table.arrival >= start, table.arrival < end,
-                                       tuple_(table.device_id, table.arrival).not_in(keys)))
+                                       tuple_(*cols).not_in(keys)))
+
+
+def _fixes_of(s: DayStop, track: Sequence[Fix]) -> tuple[int, float | None]:
+    """The fix count and median accuracy of a stop's evidence: the stop's, or for a part of it (one of
+    several visits at one point) those of the fixes within the part."""
+    if not s.part:
+        return s.stop.fix_count, s.stop.median_accuracy_m
+    times = [f.ts for f in track]
+    inside = track[bisect.bisect_left(times, s.arrival):bisect.bisect_right(times, s.departure)]
+    accuracies = [f.accuracy_m for f in inside if f.accuracy_m is not None]
+    return len(inside), statistics.median(accuracies) if accuracies else None
 
 
 def record_day_evidence(db: Session, day: date, agent_id: int | None = None, *,
                         radius_m: float = DEFAULT_EVIDENCE_RADIUS_M,
                         progress=iter) -> DayEvidence:
     """Detect and match ``day``'s stops and store them: a matched stop as ``visit_evidence``, the rest
-    as ``unmatched_stop``. Both are upserted on (device_id, arrival), a stop's row in the other table is
-    removed, and so are the day's rows of the phones read that are no longer a stop, so re-running a
-    day (after more late fixes or geofence events, or a re-plan) leaves one row per stop. A matched
-    stop's times are its ``DayStop.timing``, ``source`` saying whether geofence events gave them. The
-    agents' visit records of the day get the GPS times (``attach_to_visits``). Does not commit."""
+    as ``unmatched_stop``. Evidence is upserted on (device_id, arrival, case_id) (several cases at one
+    address point may share a stop's span, ``tracking.shared_door``), unmatched stops on (device_id,
+    arrival); a stop's row in the other table is removed, and so are the day's rows of the phones read
+    that are no longer a stop (or no longer evidence for that case), so re-running a day (after more
+    late fixes or geofence events, or a re-plan) leaves one row per stop and case. A matched stop's
+    times are its ``DayStop.timing``, ``source`` saying whether geofence events gave them. The agents'
+    visit records of the day get the GPS times (``attach_to_visits``). Does not commit."""
     fixes = read_day_fixes(db, day, agent_id)
     stops = day_stops(db, day, agent_id, radius_m=radius_m, progress=progress, fixes=fixes)
     evidence = [{"case_id": s.match.case.case_id, "agent_id": s.agent_id, "device_id": s.device_id,
                  "arrival": s.arrival, "departure": s.departure, "dwell_s": round(s.timing.dwell_s),
                  "address_line": s.match.case.address_line, "postcode": s.match.case.postcode,
-                 "distance_m": s.match.distance_m, "fix_count": s.stop.fix_count,
-                 "median_accuracy_m": s.stop.median_accuracy_m, "source": s.source,
+                 "distance_m": s.match.distance_m,
+                 **dict(zip(("fix_count", "median_accuracy_m"), _fixes_of(s, fixes[(s.agent_id, s.device_id)]))),
+                 "source": s.source,
                  "trail": trail_excerpt(fixes[(s.agent_id, s.device_id)], s.arrival, s.departure)}
                 for s in stops if s.match is not None]
     unmatched = [{"agent_id": s.agent_id, "device_id": s.device_id, "arrival": s.arrival,
@@ -286,12 +315,13 @@ def record_day_evidence(db: Session, day: date, agent_id: int | None = None, *,
                   "location": WKTElement(f"POINT({s.stop.lon} {s.stop.lat})", srid=4326)}
                  for s in stops if s.match is None]
     # One statement per table, not one per stop: a stop's row in the other table goes, its own is upserted.
-    _upsert(db, VisitEvidence, "uq_visit_evidence_device_arrival", evidence, UnmatchedStop)
+    _upsert(db, VisitEvidence, "uq_visit_evidence_device_arrival_case", evidence, UnmatchedStop)
     _upsert(db, UnmatchedStop, "uq_unmatched_stop_device_arrival", unmatched, VisitEvidence)
-    _drop_stale(db, day, fixes, [(VisitEvidence, [(r["device_id"], r["arrival"]) for r in evidence]),
-                                 (UnmatchedStop, [(r["device_id"], r["arrival"]) for r in unmatched])])
-    matched = len(evidence)
+    evidence_key = ("device_id", "arrival", "case_id")
+    _drop_stale(db, day, fixes, [
+        (VisitEvidence, evidence_key, [tuple(r[k] for k in evidence_key) for r in evidence]),
+        (UnmatchedStop, ("device_id", "arrival"), [(r["device_id"], r["arrival"]) for r in unmatched])])
     # Only agents whose fixes are still there: a day whose pings were pruned keeps the GPS times its
     # visits were given while they were there.
     agents = [agent for agent, _ in fixes]
-    return DayEvidence(matched, len(stops) - matched, attach_to_visits(db, day, agents, stops))
+    return DayEvidence(len(evidence), len(unmatched), attach_to_visits(db, day, agents, stops))

@@ -4,7 +4,8 @@
 A stop is matched first to the agent's planned visits of the day, and only when none is within the
 radius to the agent's other open cases; within each group the nearest address wins. Distances are in
 metres on the British National Grid (EPSG:27700). Linked warrants at one address appear once, as their
-leading case (``tracking.days`` reads only leading cases), so a stop is evidence for one case address.
+leading case (``tracking.days`` reads only leading cases), so a stop is evidence for one case address,
+except where several planned cases share one address point (``tracking.shared_door``).
 
 A matched stop's arrival and departure are the ones the fixes give, unless the phone's own geofence of
 the case (``core.geofence_name``: the OwnTracks app's enter and leave events of the 50 m region sent
@@ -43,6 +44,7 @@ class CaseAddress:
     x: float
     y: float
     planned: bool  # on the agent's current plan of the day
+    seq: int | None = None  # its place in that plan's route (plan_visit.seq); None when not planned
 
 
 @dataclass(frozen=True, slots=True)

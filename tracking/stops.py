@@ -67,6 +67,13 @@ for the departure); phones that report no speeds, and sparse segments, keep the 
 Such an arrival may come after the stop's first fix (``first_fix_ts``, then a fix of the walk up),
 and such a departure before its last.
 
+A stop also lists its still periods (``Stop.still``): the spans of standing still that visible walks
+separate (at least ``MIN_WALK_FIXES`` fixes at walking pace, ``MIN_WALK_S`` long, on dense segments),
+each timed like the longest run, the first and last bounded by the circle crossings; still fixes
+spanning less than ``MIN_STILL_S`` (a pause in the car between two walks) are part of the walk. An agent visiting
+several doors at one address point (flats in one block) makes one stop whose periods are the visits;
+``tracking.shared_door`` tells them apart with these.
+
 Incremental use
 ---------------
 :class:`StopDetector` runs the same scan as fixes arrive. Fixes are held in a reorder window of
@@ -106,6 +113,26 @@ DENSE_GAP_S = 30.0
 STILL_MPS = 0.7
 # Reported speeds below this are on foot (or still): a car that drives on is faster.
 ON_FOOT_MPS = 2.5
+# A walk between two still periods of one stop (an agent going from one door to the next, or back to
+# the car and to the next door) is visible as at least this many fixes at walking pace or more (a pause
+# in the car may come between them), lasting at least this long from the last still fix to the next.
+# One such fix is Doppler noise; shuffling a few steps at a door lasts seconds, while the shortest walk
+# off and back (car parked 10 m away at 1.5 m/s) is over 13 s plus getting in and out. Two fixes of a
+# 10-second phone span at least 30 s.
+MIN_WALK_FIXES = 2
+MIN_WALK_S = 20.0
+# Still fixes spanning less than this are a pause on the way (getting out of the car, sitting in it
+# between two walks: seconds, one or two fixes of a 10-second phone), not a visit: knocking and waiting
+# at a door takes longer, and a 45-second visit gives still fixes spanning at least 25 s.
+MIN_STILL_S = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class StillPeriod:
+    """A span of a stop in which the phone reported standing still, with no visible walk inside it."""
+
+    arrival: datetime
+    departure: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +147,9 @@ class Stop:
     departure_interpolated: bool
     first_fix_ts: datetime
     last_fix_ts: datetime
+    # When the phone's speeds show the agent standing still, separated by walks (``StillPeriod``); empty
+    # when they show no still run (no speeds, or only sparse fixes).
+    still: tuple[StillPeriod, ...] = ()
 
     @property
     def dwell_s(self) -> float:
@@ -331,50 +361,86 @@ class _Scanner:
         speed = _faster(_segment_speed(b, seq[k + 2]) if k + 2 < len(seq) else None, b.fix.speed_mps)
         return a, b, _crossing(a, b, cx, cy, self.radius_m, entering=False), speed
 
-    def _still_run(self, cx: float, cy: float, outs: list[_Pt]) -> tuple[float | None, float | None] | None:
-        """When the agent stood still, from the phone's Doppler speeds: the longest run of member fixes
-        reporting less than STILL_MPS (at least two), and the times it began and ended, each estimated
-        on the dense segment from the moving fix before it (after it) as the time that fix needed to
-        reach the stop's centre (leave it) at its reported speed, bounded by the segment. None for a
-        side with no such segment (no speeds, a sparse gap, no moving fix next to the run).
+    def _still(self, p: _Pt) -> bool:
+        return p.fix.speed_mps is not None and p.fix.speed_mps < STILL_MPS
+
+    def _moving(self, p: _Pt) -> bool:
+        return p.fix.speed_mps is not None and p.fix.speed_mps >= STILL_MPS
+
+    def _run_times(self, i: int, j: int, cx: float, cy: float, outs: list[_Pt]) -> tuple[float | None, float | None]:
+        """When the agent began and stopped standing still over members i..j: each estimated on the
+        dense segment from the moving fix before (after) them as the time that fix needed to reach the
+        stop's centre (leave it) at its reported speed, bounded by the segment; None for a side with no
+        such segment (no speeds, a sparse gap, no moving fix next to the run)."""
+        first, last = self.members[i], self.members[j]
+        before = self.members[i - 1] if i > 0 else self.prev1
+        after = self.members[j + 1] if j + 1 < len(self.members) else (outs[0] if outs else None)
+        arrived = left = None
+        if before is not None and self._moving(before) and first.t - before.t <= DENSE_GAP_S:
+            arrived = min(before.t + _dist(before, cx, cy) / before.fix.speed_mps, first.t)
+        if after is not None and self._moving(after) and after.t - last.t <= DENSE_GAP_S:
+            left = max(after.t - _dist(after, cx, cy) / after.fix.speed_mps, last.t)
+        return arrived, left
+
+    def _still_runs(self) -> list[tuple[int, int]]:
+        """Every run of member fixes reporting less than STILL_MPS (at least two), as the indices of its
+        first and last member; one faster fix between still ones is Doppler noise, not a walk, and the
+        run goes on through it.
 
         The track enters the stop circle while the agent is still driving or walking up to the door;
         a visit's evidence is owed from the moment the agent is at the door, which the speeds show to
-        within one reporting interval."""
-        def still(p: _Pt) -> bool:
-            return p.fix.speed_mps is not None and p.fix.speed_mps < STILL_MPS
-
-        def moving(p: _Pt) -> bool:
-            return p.fix.speed_mps is not None and p.fix.speed_mps >= STILL_MPS
-
-        best: tuple[int, int] | None = None
+        within one reporting interval (``_run_times``)."""
+        runs: list[tuple[int, int]] = []
         i, n = 0, len(self.members)
         while i < n:
-            if not still(self.members[i]):
+            if not self._still(self.members[i]):
                 i += 1
                 continue
-            # One faster fix between still ones is Doppler noise, not a walk: the run goes on.
             j = i
-            while j + 1 < n and (still(self.members[j + 1])
-                                 or (j + 2 < n and still(self.members[j + 2]) and self.members[j + 1].fix.speed_mps
-                                     is not None)):
-                j += 1 if still(self.members[j + 1]) else 2
-            if j > i and (best is None or j - i > best[1] - best[0]):
-                best = (i, j)
+            while j + 1 < n and (self._still(self.members[j + 1])
+                                 or (j + 2 < n and self._still(self.members[j + 2])
+                                     and self.members[j + 1].fix.speed_mps is not None)):
+                j += 1 if self._still(self.members[j + 1]) else 2
+            if j > i:
+                runs.append((i, j))
             i = j + 1
-        if best is None:
-            return None
-        first, last = self.members[best[0]], self.members[best[1]]
-        before = self.members[best[0] - 1] if best[0] > 0 else self.prev1
-        after = self.members[best[1] + 1] if best[1] + 1 < n else (outs[0] if outs else None)
-        arrived = left = None
-        if before is not None and moving(before) and first.t - before.t <= DENSE_GAP_S:
-            reach = _dist(before, cx, cy) / before.fix.speed_mps
-            arrived = min(before.t + reach, first.t)
-        if after is not None and moving(after) and after.t - last.t <= DENSE_GAP_S:
-            gone = _dist(after, cx, cy) / after.fix.speed_mps
-            left = max(after.t - gone, last.t)
-        return arrived, left
+        return runs
+
+    def _still_periods(self) -> list[tuple[int, int]]:
+        """The spans of standing still that walks separate (``Stop.still``), as member indices.
+
+        Runs of consecutive still fixes whose fixes span at least MIN_STILL_S; shorter ones are pauses
+        on the way (an agent walking back to the car, sitting in it a few seconds and walking to the
+        next door shows as still, one or two fixes walking, one or two still, walking, still), and are
+        part of the walk. Runs no walk separates (``_walked_between``: e.g. one faster fix, Doppler
+        noise) are joined."""
+        runs: list[tuple[int, int]] = []
+        for k, p in enumerate(self.members):
+            if not self._still(p):
+                continue
+            if runs and runs[-1][1] == k - 1:
+                runs[-1] = (runs[-1][0], k)
+            else:
+                runs.append((k, k))
+        out: list[tuple[int, int]] = []
+        for i, j in runs:
+            if self.members[j].t - self.members[i].t < MIN_STILL_S:
+                continue
+            if out and not self._walked_between(out[-1][1], i):
+                out[-1] = (out[-1][0], j)
+            else:
+                out.append((i, j))
+        return out
+
+    def _walked_between(self, j: int, i: int) -> bool:
+        """Whether the agent visibly walked off and back between the still fixes at members ``j`` and
+        ``i``: at least MIN_WALK_FIXES fixes in between report walking pace or more, the two still fixes
+        are at least MIN_WALK_S apart, and every segment from one to the other is dense (a silent gap
+        could hide anything, or nothing)."""
+        span = self.members[j:i + 1]
+        walking = sum(self._moving(p) for p in span[1:-1])
+        dense = all(b.t - a.t <= DENSE_GAP_S for a, b in itertools.pairwise(span))
+        return walking >= MIN_WALK_FIXES and span[-1].t - span[0].t >= MIN_WALK_S and dense
 
     def _close(self, out1: _Pt | None, out2: _Pt | None) -> tuple[Stop | None, Stop | None, _Pt]:
         """The candidate as a stop on its own estimate, the same with its arrival kept after the last
@@ -410,7 +476,11 @@ class _Scanner:
                 departure_t, departure_interp = _crossing_time(a, b, s, moving, False), True
                 f = (departure_t - a.t) / (b.t - a.t) if b.t > a.t else 0.0
                 exit_pt = _Pt(a.fix, a.x + f * (b.x - a.x), a.y + f * (b.y - a.y), departure_t)
-        still = self._still_run(cx, cy, outs)
+        # The longest still run times the stop (the first of equally long ones); the still periods are
+        # kept for telling apart several visits at one address point (``tracking.shared_door``).
+        longest = max(self._still_runs(), key=lambda r: r[1] - r[0], default=None)
+        periods = [(i, j, *self._run_times(i, j, cx, cy, outs)) for i, j in self._still_periods()]
+        still = (*self._run_times(*longest, cx, cy, outs), periods) if longest is not None else None
         own = self._stop(arrival_t, arrival_interp, departure_t, departure_interp, cx, cy, still)
         floored = own
         if self.floor is not None and arrival_t < self.floor.t:
@@ -423,13 +493,17 @@ class _Scanner:
         return own, floored, exit_pt
 
     def _stop(self, arrival_t: float, arrival_interp: bool, departure_t: float, departure_interp: bool,
-              cx: float, cy: float, still: tuple[float | None, float | None] | None = None) -> Stop | None:
+              cx: float, cy: float,
+              still: tuple[float | None, float | None, list[tuple[int, int, float | None, float | None]]] | None = None
+              ) -> Stop | None:
         """The stop from its circle crossings, or None when they are less than ``min_dwell_s`` apart.
         The circle decides whether it is a stop; where the speeds show when the agent stood still
-        (``still``, from ``_still_run``), those are its arrival and departure."""
+        (``still``: the longest still run's times, and the still periods with theirs), those are
+        its arrival and departure."""
         if departure_t - arrival_t < self.min_dwell_s:
             return None
-        arrived, left = still if still is not None else (None, None)
+        arrived, left, runs = still if still is not None else (None, None, [])
+        periods = self._period_times(runs, arrival_t, departure_t)
         if arrived is not None and arrived > arrival_t:
             arrival_t, arrival_interp = arrived, True
         if left is not None and left < departure_t:
@@ -449,7 +523,22 @@ class _Scanner:
             departure_interpolated=departure_interp,
             first_fix_ts=first.fix.ts,
             last_fix_ts=last.fix.ts,
+            still=tuple(StillPeriod(datetime.fromtimestamp(a, tz), datetime.fromtimestamp(d, tz)) for a, d in periods),
         )
+
+    def _period_times(self, periods: list[tuple[int, int, float | None, float | None]], arrival_t: float,
+                      departure_t: float) -> list[tuple[float, float]]:
+        """Each still period's arrival and departure: its speed-based estimate where there is one, else
+        the circle crossing for the stop's first arrival and last departure, else its first (last) still
+        fix; all within the circle crossings (a period never starts before the stop does)."""
+        out: list[tuple[float, float]] = []
+        last = len(periods) - 1
+        for k, (i, j, arrived, left) in enumerate(periods):
+            a = arrived if arrived is not None else arrival_t if k == 0 else self.members[i].t
+            d = left if left is not None else departure_t if k == last else self.members[j].t
+            a = min(max(a, arrival_t, out[-1][1] if out else a), departure_t)
+            out.append((a, max(min(d, departure_t), a)))
+        return out
 
 
 class StopDetector:

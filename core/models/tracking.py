@@ -100,11 +100,12 @@ class VisitEvidence(Base):
     """A stop of an agent's phone matched to a case address: the GPS evidence of a visit
     [R-VISIT-EVIDENCE]. The address line and postcode are copied from the case at match time, so the
     evidence still says where the agent was if the case's address is corrected later. Unique on
-    (device_id, arrival): re-running a day updates the row instead of adding one."""
+    (device_id, arrival, case_id): re-running a day updates the row instead of adding one, and several
+    cases at one address point may share a stop's span (``tracking.shared_door``)."""
 
     __tablename__ = "visit_evidence"
     __table_args__ = (
-        UniqueConstraint("device_id", "arrival", name="uq_visit_evidence_device_arrival"),
+        UniqueConstraint("device_id", "arrival", "case_id", name="uq_visit_evidence_device_arrival_case"),
         CheckConstraint("source IN ('fixes', 'transition')", name="visit_evidence_source"),
         Index("ix_visit_evidence_case", "case_id"),
         Index("ix_visit_evidence_agent_arrival", "agent_id", "arrival"),

@@ -1,0 +1,181 @@
+"""Several planned visits of one agent at one address point (or next door): which of a day's stops, and
+which part of each, is evidence for which case (pure).
+
+Addresses are geocoded to points, and several cases often sit at one point: flats in one block, or
+warrants at neighbouring doors geocoded to their postcode's centroid. An agent who visits them one after
+the other makes one stop there as far as GPS can tell (walking to the car and back stays within the stop
+circle), and ``evidence.match_stop`` would give that stop to one case only.
+
+Which cases share a place
+-------------------------
+The agent's planned cases joined in chains (so the grouping never depends on which of them a stop
+happens to be nearest) by two links:
+
+- within ``SAME_POINT_M`` (5 m) of each other: GPS (sigma 5-30 m) cannot tell such addresses apart by
+  position at all, so the plan's order is the only evidence of which visit came first;
+- next to each other in the plan and within ``NEXT_DOOR_M`` (50 m, the stop circle's radius): the agent
+  walks from one to the next from one parking place, and the stop detector sees one stop, whose centre
+  lies between the doors (the demo day has runs of five and six flats at points 38 m apart, visited in
+  one stop). Cases that far apart but not next in the plan stay apart: a stop at one house must not be
+  credited to a neighbour the plan visits at another time, and ``match_stop`` tells them apart by the
+  stop's centre.
+
+A stop counts for a place only when every case of the place is within the evidence radius of the stop,
+as any evidence must be; otherwise it is matched as usual. Unplanned cases are left out: without a plan
+there is no order to go by.
+
+Which stop is for which cases
+-----------------------------
+The place's cases are taken in plan order (``CaseAddress.seq``) and the stops matched to the place in
+time order; each stop takes as many of the next cases as it shows visits (its still periods, at least
+one), leaving at least one for each later stop, and the last stop takes the rest. A stop left with no
+case (more stops at the place than cases planned there) is matched as usual.
+
+Which part of a stop is for which case
+--------------------------------------
+A stop with one case keeps its own times. A stop with k >= 2 cases whose phone shows at least k still
+periods (``Stop.still``: standing still, separated by walks the phone's speeds show) is split at its
+k - 1 longest walks, and the k parts go to the cases in plan order, each timed by its still periods.
+
+When the phone shows fewer still periods than cases (no speeds, a phone that reports by distance and
+sends nothing while the agent stands at a door, or doors a few steps apart), nothing tells when one visit
+ended and the next began, and no such time is invented. Each of the cases then gets the whole span the
+agent was at the place (from the first still period's arrival to the last one's departure, or the stop's
+own times when no still period is known), ``shared`` saying so. That is still true evidence for each
+case [R-VISIT-EVIDENCE: the address with postcode, an arrival and a departure]: the agent was
+demonstrably at that address from arrival to departure (to within the evidence radius, as for any
+stop; next-door cases of one place are within 50 m of each other), and each visit happened within that
+span. Giving
+the stop to the first case only would leave the other visits with no evidence although the GPS shows
+the agent at their address; giving each case a guessed share would be evidence of times nobody saw.
+``gps_verified`` stays honest with it: a visit reported within 5 minutes of both ends of the span is one
+the GPS cannot contradict, and a later visit of a long shared stop (reported arrival more than 5 minutes
+after the span's start) is not verified.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from tracking.evidence import DEFAULT_EVIDENCE_RADIUS_M, CaseAddress, Match, match_stop
+from tracking.stops import Stop
+
+# Addresses this close are one point to GPS; visits next to each other in the plan this close are made
+# from one parking place (module docstring).
+SAME_POINT_M = 5.0
+NEXT_DOOR_M = 50.0
+
+
+@dataclass(frozen=True, slots=True)
+class StopCase:
+    """One case a stop is evidence for, and the times it is evidence of.
+
+    ``opens`` / ``closes``: the arrival (departure) is the stop's own, where the phone's geofence events
+    of the case may refine it; a split part's inner ends are walks between doors of one place, whose
+    geofences the phone enters and leaves all at once, so their events say nothing there."""
+
+    match: Match
+    arrival: datetime
+    departure: datetime
+    opens: bool = True
+    closes: bool = True
+    shared: bool = False  # the whole span at the place, shared by several cases (module docstring)
+
+
+def place_groups(addresses: Sequence[CaseAddress], same_point_m: float = SAME_POINT_M,
+                 next_door_m: float = NEXT_DOOR_M) -> dict[int, tuple[CaseAddress, ...]]:
+    """Each planned case that shares its place with another, mapped to all the cases of that place in
+    plan order: chains of cases within ``same_point_m`` of each other, or next to each other in the plan
+    and within ``next_door_m`` (module docstring)."""
+    planned = sorted((a for a in addresses if a.planned), key=lambda a: (a.seq is None, a.seq or 0, a.case_id))
+    parent = list(range(len(planned)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, a in enumerate(planned):
+        for j in range(i + 1, len(planned)):
+            b = planned[j]
+            d = math.hypot(a.x - b.x, a.y - b.y)
+            next_in_plan = a.seq is not None and b.seq is not None and abs(a.seq - b.seq) == 1
+            if d <= same_point_m or (next_in_plan and d <= next_door_m):
+                parent[root(j)] = root(i)
+    members: dict[int, list[CaseAddress]] = {}
+    for i, a in enumerate(planned):
+        members.setdefault(root(i), []).append(a)
+    return {a.case_id: tuple(group) for group in members.values() if len(group) > 1 for a in group}
+
+
+def _parts(stop: Stop, k: int) -> list[tuple[datetime, datetime]] | None:
+    """The stop cut into k parts at its k - 1 longest walks between still periods, or None when it
+    shows fewer than k still periods."""
+    periods = stop.still
+    if len(periods) < k:
+        return None
+    walks = sorted(range(1, len(periods)),
+                   key=lambda i: (-(periods[i].arrival - periods[i - 1].departure).total_seconds(), i))
+    cuts = sorted(walks[:k - 1])
+    bounds = [0, *cuts, len(periods)]
+    return [(periods[a].arrival, periods[b - 1].departure) for a, b in itertools.pairwise(bounds)]
+
+
+def _span(stop: Stop) -> tuple[datetime, datetime]:
+    if stop.still:
+        return stop.still[0].arrival, stop.still[-1].departure
+    return stop.arrival, stop.departure
+
+
+def _at_place(stop: Stop, x: float, y: float, cases: Sequence[CaseAddress]) -> list[StopCase]:
+    """The evidence of one stop for the cases it takes (module docstring)."""
+    def match(case: CaseAddress) -> Match:
+        return Match(case, math.hypot(case.x - x, case.y - y))
+
+    if len(cases) == 1:
+        return [StopCase(match(cases[0]), stop.arrival, stop.departure)]
+    parts = _parts(stop, len(cases))
+    if parts is None:
+        arrival, departure = _span(stop)
+        return [StopCase(match(c), arrival, departure, shared=True) for c in cases]
+    last = len(parts) - 1
+    return [StopCase(match(c), a, d, opens=i == 0, closes=i == last)
+            for i, (c, (a, d)) in enumerate(zip(cases, parts))]
+
+
+def match_stops(stops: Sequence[tuple[Stop, float, float]], addresses: Sequence[CaseAddress],
+                radius_m: float = DEFAULT_EVIDENCE_RADIUS_M, same_point_m: float = SAME_POINT_M,
+                next_door_m: float = NEXT_DOOR_M) -> list[list[StopCase]]:
+    """For each of one phone's stops of a day (in time order, each with its centre in BNG metres), the
+    cases it is evidence for and when: none for a stop near no case, one as ``match_stop`` has it for
+    a stop at an address of its own, and at a place several planned cases share, the cases and times
+    the module docstring gives."""
+    groups = place_groups(addresses, same_point_m, next_door_m)
+    out: list[list[StopCase]] = []
+    at_place: dict[tuple[int, ...], list[int]] = {}
+    for n, (stop, x, y) in enumerate(stops):
+        m = match_stop(x, y, addresses, radius_m)
+        group = groups.get(m.case.case_id) if m is not None and m.case.planned else None
+        if group is not None and all(math.hypot(c.x - x, c.y - y) <= radius_m for c in group):
+            at_place.setdefault(tuple(c.case_id for c in group), []).append(n)
+            out.append([])
+            continue
+        out.append([] if m is None else [StopCase(m, stop.arrival, stop.departure)])
+    for key, indices in at_place.items():
+        cases = list(groups[key[0]])
+        for i, n in enumerate(indices):
+            stop, x, y = stops[n]
+            later = len(indices) - i - 1
+            take = len(cases) if later == 0 else min(len(cases), max(1, len(stop.still)),
+                                                     max(1, len(cases) - later))
+            mine, cases = cases[:take], cases[take:]
+            if mine:
+                out[n] = _at_place(stop, x, y, mine)
+            else:
+                plain = match_stop(x, y, addresses, radius_m)
+                out[n] = [StopCase(plain, stop.arrival, stop.departure)] if plain is not None else []
+    return out
