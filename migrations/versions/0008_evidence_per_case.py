@@ -1,7 +1,7 @@
 """visit evidence per case: unique on (device_id, arrival, case_id)
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-07 06:40:00
 
 Several planned cases at one address point (flats in one block, warrants geocoded to one postcode
@@ -14,7 +14,7 @@ from alembic import op
 
 revision = '0008'
 # 0007 (the dead-letter change) is on another branch; at merge this becomes '0007'.
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
