@@ -19,6 +19,7 @@ Only leading cases are read, so linked warrants at one address are one candidate
 from __future__ import annotations
 
 import bisect
+import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -57,6 +58,7 @@ from tracking.evidence import (
     match_stop,
 )
 from tracking.fixes import Fix
+from tracking.gap_visits import gap_visits, silent_gaps
 from tracking.stops import Stop, detect_stops
 
 # How much of the phone's track around a stop its evidence keeps (``visit_evidence.trail``): enough to
@@ -198,7 +200,51 @@ def day_stops(db: Session, day: date, agent_id: int | None = None, *,
             match = match_stop(sx, sy, addresses[agent], radius_m)
             out.append(DayStop(agent, device, stop, _nearest_postcode(db, stop), match,
                                _timing(stop, match, events.get((agent, device), []))))
-    return out
+    return with_gap_visits(db, day, out, fixes, addresses, events)
+
+
+# --- Planned visits a distance-reporting phone fell silent through (tracking.gap_visits) ---
+
+def planned_route(db: Session, day: date, agent_id: int) -> list[int]:
+    """The case ids of the agent's planned visits of ``day`` in route order (``case_addresses``' run)."""
+    run_id = db.scalar(select(func.max(PlanRoute.run_id)).join(PlanRun, PlanRun.id == PlanRoute.run_id)
+                       .where(PlanRun.day == day, PlanRoute.agent_id == agent_id))
+    return list(db.scalars(select(PlanVisit.case_id).where(PlanVisit.run_id == run_id,
+                                                           PlanVisit.agent_id == agent_id)
+                           .order_by(PlanVisit.seq)))
+
+
+def with_gap_visits(db: Session, day: date, stops: list[DayStop], fixes: dict[tuple[int, str], list[Fix]],
+                    addresses: dict[int, list[CaseAddress]],
+                    events: dict[tuple[int, str], list[RegionEvent]]) -> list[DayStop]:
+    """``stops`` with each agent's planned visits found in its phones' silent gaps added as matched
+    stops (``gap_visits``), each replacing the unmatched stops the detector placed at the gap's own
+    fixes; ordered as ``day_stops``."""
+    out = list(stops)
+    for agent in sorted({a for a, _ in fixes}):
+        mine = [s for s in stops if s.agent_id == agent and s.match is not None]
+        spans = [(s.stop.first_fix_ts, s.stop.last_fix_ts) for s in mine]
+        evidenced: dict[int, tuple[datetime, datetime]] = {}
+        for s, (first, last) in zip(mine, spans):
+            a, d = evidenced.get(s.match.case.case_id, (first, last))
+            evidenced[s.match.case.case_id] = (min(a, first), max(d, last))
+        by_id = {c.case_id: c for c in addresses.get(agent, []) if c.planned}
+        route = [by_id[c] for c in planned_route(db, day, agent) if c in by_id]
+        gaps = [g for (a, device), track in sorted(fixes.items()) if a == agent
+                for g in silent_gaps(track, device)]
+        for v in gap_visits(gaps, route, evidenced, spans):
+            g = v.gap
+            accuracies = [f.accuracy_m for f in (g.before, g.after) if f.accuracy_m is not None]
+            stop = Stop(v.arrival, v.departure, v.nearest.lat, v.nearest.lon, 2,
+                        statistics.median(accuracies) if accuracies else None, True, True,
+                        g.before.ts, g.after.ts)
+            match = Match(v.case, v.distance_m)
+            out = [s for s in out if not (s.match is None and s.device_id == g.device_id
+                                          and g.before.ts <= s.stop.first_fix_ts
+                                          and s.stop.last_fix_ts <= g.after.ts)]
+            out.append(DayStop(agent, g.device_id, stop, _nearest_postcode(db, stop), match,
+                               _timing(stop, match, events.get((agent, g.device_id), []))))
+    return sorted(out, key=lambda s: (s.agent_id, s.device_id, s.arrival))
 
 
 @dataclass(frozen=True)
