@@ -200,12 +200,12 @@ def day_stops(db: Session, day: date, agent_id: int | None = None, *,
             match = match_stop(sx, sy, addresses[agent], radius_m)
             out.append(DayStop(agent, device, stop, _nearest_postcode(db, stop), match,
                                _timing(stop, match, events.get((agent, device), []))))
-    return with_gap_visits(db, day, out, fixes, addresses, events)
+    return _with_gap_visits(db, day, out, fixes, addresses, events)
 
 
 # --- Planned visits a distance-reporting phone fell silent through (tracking.gap_visits) ---
 
-def planned_route(db: Session, day: date, agent_id: int) -> list[int]:
+def _planned_route(db: Session, day: date, agent_id: int) -> list[int]:
     """The case ids of the agent's planned visits of ``day`` in route order (``case_addresses``' run)."""
     run_id = db.scalar(select(func.max(PlanRoute.run_id)).join(PlanRun, PlanRun.id == PlanRoute.run_id)
                        .where(PlanRun.day == day, PlanRoute.agent_id == agent_id))
@@ -214,7 +214,7 @@ def planned_route(db: Session, day: date, agent_id: int) -> list[int]:
                            .order_by(PlanVisit.seq)))
 
 
-def with_gap_visits(db: Session, day: date, stops: list[DayStop], fixes: dict[tuple[int, str], list[Fix]],
+def _with_gap_visits(db: Session, day: date, stops: list[DayStop], fixes: dict[tuple[int, str], list[Fix]],
                     addresses: dict[int, list[CaseAddress]],
                     events: dict[tuple[int, str], list[RegionEvent]]) -> list[DayStop]:
     """``stops`` with each agent's planned visits found in its phones' silent gaps added as matched
@@ -229,7 +229,7 @@ def with_gap_visits(db: Session, day: date, stops: list[DayStop], fixes: dict[tu
             a, d = evidenced.get(s.match.case.case_id, (first, last))
             evidenced[s.match.case.case_id] = (min(a, first), max(d, last))
         by_id = {c.case_id: c for c in addresses.get(agent, []) if c.planned}
-        route = [by_id[c] for c in planned_route(db, day, agent) if c in by_id]
+        route = [by_id[c] for c in _planned_route(db, day, agent) if c in by_id]
         gaps = [g for (a, device), track in sorted(fixes.items()) if a == agent
                 for g in silent_gaps(track, device)]
         for v in gap_visits(gaps, route, evidenced, spans):
