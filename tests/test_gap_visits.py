@@ -216,3 +216,6 @@ def test_a_planned_visit_in_a_silent_gap_is_stored_as_evidence_in_place_of_the_s
     assert abs((departure - true_departure).total_seconds()) < 15
     assert dwell_s == round((departure - arrival).total_seconds())
     assert unmatched_rows(device_id) == []
+    with session_scope() as db:
+        record_day_evidence(db, DAY, agent_id)
+    assert len(evidence_rows(device_id)) == 1 and unmatched_rows(device_id) == []  # re-running: the same
