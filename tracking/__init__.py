@@ -25,6 +25,9 @@ So far it holds:
 - ``days``: a London day's fixes and geofence events per phone read back from gps_ping and
   gps_transition, its stops matched and timed (``day_stops``) and stored as visit evidence or
   unmatched stops, the visit records given their GPS times (``record_day_evidence``);
+- ``gap_visits``: the planned visits a phone that reports by distance fell silent through, inferred from
+  its silent gaps and the plan's route order (pure; ``silent_gaps``, ``gap_visits``), which
+  ``day_stops`` adds as matched stops;
 - ``evidence_read``: evidence rows read back for the API and the buyer's map (``read_evidence``,
   ``EvidenceRecord`` with its stop and, when asked, its trail; ``read_case_place``);
 - ``evidence_view``: evidence as GeoJSON and CSV (``evidence_geojson``, ``evidence_csv``) and the part of
@@ -82,6 +85,7 @@ from tracking.evidence_view import (
     local_iso,
 )
 from tracking.fixes import Fix
+from tracking.gap_visits import Gap, GapVisit, gap_visits, silent_gaps
 from tracking.live import LiveAgent, Reading, live_agents, live_geojson, read_live
 from tracking.prune import Pruned, expired, gps_partitions, prune_gps
 from tracking.shared_door import SAME_POINT_M, StopCase, match_stops, place_groups
@@ -122,6 +126,8 @@ __all__ = [
     "DeviceRegistry",
     "EvidenceRecord",
     "Fix",
+    "Gap",
+    "GapVisit",
     "GeofenceEvent",
     "GpsFix",
     "GpsStore",
@@ -154,6 +160,7 @@ __all__ = [
     "evidence_csv",
     "evidence_geojson",
     "expired",
+    "gap_visits",
     "geofence_timing",
     "gps_partitions",
     "gps_verified",
@@ -171,6 +178,7 @@ __all__ = [
     "read_evidence",
     "read_live",
     "record_day_evidence",
+    "silent_gaps",
     "speed_threshold_stops",
     "trail_excerpt",
 ]

@@ -57,6 +57,7 @@ from tracking.evidence import (
     gps_verified,
 )
 from tracking.fixes import Fix
+from tracking.gap_visits import gap_visits, silent_gaps
 from tracking.shared_door import StopCase, match_stops
 from tracking.stops import Stop, detect_stops
 
@@ -211,7 +212,42 @@ def day_stops(db: Session, day: date, agent_id: int | None = None, *,
             for case in cases:
                 out.append(DayStop(agent, device, stop, postcode, case.match, _timing(case, phone_events),
                                    part=not (case.opens and case.closes), shared=case.shared))
-    return out
+    return _with_gap_visits(db, out, fixes, addresses, events)
+
+
+# --- Planned visits a distance-reporting phone fell silent through (tracking.gap_visits) ---
+
+def _with_gap_visits(db: Session, stops: list[DayStop], fixes: dict[tuple[int, str], list[Fix]],
+                     addresses: dict[int, list[CaseAddress]],
+                     events: dict[tuple[int, str], list[RegionEvent]]) -> list[DayStop]:
+    """``stops`` with each agent's planned visits found in its phones' silent gaps added as matched
+    stops (``gap_visits``), each replacing the unmatched stops the detector placed at the gap's own
+    fixes; ordered as ``day_stops``."""
+    out = list(stops)
+    for agent in sorted({a for a, _ in fixes}):
+        mine = [s for s in stops if s.agent_id == agent and s.match is not None]
+        spans = [(s.stop.first_fix_ts, s.stop.last_fix_ts) for s in mine]
+        evidenced: dict[int, tuple[datetime, datetime]] = {}
+        for s, (first, last) in zip(mine, spans):
+            a, d = evidenced.get(s.match.case.case_id, (first, last))
+            evidenced[s.match.case.case_id] = (min(a, first), max(d, last))
+        route = sorted((c for c in addresses.get(agent, []) if c.planned),
+                       key=lambda c: (c.seq is None, c.seq or 0, c.case_id))
+        gaps = [g for (a, device), track in sorted(fixes.items()) if a == agent
+                for g in silent_gaps(track, device)]
+        for v in gap_visits(gaps, route, evidenced, spans):
+            g = v.gap
+            accuracies = [f.accuracy_m for f in (g.before, g.after) if f.accuracy_m is not None]
+            stop = Stop(v.arrival, v.departure, v.nearest.lat, v.nearest.lon, 2,
+                        statistics.median(accuracies) if accuracies else None, True, True,
+                        g.before.ts, g.after.ts)
+            case = StopCase(Match(v.case, v.distance_m), v.arrival, v.departure)
+            out = [s for s in out if not (s.match is None and s.device_id == g.device_id
+                                          and g.before.ts <= s.stop.first_fix_ts
+                                          and s.stop.last_fix_ts <= g.after.ts)]
+            out.append(DayStop(agent, g.device_id, stop, _nearest_postcode(db, stop), case.match,
+                               _timing(case, events.get((agent, g.device_id), []))))
+    return sorted(out, key=lambda s: (s.agent_id, s.device_id, s.arrival))
 
 
 @dataclass(frozen=True)
