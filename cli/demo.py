@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 import threading
 import time as _time
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 
 import typer
 from rich.console import Console
@@ -96,7 +96,10 @@ def replay_morning(console: Console, day: date, seed: int) -> None:
 
     # A share group of its own, so this worker receives every message even while the platform's own
     # workers (group "tracking") take their copy; its session ends with it, queueing nothing afterwards.
-    worker = IngestWorker(IngestConfig(client_id="bailiwick-demo-ingest", group="demo", session_expiry_s=0))
+    # The scenario's day is fixed: the worker takes fixes however long ago it is.
+    reach = max((datetime.now(UTC).date() - day).days + 2, get_settings().gps_retention_days)
+    worker = IngestWorker(IngestConfig(client_id="bailiwick-demo-ingest", group="demo", session_expiry_s=0,
+                                       retention_days=reach))
     thread = threading.Thread(target=worker.run, name="demo-ingest", daemon=True)
     thread.start()
     try:

@@ -34,11 +34,12 @@ def make_phones(count: int = 2) -> list[Phone]:
 
 
 @contextmanager
-def running_worker(*, namespace: str, mqtt_url: str | None = None) -> Iterator[IngestWorker]:
+def running_worker(*, namespace: str, mqtt_url: str | None = None,
+                   retention_days: int | None = None) -> Iterator[IngestWorker]:
     """An ingest worker in a thread, subscribed, in a shared-subscription group of its own (so that no
     other consumer on the broker takes the test's messages); stopped, and checked stopped, afterwards."""
     w = IngestWorker(IngestConfig(client_id=unique("ingest"), group=unique("g"), batch_ms=50, mqtt_url=mqtt_url,
-                                  namespace=namespace, session_expiry_s=60))
+                                  namespace=namespace, session_expiry_s=60, retention_days=retention_days))
     thread = threading.Thread(target=w.run, daemon=True)
     thread.start()
     assert w.subscribed.wait(15), "the worker did not subscribe"

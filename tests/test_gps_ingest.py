@@ -367,6 +367,25 @@ def test_end_to_end_bailiwick_and_owntracks_to_rows_and_live_positions(worker, p
     assert worker.written.fixes == 2
 
 
+def test_a_worker_set_to_reach_further_back_stores_a_replayed_day_the_retention_would_refuse(phones, live) -> None:
+    """A replay of a scenario's fixed day (the demo, the evidence bench) sets the worker's retention to
+    reach it; a worker on the setting dead-letters the same fix as too old."""
+    _client, namespace = live
+    old = datetime.now(UTC).replace(microsecond=0) - timedelta(days=200)
+    for phone, retention in zip(phones, (None, 202)):
+        topic = f"agents/{phone.agent_id}/gps"
+        since = datetime.now(UTC)
+        with running_worker(namespace=namespace, retention_days=retention):
+            with connected() as mqtt_client:
+                mqtt_client.publish(topic, bailiwick(phone.device_id, {"ts": old.isoformat(), "lat": 52.2, "lon": 0.12}),
+                                    qos=1).wait_for_publish(5)
+            if retention is None:
+                [(_, reason)] = wait_until(lambda: dead_letters(topic, since))
+                assert reason.startswith(str(RejectKind.too_old)) and pings(phone.device_id) == []
+            else:
+                assert [r[0] for r in wait_until(lambda: pings(phone.device_id))] == [old]
+
+
 def test_a_message_not_committed_is_not_acknowledged_and_comes_back_to_the_next_worker(migrated, phones, live) -> None:
     """Manual acknowledgement: a worker whose database is unreachable receives a message but never
     acknowledges it; stopped, its persistent session keeps the message, and the worker that resumes

@@ -71,7 +71,9 @@ def broker(tmp_path) -> Iterator[str]:
 
 @pytest.fixture
 def worker(broker) -> Iterator[IngestWorker]:
-    with running_worker(namespace=f"test:{unique('sim')}:", mqtt_url=broker) as w:
+    # The scenario's day is fixed: reach it however long ago it is.
+    reach = (datetime.now(UTC).date() - DAY).days + 2
+    with running_worker(namespace=f"test:{unique('sim')}:", mqtt_url=broker, retention_days=max(reach, 90)) as w:
         yield w
 
 

@@ -52,6 +52,9 @@ class IngestConfig:
     database_url: str | None = None
     redis_url: str | None = None
     mqtt_url: str | None = None
+    # Days back a fix may be (None: BAILIWICK_GPS_RETENTION_DAYS). A replay of a scenario's fixed day
+    # (the demo, the evidence bench) sets it to reach that day.
+    retention_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -196,7 +199,8 @@ class IngestWorker:
     def _commit(self, batch: list[_Message], retried: bool) -> tuple[Written, dict]:
         """``retried``: an earlier attempt failed, perhaps after the database had committed it."""
         store = self._database()
-        limits = Limits(datetime.now(UTC), self.settings.gps_max_accuracy_m, self.settings.gps_retention_days)
+        retention = self.config.retention_days or self.settings.gps_retention_days
+        limits = Limits(datetime.now(UTC), self.settings.gps_max_accuracy_m, retention)
         received = [Received(m.topic, m.payload, m.received_at,
                              decode_safely(m.topic, m.payload, self._registry.agent_of, limits),
                              redelivered=retried or m.dup) for m in batch]
