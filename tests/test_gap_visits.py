@@ -12,6 +12,7 @@ import pytest
 
 import geodata
 from core import add_device, connect_redis, raw_connection, session_scope
+from core.models import Agent
 from tests.case_world import make_agent, make_buyer, make_case
 from tests.helpers import unique
 from tests.test_evidence import DAY, evidence_rows, lon_lat, plan, unmatched_rows
@@ -219,3 +220,25 @@ def test_a_planned_visit_in_a_silent_gap_is_stored_as_evidence_in_place_of_the_s
     with session_scope() as db:
         record_day_evidence(db, DAY, agent_id)
     assert len(evidence_rows(device_id)) == 1 and unmatched_rows(device_id) == []  # re-running: the same
+
+
+def test_a_stop_at_a_gaps_fix_matched_to_an_unplanned_case_gives_way_to_the_planned_visit_the_gap_fits(
+        ios_day) -> None:
+    """R-VISIT-EVIDENCE: another open case of the firm stands where the phone reported before or after
+    the visit, so the detector's stop at that fix matches it; the stop is placed where the phone
+    happened to report, not where the agent stood, and the planned door the gap fits is the visit:
+    one evidence row, of the planned case, and none of the unplanned one."""
+    agent_id, device_id, case_id = ios_day
+    with session_scope() as db:
+        [stop] = day_stops(db, DAY, agent_id)
+        agent = db.get(Agent, agent_id)
+        neighbour = make_case(db, make_buyer(db), at=(stop.stop.lon, stop.stop.lat), postcode="PL1 1EB",
+                              assigned_subcontractor_id=agent.subcontractor_id).id
+    with session_scope() as db:
+        assert [s.match.case.case_id for s in day_stops(db, DAY, agent_id)] == [neighbour]
+
+    plan(agent_id, [case_id])
+    with session_scope() as db:
+        result = record_day_evidence(db, DAY, agent_id)
+    assert (result.evidence, result.unmatched) == (1, 0)
+    assert [row[0] for row in evidence_rows(device_id)] == [case_id]

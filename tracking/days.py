@@ -57,7 +57,7 @@ from tracking.evidence import (
     gps_verified,
 )
 from tracking.fixes import Fix
-from tracking.gap_visits import gap_visits, silent_gaps
+from tracking.gap_visits import claims, gap_visits, silent_gaps
 from tracking.shared_door import StopCase, match_stops
 from tracking.stops import Stop, detect_stops
 
@@ -222,10 +222,11 @@ def _with_gap_visits(db: Session, stops: list[DayStop], fixes: dict[tuple[int, s
                      events: dict[tuple[int, str], list[RegionEvent]]) -> list[DayStop]:
     """``stops`` with each agent's planned visits found in its phones' silent gaps added as matched
     stops (``gap_visits``), each replacing the unmatched stops the detector placed at the gap's own
-    fixes; ordered as ``day_stops``."""
+    fixes and the stops matched to an unplanned case that claimed the gap (``tracking.gap_visits``);
+    ordered as ``day_stops``."""
     out = list(stops)
     for agent in sorted({a for a, _ in fixes}):
-        mine = [s for s in stops if s.agent_id == agent and s.match is not None]
+        mine = [s for s in stops if s.agent_id == agent and s.match is not None and s.match.case.planned]
         spans = [(s.stop.first_fix_ts, s.stop.last_fix_ts) for s in mine]
         evidenced: dict[int, tuple[datetime, datetime]] = {}
         for s, (first, last) in zip(mine, spans):
@@ -242,9 +243,10 @@ def _with_gap_visits(db: Session, stops: list[DayStop], fixes: dict[tuple[int, s
                         statistics.median(accuracies) if accuracies else None, True, True,
                         g.before.ts, g.after.ts)
             case = StopCase(Match(v.case, v.distance_m), v.arrival, v.departure)
-            out = [s for s in out if not (s.match is None and s.device_id == g.device_id
-                                          and g.before.ts <= s.stop.first_fix_ts
-                                          and s.stop.last_fix_ts <= g.after.ts)]
+            out = [s for s in out if not (s.device_id == g.device_id and (
+                (s.match is None and g.before.ts <= s.stop.first_fix_ts and s.stop.last_fix_ts <= g.after.ts)
+                or (s.match is not None and not s.match.case.planned
+                    and claims((s.stop.first_fix_ts, s.stop.last_fix_ts), g))))]
             out.append(DayStop(agent, g.device_id, stop, _nearest_postcode(db, stop), case.match,
                                _timing(case, events.get((agent, g.device_id), []))))
     return sorted(out, key=lambda s: (s.agent_id, s.device_id, s.arrival))

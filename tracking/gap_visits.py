@@ -34,9 +34,14 @@ A planned door fits a gap when:
   a fix reporting a still phone (the 5-minute timer during a wait) says where the agent waited, and
   it was not at the door (a lunch or fuel stop of more than 5 minutes).
 
-A gap that already gave a matched stop is not used again: one with a matched stop's fixes on both
-sides of it (the agent stood between them), or whose fix A or B alone is a matched stop (the stop the
-detector placed at a fix to claim the silent wait, within 75 m of a door). A matched stop that merely
+A gap that already gave a stop matched to a planned visit is not used again: one with such a stop's
+fixes on both sides of it (the agent stood between them), or whose fix A or B alone is such a stop (the
+stop the detector placed at a fix to claim the silent wait, within 75 m of a door). A stop matched to
+one of the firm's other open cases claims nothing: the detector places a stop in a gap at the gap's own
+fixes, where the phone happened to report and not where the agent stood, so its match is by the
+proximity of a fix alone; a planned door the gap fits in route order explains the same wait better, as
+``match_stop`` prefers a planned visit to a nearer unplanned case, and the visit replaces that stop
+(``tracking.days``). A matched stop that merely
 ends at A (the previous door, where the 5-minute timer sent fixes) does not claim the gap after it,
 although the detector's departure estimate for it reaches into the gap: the detector assumes the wait
 was at its stop, which is the very case this module is for.
@@ -180,7 +185,7 @@ def fit(gap: Gap, door: CaseAddress, min_dwell_s: float = DEFAULT_MIN_DWELL_S) -
     return GapVisit(gap, door, arrival, departure, dist, nearest)
 
 
-def _claims(span: tuple[datetime, datetime], gap: Gap) -> bool:
+def claims(span: tuple[datetime, datetime], gap: Gap) -> bool:
     """Whether a matched stop whose fixes span ``span`` already gave the visit ``gap`` held: it has
     fixes on both sides of the gap (the agent stood between them), or it is the gap's own fix A or B
     alone, the stop the detector placed at a fix to claim the silent wait."""
@@ -198,7 +203,8 @@ def gap_visits(gaps: Iterable[Gap], route: Sequence[CaseAddress],
     ``route`` is the agent's planned visits in route order; ``evidenced`` the times of the first and
     last fix of the matched stops that are evidence of them, by case id (the agent was at that door
     from the first to the last, whatever their estimated arrival and departure); ``claimed`` the same
-    of every matched stop of the agent, so a gap that gave one is not used again (``_claims``)."""
+    of every stop of the agent matched to a planned visit, so a gap that gave one is not used again
+    (``claims``)."""
     route = [c for c in route if c.planned]
     claimed = list(claimed)
     windows: list[tuple[datetime | None, datetime | None]] = []
@@ -214,7 +220,7 @@ def gap_visits(gaps: Iterable[Gap], route: Sequence[CaseAddress],
     out: list[GapVisit] = []
     last = -1  # route index of the last visit a gap was taken for
     for gap in sorted(gaps, key=lambda g: (g.before.ts, g.device_id)):
-        if any(_claims(span, gap) for span in claimed):
+        if any(claims(span, gap) for span in claimed):
             continue
         open_ = [k for k in range(last + 1, len(route)) if k not in done
                  and (windows[k][0] is None or windows[k][0] <= gap.before.ts)
