@@ -82,6 +82,19 @@ def test_two_plausible_visits_the_plan_order_cannot_decide_make_none() -> None:
     assert [v.case.case_id for v in visits(gap_track, [north, south])] == [1]
 
 
+def test_a_door_the_gap_fits_far_better_than_the_next_one_is_taken_the_next_having_been_missed() -> None:
+    """The next door of the route (112 m from A, a 248 m detour) fits the gap, but the one after it
+    lies on the road (a 102 m detour): shorter by more than the fixes' errors (2 x (15 + 15) m) can
+    explain, so the agent was at the later door and the next one's visit was missed earlier. Doors
+    whose detours differ by less than that (128 m and 156 m) are left to route order."""
+    gap_track = track_with_gap(190)
+    far, near = door(1, 520, 110), door(2, 550, 10)
+    assert [v.case.case_id for v in visits(gap_track, [far, near])] == [2]
+    assert [v.case.case_id for v in visits(gap_track, [near, far])] == [2]
+    off, nearer = door(3, 550, 60), door(4, 550, 40)
+    assert [v.case.case_id for v in visits(gap_track, [off, nearer])] == [3]
+
+
 def test_a_gap_too_short_for_the_detour_to_the_door_makes_none() -> None:
     """An 80 s gap over 100 m at 10 m/s leaves 70 s of standing: enough for a door on the road
     (100 m of driving and 70 s there), not for one 100 m off it (224 m: 22 s, leaving 58 s)."""

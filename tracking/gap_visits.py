@@ -51,8 +51,12 @@ planned visits before and after them in the route that the stops did evidence (a
 of the route's 4th visit and before the first fix of its 6th can only hold its 5th), and after the last
 visit a gap was taken for (route order). A gap is taken for a visit when exactly one candidate fits, or
 when several do and one of them is the next candidate in route order (the agent drives its route in
-order). When several fit and the next one does not, nothing is made of the gap: recall is worth less
-than a wrong visit. Cases at one address point (a postcode centroid) cannot be told apart by GPS: when
+order). That next candidate gives way to a later one whose detour A -> door -> B is shorter by more
+than the two fixes' errors can explain (twice each one's accuracy): the next candidate's own visit
+was then most likely missed before this gap (its short visit absorbed into the previous stop, or a gap
+too short to show it), and taking it here would push every later gap one visit behind the route. When
+several fit and the next one does not, nothing is made of the gap: recall is worth less than a wrong
+visit. Cases at one address point (a postcode centroid) cannot be told apart by GPS: when
 a stop is evidence of one of them, none of them is a candidate, and a gap taken for one passes over
 the others right after it in the route; they are left to the stops.
 
@@ -185,6 +189,17 @@ def fit(gap: Gap, door: CaseAddress, min_dwell_s: float = DEFAULT_MIN_DWELL_S) -
     return GapVisit(gap, door, arrival, departure, dist, nearest)
 
 
+def _detour(gap: Gap, door: CaseAddress) -> float:
+    return math.hypot(door.x - gap.ax, door.y - gap.ay) + math.hypot(door.x - gap.bx, door.y - gap.by)
+
+
+def _noise_m(gap: Gap) -> float:
+    """How much the errors of the gap's two fixes can change the difference of two doors' detours:
+    each fix moved by its error changes both doors' distances to it by up to that error."""
+    return sum(2.0 * f.accuracy_m if f.accuracy_m is not None else UNKNOWN_ACCURACY_SLACK_M
+               for f in (gap.before, gap.after))
+
+
 def claims(span: tuple[datetime, datetime], gap: Gap) -> bool:
     """Whether a matched stop whose fixes span ``span`` already gave the visit ``gap`` held: it has
     fixes on both sides of the gap (the agent stood between them), or it is the gap's own fix A or B
@@ -231,7 +246,8 @@ def gap_visits(gaps: Iterable[Gap], route: Sequence[CaseAddress],
         if len(fits) == 1:
             k = next(iter(fits))
         elif open_[0] in fits:
-            k = open_[0]
+            nearest = min(fits, key=lambda j: (_detour(gap, route[j]), j))
+            k = nearest if _detour(gap, route[nearest]) + _noise_m(gap) < _detour(gap, route[open_[0]]) else open_[0]
         else:
             continue
         out.append(fits[k])
