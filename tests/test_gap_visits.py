@@ -255,3 +255,25 @@ def test_a_stop_at_a_gaps_fix_matched_to_an_unplanned_case_gives_way_to_the_plan
         result = record_day_evidence(db, DAY, agent_id)
     assert (result.evidence, result.unmatched) == (1, 0)
     assert [row[0] for row in evidence_rows(device_id)] == [case_id]
+
+
+def test_a_stop_of_one_fix_sent_driving_gives_way_to_the_planned_visit_the_gap_fits(ios_day) -> None:
+    """R-VISIT-EVIDENCE: the next planned case of the route stands 60 m on along the road from the
+    fix the detector placed its stop at, so that stop of one fix, sent at driving speed, matches it;
+    the agent was driving there, and the door the gap fits first in route order is the visit. The
+    stop is replaced, not kept beside it: one evidence row, of the door."""
+    agent_id, _device, case_id = ios_day
+    with session_scope() as db:
+        [stop] = day_stops(db, DAY, agent_id)
+        assert stop.stop.fix_count == 1
+        x, y = geodata.to_bng(stop.stop.lon, stop.stop.lat)
+        door_x = geodata.to_bng(*lon_lat(550, 80))[0]
+        on = 60.0 if x > door_x else -60.0
+        agent = db.get(Agent, agent_id)
+        next_case = make_case(db, make_buyer(db), at=tuple(float(v) for v in geodata.to_wgs84(x + on, y)),
+                              postcode="PL1 1EB", assigned_subcontractor_id=agent.subcontractor_id).id
+    plan(agent_id, [case_id, next_case])
+    with session_scope() as db:
+        stops = day_stops(db, DAY, agent_id)
+    assert [s.match.case.case_id for s in stops] == [case_id]
+    assert stops[0].stop.fix_count == 2  # the gap's two fixes

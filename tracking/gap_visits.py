@@ -36,12 +36,14 @@ A planned door fits a gap when:
 
 A gap that already gave a stop matched to a planned visit is not used again: one with such a stop's
 fixes on both sides of it (the agent stood between them), or whose fix A or B alone is such a stop (the
-stop the detector placed at a fix to claim the silent wait, within 75 m of a door). A stop matched to
-one of the firm's other open cases claims nothing: the detector places a stop in a gap at the gap's own
-fixes, where the phone happened to report and not where the agent stood, so its match is by the
-proximity of a fix alone; a planned door the gap fits in route order explains the same wait better, as
-``match_stop`` prefers a planned visit to a nearer unplanned case, and the visit replaces that stop
-(``tracking.days``). A matched stop that merely
+stop the detector placed at a fix to claim the silent wait, within 75 m of a door). A stop whose match
+rests on the proximity of a fix alone claims nothing and evidences nothing here: one matched to one of
+the firm's other open cases, or one made of a single fix the phone sent at driving speed (at least
+``ON_FOOT_MPS``). The detector places a stop in a gap at the gap's own fixes, where the phone happened
+to report and not where the agent stood, and a fix sent driving says the agent was not standing there;
+a planned door the gap fits in route order explains the same wait better (as ``match_stop`` prefers a
+planned visit to a nearer unplanned case), and the visit replaces that stop, and any such stop of the
+same case (``tracking.days``). A matched stop that merely
 ends at A (the previous door, where the 5-minute timer sent fixes) does not claim the gap after it,
 although the detector's departure estimate for it reaches into the gap: the detector assumes the wait
 was at its stop, which is the very case this module is for.
