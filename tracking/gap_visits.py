@@ -43,10 +43,10 @@ the firm's other open cases, or one made of a single fix the phone sent at drivi
 to report and not where the agent stood, and a fix sent driving says the agent was not standing there;
 a planned door the gap fits in route order explains the same wait better (as ``match_stop`` prefers a
 planned visit to a nearer unplanned case), and the visit replaces that stop, and any such stop of the
-same case (``tracking.days``). A matched stop that merely
-ends at A (the previous door, where the 5-minute timer sent fixes) does not claim the gap after it,
-although the detector's departure estimate for it reaches into the gap: the detector assumes the wait
-was at its stop, which is the very case this module is for.
+same case (``tracking.days``). A matched stop that merely ends at A (the previous door, where the
+5-minute timer sent fixes) does not claim the gap after it, although the detector's departure estimate
+for it reaches into the gap: the detector assumes the wait was at its stop, which is the very case this
+module is for.
 
 The candidates of a gap are the planned visits no matched stop is evidence of, between the nearest
 planned visits before and after them in the route that the stops did evidence (a gap after the last fix
@@ -218,10 +218,10 @@ def gap_visits(gaps: Iterable[Gap], route: Sequence[CaseAddress],
     """The planned visits of one agent's day that its silent ``gaps`` (of all its phones) held.
 
     ``route`` is the agent's planned visits in route order; ``evidenced`` the times of the first and
-    last fix of the matched stops that are evidence of them, by case id (the agent was at that door
-    from the first to the last, whatever their estimated arrival and departure); ``claimed`` the same
-    of every stop of the agent matched to a planned visit, so a gap that gave one is not used again
-    (``claims``)."""
+    last fix of the stops that are evidence of them by more than the proximity of a fix (module
+    docstring), by case id (the agent was at that door from the first to the last, whatever their
+    estimated arrival and departure); ``claimed`` the same of every such stop of the agent, so a gap
+    that gave one is not used again (``claims``)."""
     route = [c for c in route if c.planned]
     claimed = list(claimed)
     windows: list[tuple[datetime | None, datetime | None]] = []
