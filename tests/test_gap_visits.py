@@ -12,6 +12,7 @@ import pytest
 
 import geodata
 from core import add_device, connect_redis, raw_connection, session_scope
+from core.models import Agent
 from tests.case_world import make_agent, make_buyer, make_case
 from tests.helpers import unique
 from tests.test_evidence import DAY, evidence_rows, lon_lat, plan, unmatched_rows
@@ -79,6 +80,19 @@ def test_two_plausible_visits_the_plan_order_cannot_decide_make_none() -> None:
     assert visits(gap_track, [elsewhere, north, south]) == []
     assert [v.case.case_id for v in visits(gap_track, [south, north])] == [2]
     assert [v.case.case_id for v in visits(gap_track, [north, south])] == [1]
+
+
+def test_a_door_the_gap_fits_far_better_than_the_next_one_is_taken_the_next_having_been_missed() -> None:
+    """The next door of the route (112 m from A, a 248 m detour) fits the gap, but the one after it
+    lies on the road (a 102 m detour): shorter by more than the fixes' errors (2 x (15 + 15) m) can
+    explain, so the agent was at the later door and the next one's visit was missed earlier. Doors
+    whose detours differ by less than that (128 m and 156 m) are left to route order."""
+    gap_track = track_with_gap(190)
+    far, near = door(1, 520, 110), door(2, 550, 10)
+    assert [v.case.case_id for v in visits(gap_track, [far, near])] == [2]
+    assert [v.case.case_id for v in visits(gap_track, [near, far])] == [2]
+    off, nearer = door(3, 550, 60), door(4, 550, 40)
+    assert [v.case.case_id for v in visits(gap_track, [off, nearer])] == [3]
 
 
 def test_a_gap_too_short_for_the_detour_to_the_door_makes_none() -> None:
@@ -219,3 +233,47 @@ def test_a_planned_visit_in_a_silent_gap_is_stored_as_evidence_in_place_of_the_s
     with session_scope() as db:
         record_day_evidence(db, DAY, agent_id)
     assert len(evidence_rows(device_id)) == 1 and unmatched_rows(device_id) == []  # re-running: the same
+
+
+def test_a_stop_at_a_gaps_fix_matched_to_an_unplanned_case_gives_way_to_the_planned_visit_the_gap_fits(
+        ios_day) -> None:
+    """R-VISIT-EVIDENCE: another open case of the firm stands where the phone reported before or after
+    the visit, so the detector's stop at that fix matches it; the stop is placed where the phone
+    happened to report, not where the agent stood, and the planned door the gap fits is the visit:
+    one evidence row, of the planned case, and none of the unplanned one."""
+    agent_id, device_id, case_id = ios_day
+    with session_scope() as db:
+        [stop] = day_stops(db, DAY, agent_id)
+        agent = db.get(Agent, agent_id)
+        neighbour = make_case(db, make_buyer(db), at=(stop.stop.lon, stop.stop.lat), postcode="PL1 1EB",
+                              assigned_subcontractor_id=agent.subcontractor_id).id
+    with session_scope() as db:
+        assert [s.match.case.case_id for s in day_stops(db, DAY, agent_id)] == [neighbour]
+
+    plan(agent_id, [case_id])
+    with session_scope() as db:
+        result = record_day_evidence(db, DAY, agent_id)
+    assert (result.evidence, result.unmatched) == (1, 0)
+    assert [row[0] for row in evidence_rows(device_id)] == [case_id]
+
+
+def test_a_stop_of_one_fix_sent_driving_gives_way_to_the_planned_visit_the_gap_fits(ios_day) -> None:
+    """R-VISIT-EVIDENCE: the next planned case of the route stands 60 m on along the road from the
+    fix the detector placed its stop at, so that stop of one fix, sent at driving speed, matches it;
+    the agent was driving there, and the door the gap fits first in route order is the visit. The
+    stop is replaced, not kept beside it: one evidence row, of the door."""
+    agent_id, _device, case_id = ios_day
+    with session_scope() as db:
+        [stop] = day_stops(db, DAY, agent_id)
+        assert stop.stop.fix_count == 1
+        x, y = geodata.to_bng(stop.stop.lon, stop.stop.lat)
+        door_x = geodata.to_bng(*lon_lat(550, 80))[0]
+        on = 60.0 if x > door_x else -60.0
+        agent = db.get(Agent, agent_id)
+        next_case = make_case(db, make_buyer(db), at=tuple(float(v) for v in geodata.to_wgs84(x + on, y)),
+                              postcode="PL1 1EB", assigned_subcontractor_id=agent.subcontractor_id).id
+    plan(agent_id, [case_id, next_case])
+    with session_scope() as db:
+        stops = day_stops(db, DAY, agent_id)
+    assert [s.match.case.case_id for s in stops] == [case_id]
+    assert stops[0].stop.fix_count == 2  # the gap's two fixes

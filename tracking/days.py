@@ -57,9 +57,9 @@ from tracking.evidence import (
     gps_verified,
 )
 from tracking.fixes import Fix
-from tracking.gap_visits import gap_visits, silent_gaps
+from tracking.gap_visits import claims, gap_visits, silent_gaps
 from tracking.shared_door import StopCase, match_stops
-from tracking.stops import Stop, detect_stops
+from tracking.stops import ON_FOOT_MPS, Stop, detect_stops
 
 # How much of the phone's track around a stop its evidence keeps (``visit_evidence.trail``): enough to
 # show the approach and the departure on the buyer's map once the day's pings are pruned.
@@ -217,15 +217,28 @@ def day_stops(db: Session, day: date, agent_id: int | None = None, *,
 
 # --- Planned visits a distance-reporting phone fell silent through (tracking.gap_visits) ---
 
+def _by_proximity(s: DayStop, speeds: dict[tuple[str, datetime], float | None]) -> bool:
+    """Whether a matched stop's case rests on the proximity of a fix alone (``tracking.gap_visits``): it
+    is one of the firm's other open cases, or the stop is one fix the phone sent while driving."""
+    if not s.match.case.planned:
+        return True
+    if s.stop.fix_count != 1:
+        return False
+    speed = speeds.get((s.device_id, s.stop.first_fix_ts))
+    return speed is not None and speed >= ON_FOOT_MPS
+
+
 def _with_gap_visits(db: Session, stops: list[DayStop], fixes: dict[tuple[int, str], list[Fix]],
                      addresses: dict[int, list[CaseAddress]],
                      events: dict[tuple[int, str], list[RegionEvent]]) -> list[DayStop]:
     """``stops`` with each agent's planned visits found in its phones' silent gaps added as matched
     stops (``gap_visits``), each replacing the unmatched stops the detector placed at the gap's own
-    fixes; ordered as ``day_stops``."""
+    fixes, and the stops matched by the proximity of a fix alone (``_by_proximity``) that claimed the
+    gap or are of the same case (``tracking.gap_visits``); ordered as ``day_stops``."""
+    speeds = {(device, f.ts): f.speed_mps for (_, device), track in fixes.items() for f in track}
     out = list(stops)
     for agent in sorted({a for a, _ in fixes}):
-        mine = [s for s in stops if s.agent_id == agent and s.match is not None]
+        mine = [s for s in stops if s.agent_id == agent and s.match is not None and not _by_proximity(s, speeds)]
         spans = [(s.stop.first_fix_ts, s.stop.last_fix_ts) for s in mine]
         evidenced: dict[int, tuple[datetime, datetime]] = {}
         for s, (first, last) in zip(mine, spans):
@@ -242,9 +255,12 @@ def _with_gap_visits(db: Session, stops: list[DayStop], fixes: dict[tuple[int, s
                         statistics.median(accuracies) if accuracies else None, True, True,
                         g.before.ts, g.after.ts)
             case = StopCase(Match(v.case, v.distance_m), v.arrival, v.departure)
-            out = [s for s in out if not (s.match is None and s.device_id == g.device_id
-                                          and g.before.ts <= s.stop.first_fix_ts
-                                          and s.stop.last_fix_ts <= g.after.ts)]
+            out = [s for s in out if not (
+                (s.match is None and s.device_id == g.device_id
+                 and g.before.ts <= s.stop.first_fix_ts and s.stop.last_fix_ts <= g.after.ts)
+                or (s.match is not None and s.agent_id == agent and _by_proximity(s, speeds)
+                    and ((s.device_id == g.device_id and claims((s.stop.first_fix_ts, s.stop.last_fix_ts), g))
+                         or s.match.case.case_id == v.case.case_id)))]
             out.append(DayStop(agent, g.device_id, stop, _nearest_postcode(db, stop), case.match,
                                _timing(case, events.get((agent, g.device_id), []))))
     return sorted(out, key=lambda s: (s.agent_id, s.device_id, s.arrival))

@@ -34,20 +34,31 @@ A planned door fits a gap when:
   a fix reporting a still phone (the 5-minute timer during a wait) says where the agent waited, and
   it was not at the door (a lunch or fuel stop of more than 5 minutes).
 
-A gap that already gave a matched stop is not used again: one with a matched stop's fixes on both
-sides of it (the agent stood between them), or whose fix A or B alone is a matched stop (the stop the
-detector placed at a fix to claim the silent wait, within 75 m of a door). A matched stop that merely
-ends at A (the previous door, where the 5-minute timer sent fixes) does not claim the gap after it,
-although the detector's departure estimate for it reaches into the gap: the detector assumes the wait
-was at its stop, which is the very case this module is for.
+A gap that already gave a stop matched to a planned visit is not used again: one with such a stop's
+fixes on both sides of it (the agent stood between them), or whose fix A or B alone is such a stop (the
+stop the detector placed at a fix to claim the silent wait, within 75 m of a door). A stop whose match
+rests on the proximity of a fix alone claims nothing and evidences nothing here: one matched to one of
+the firm's other open cases, or one made of a single fix the phone sent at driving speed (at least
+``ON_FOOT_MPS``). The detector places a stop in a gap at the gap's own fixes, where the phone happened
+to report and not where the agent stood, and a fix sent driving says the agent was not standing there;
+a planned door the gap fits in route order explains the same wait better (as ``match_stop`` prefers a
+planned visit to a nearer unplanned case), and the visit replaces that stop, and any such stop of the
+same case (``tracking.days``). A matched stop that merely ends at A (the previous door, where the
+5-minute timer sent fixes) does not claim the gap after it, although the detector's departure estimate
+for it reaches into the gap: the detector assumes the wait was at its stop, which is the very case this
+module is for.
 
 The candidates of a gap are the planned visits no matched stop is evidence of, between the nearest
 planned visits before and after them in the route that the stops did evidence (a gap after the last fix
 of the route's 4th visit and before the first fix of its 6th can only hold its 5th), and after the last
 visit a gap was taken for (route order). A gap is taken for a visit when exactly one candidate fits, or
 when several do and one of them is the next candidate in route order (the agent drives its route in
-order). When several fit and the next one does not, nothing is made of the gap: recall is worth less
-than a wrong visit. Cases at one address point (a postcode centroid) cannot be told apart by GPS: when
+order). That next candidate gives way to a later one whose detour A -> door -> B is shorter by more
+than the two fixes' errors can explain (twice each one's accuracy): the next candidate's own visit
+was then most likely missed before this gap (its short visit absorbed into the previous stop, or a gap
+too short to show it), and taking it here would push every later gap one visit behind the route. When
+several fit and the next one does not, nothing is made of the gap: recall is worth less than a wrong
+visit. Cases at one address point (a postcode centroid) cannot be told apart by GPS: when
 a stop is evidence of one of them, none of them is a candidate, and a gap taken for one passes over
 the others right after it in the route; they are left to the stops.
 
@@ -180,7 +191,18 @@ def fit(gap: Gap, door: CaseAddress, min_dwell_s: float = DEFAULT_MIN_DWELL_S) -
     return GapVisit(gap, door, arrival, departure, dist, nearest)
 
 
-def _claims(span: tuple[datetime, datetime], gap: Gap) -> bool:
+def _detour(gap: Gap, door: CaseAddress) -> float:
+    return math.hypot(door.x - gap.ax, door.y - gap.ay) + math.hypot(door.x - gap.bx, door.y - gap.by)
+
+
+def _noise_m(gap: Gap) -> float:
+    """How much the errors of the gap's two fixes can change the difference of two doors' detours:
+    each fix moved by its error changes both doors' distances to it by up to that error."""
+    return sum(2.0 * f.accuracy_m if f.accuracy_m is not None else UNKNOWN_ACCURACY_SLACK_M
+               for f in (gap.before, gap.after))
+
+
+def claims(span: tuple[datetime, datetime], gap: Gap) -> bool:
     """Whether a matched stop whose fixes span ``span`` already gave the visit ``gap`` held: it has
     fixes on both sides of the gap (the agent stood between them), or it is the gap's own fix A or B
     alone, the stop the detector placed at a fix to claim the silent wait."""
@@ -196,9 +218,10 @@ def gap_visits(gaps: Iterable[Gap], route: Sequence[CaseAddress],
     """The planned visits of one agent's day that its silent ``gaps`` (of all its phones) held.
 
     ``route`` is the agent's planned visits in route order; ``evidenced`` the times of the first and
-    last fix of the matched stops that are evidence of them, by case id (the agent was at that door
-    from the first to the last, whatever their estimated arrival and departure); ``claimed`` the same
-    of every matched stop of the agent, so a gap that gave one is not used again (``_claims``)."""
+    last fix of the stops that are evidence of them by more than the proximity of a fix (module
+    docstring), by case id (the agent was at that door from the first to the last, whatever their
+    estimated arrival and departure); ``claimed`` the same of every such stop of the agent, so a gap
+    that gave one is not used again (``claims``)."""
     route = [c for c in route if c.planned]
     claimed = list(claimed)
     windows: list[tuple[datetime | None, datetime | None]] = []
@@ -214,7 +237,7 @@ def gap_visits(gaps: Iterable[Gap], route: Sequence[CaseAddress],
     out: list[GapVisit] = []
     last = -1  # route index of the last visit a gap was taken for
     for gap in sorted(gaps, key=lambda g: (g.before.ts, g.device_id)):
-        if any(_claims(span, gap) for span in claimed):
+        if any(claims(span, gap) for span in claimed):
             continue
         open_ = [k for k in range(last + 1, len(route)) if k not in done
                  and (windows[k][0] is None or windows[k][0] <= gap.before.ts)
@@ -225,7 +248,8 @@ def gap_visits(gaps: Iterable[Gap], route: Sequence[CaseAddress],
         if len(fits) == 1:
             k = next(iter(fits))
         elif open_[0] in fits:
-            k = open_[0]
+            nearest = min(fits, key=lambda j: (_detour(gap, route[j]), j))
+            k = nearest if _detour(gap, route[nearest]) + _noise_m(gap) < _detour(gap, route[open_[0]]) else open_[0]
         else:
             continue
         out.append(fits[k])
