@@ -27,9 +27,24 @@ there is no order to go by.
 Which stop is for which cases
 -----------------------------
 The place's cases are taken in plan order (``CaseAddress.seq``) and the stops matched to the place in
-time order; each stop takes as many of the next cases as it shows visits (its still periods, at least
-one), leaving at least one for each later stop, and the last stop takes the rest. A stop left with no
-case (more stops at the place than cases planned there) is matched as usual.
+time order; each stop takes the next cases, as many as follows, and the last stop takes the rest. A
+stop left with no case (more stops at the place than cases planned there) is matched as usual.
+
+- A stop whose phone reported densely (a fix every ``DENSE_GAP_S`` or more often, so that its walks
+  between doors show, ``Stop.still``) takes as many cases as it shows visits (its still periods, at
+  least one), leaving at least one for each later stop.
+- A phone that reports by distance sends a fix every 5 minutes while the agent stands at the place
+  and nothing for a walk of a few tens of metres, so how many visits such a stop held is not known;
+  all that is known is how long the agent was there. The cases those stops share (what the dense
+  stops leave) go to them in proportion to the time each lasted, at least one each (largest
+  remainders first, the earlier of equal ones): the agent who spent 15 minutes at a block before
+  lunch and 30 after visited about a third of its flats before. This only decides which observed
+  span a case's visit is attributed to, and only where the plan's order leaves it open; the times
+  stay the stop's own (shared, below). Giving the first stop one case and the last all the others,
+  as a dense phone's counts would, attributes most visits to the wrong span whenever the agent came
+  back after a break; giving each case every span it could fall in would make several rows per visit.
+  A visit the detector found no stop for (a phone silent through a short return to the place) is
+  attributed to a stop of the place that did not hold it: nothing in the fixes tells.
 
 Which part of a stop is for which case
 --------------------------------------
@@ -61,7 +76,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tracking.evidence import DEFAULT_EVIDENCE_RADIUS_M, CaseAddress, Match, match_stop
-from tracking.stops import Stop
+from tracking.stops import DENSE_GAP_S, Stop
 
 # Addresses this close are one point to GPS; visits next to each other in the plan this close are made
 # from one parking place (module docstring).
@@ -167,11 +182,9 @@ def match_stops(stops: Sequence[tuple[Stop, float, float]], addresses: Sequence[
         out.append([] if m is None else [StopCase(m, stop.arrival, stop.departure)])
     for key, indices in at_place.items():
         cases = list(groups[key[0]])
-        for i, n in enumerate(indices):
+        shares = _shares([stops[n][0] for n in indices], len(cases))
+        for n, take in zip(indices, shares):
             stop, x, y = stops[n]
-            later = len(indices) - i - 1
-            take = len(cases) if later == 0 else min(len(cases), max(1, len(stop.still)),
-                                                     max(1, len(cases) - later))
             mine, cases = cases[:take], cases[take:]
             if mine:
                 out[n] = _at_place(stop, x, y, mine)
@@ -179,3 +192,43 @@ def match_stops(stops: Sequence[tuple[Stop, float, float]], addresses: Sequence[
                 plain = match_stop(x, y, addresses, radius_m)
                 out[n] = [StopCase(plain, stop.arrival, stop.departure)] if plain is not None else []
     return out
+
+
+def _dense(stop: Stop) -> bool:
+    """Whether the phone reported through the stop often enough for its walks to show (module
+    docstring): a 10-second phone does, one that reports by distance (a fix every 5 minutes while the
+    agent stands still) does not."""
+    if stop.fix_count < 2:
+        return False
+    return (stop.last_fix_ts - stop.first_fix_ts).total_seconds() / (stop.fix_count - 1) <= DENSE_GAP_S
+
+
+def _shares(stops: Sequence[Stop], n: int) -> list[int]:
+    """How many of a place's ``n`` cases (in plan order) each of its stops (in time order) takes
+    (module docstring): a stop whose phone reported densely as many as it shows still periods, leaving
+    at least one for each later stop; the stops of a phone that did not, what is left in proportion to
+    the time each lasted (at least one each, the largest remainders first, the earlier of equal ones);
+    the last stop the rest. A stop may take none when the place has fewer cases than stops."""
+    m = len(stops)
+    shares = [0] * m
+    sparse = [i for i, stop in enumerate(stops) if not _dense(stop)]
+    left = n
+    for i, stop in enumerate(stops):
+        if i in sparse:
+            continue
+        others = m - i - 1 + sum(k < i for k in sparse)  # stops still to take at least one
+        shares[i] = max(0, min(left, max(1, len(stop.still)), left - others))
+        left -= shares[i]
+    if sparse:
+        weights = [max((stops[i].departure - stops[i].arrival).total_seconds(), 1.0) for i in sparse]
+        floor = min(1, left // len(sparse))
+        exact = [floor + (left - floor * len(sparse)) * w / sum(weights) for w in weights]
+        whole = [int(e) for e in exact]
+        order = sorted(range(len(sparse)), key=lambda k: (-(exact[k] - whole[k]), k))
+        for k in order[:left - sum(whole)]:
+            whole[k] += 1
+        for i, share in zip(sparse, whole):
+            shares[i] = share
+    else:
+        shares[-1] += left
+    return shares
