@@ -175,6 +175,25 @@ def test_an_android_walk_seen_in_one_fix_still_gives_each_stop_its_own_count() -
         assert off_s(case.arrival, truth.arrival) <= 30 and off_s(case.departure, truth.departure) <= 30
 
 
+def test_a_stop_whose_still_periods_stand_at_two_addresses_is_evidence_for_each_at_its_own_times() -> None:
+    """Two planned doors 60 m apart (beyond next door) and the car between them: one stop to the
+    detector, centred between the doors. Each still period is placed at the mean of its fixes, so the
+    visit at each door is evidence for that door's case with its own times, not the whole stop for
+    whichever door the centre is nearer."""
+    legs = [Drive(*CAR), Drive(370, 10, 1.3), Dwell(200), Drive(*CAR, 1.3), Dwell(8, door=False),
+            Drive(430, 10, 1.3), Dwell(150), Drive(*CAR, 1.3), Drive(1500, 0)]
+    track = make_track(legs, seed=9)
+    [stop] = detect_stops(track.fixes)
+    west = CaseAddress(1, "1 West Row", "PL1 2AB", ORIGIN_X + 370, ORIGIN_Y + 10, planned=True, seq=3)
+    east = CaseAddress(2, "2 East Row", "PL1 2AB", ORIGIN_X + 430, ORIGIN_Y + 10, planned=True, seq=4)
+    [cases] = match_stops(centred([stop]), [east, west])
+    assert [c.match.case.case_id for c in cases] == [1, 2]
+    for case, truth in zip(cases, track.stops):
+        assert off_s(case.arrival, truth.arrival) <= 30 and off_s(case.departure, truth.departure) <= 30
+        assert case.match.distance_m <= 15 and not case.shared
+    assert [(c.opens, c.closes) for c in cases] == [(True, False), (False, True)]
+
+
 # --- through record_day_evidence (real PostGIS) ------------------------------------------------------
 
 def store_fixes(device_id: str, agent_id: int, track: Track) -> None:

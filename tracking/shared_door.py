@@ -24,6 +24,18 @@ A stop counts for a place only when every case of the place is within the eviden
 as any evidence must be; otherwise it is matched as usual. Unplanned cases are left out: without a plan
 there is no order to go by.
 
+A stop at two places
+--------------------
+The stop circle (50 m around the stop's centre) can hold doors of two places: neighbours 56 m apart
+visited from one parking place, or the last flat of one block and the first of the next. The stop's
+centre then lies between them and is nearest one place only. A stop whose phone shows still periods
+(``Stop.still``) is therefore looked at period by period: each is placed at the mean of its fixes,
+which tells doors tens of metres apart apart, and matched as a stop would be (``match_stop``, its
+place if the case has one). Where consecutive periods stand at different places the stop is cut
+between them, at the walk, and each piece counts as a stop of its place below, centred at its periods
+and timed by them (a period near no address goes with the one before it). Doors of one place (one
+point, or next door) are not told apart this way: the plan's order is what tells them.
+
 Which stop is for which cases
 -----------------------------
 The place's cases are taken in plan order (``CaseAddress.seq``) and the stops matched to the place in
@@ -72,9 +84,10 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
+import geodata
 from tracking.evidence import DEFAULT_EVIDENCE_RADIUS_M, CaseAddress, Match, match_stop
 from tracking.stops import DENSE_GAP_S, Stop
 
@@ -146,20 +159,71 @@ def _span(stop: Stop) -> tuple[datetime, datetime]:
     return stop.arrival, stop.departure
 
 
-def _at_place(stop: Stop, x: float, y: float, cases: Sequence[CaseAddress]) -> list[StopCase]:
-    """The evidence of one stop for the cases it takes (module docstring)."""
+def _at_place(stop: Stop, x: float, y: float, cases: Sequence[CaseAddress], opens: bool = True,
+              closes: bool = True) -> list[StopCase]:
+    """The evidence of one stop (or piece of one, whose ``opens`` / ``closes`` say whether its ends are
+    the stop's own) for the cases it takes (module docstring)."""
     def match(case: CaseAddress) -> Match:
         return Match(case, math.hypot(case.x - x, case.y - y))
 
     if len(cases) == 1:
-        return [StopCase(match(cases[0]), stop.arrival, stop.departure)]
+        return [StopCase(match(cases[0]), stop.arrival, stop.departure, opens=opens, closes=closes)]
     parts = _parts(stop, len(cases))
     if parts is None:
         arrival, departure = _span(stop)
-        return [StopCase(match(c), arrival, departure, shared=True) for c in cases]
+        return [StopCase(match(c), arrival, departure, opens=opens, closes=closes, shared=True) for c in cases]
     last = len(parts) - 1
-    return [StopCase(match(c), a, d, opens=i == 0, closes=i == last)
+    return [StopCase(match(c), a, d, opens=opens and i == 0, closes=closes and i == last)
             for i, (c, (a, d)) in enumerate(zip(cases, parts))]
+
+
+@dataclass(frozen=True, slots=True)
+class _Piece:
+    """A stop, or the part of it at one place (module docstring), with its centre in BNG metres."""
+
+    n: int  # the stop's index
+    stop: Stop
+    x: float
+    y: float
+    opens: bool = True
+    closes: bool = True
+
+
+def _place_of(x: float, y: float, addresses: Sequence[CaseAddress], groups: dict[int, tuple[CaseAddress, ...]],
+              radius_m: float) -> tuple[int, ...] | None:
+    m = match_stop(x, y, addresses, radius_m)
+    if m is None:
+        return None
+    group = groups.get(m.case.case_id) if m.case.planned else None
+    return tuple(c.case_id for c in group) if group is not None else (m.case.case_id,)
+
+
+def _pieces(n: int, stop: Stop, x: float, y: float, addresses: Sequence[CaseAddress],
+            groups: dict[int, tuple[CaseAddress, ...]], radius_m: float) -> list[_Piece]:
+    """The stop cut where its still periods stand at different places (module docstring); a still
+    period near no address goes with the one before it (or after, at the start)."""
+    if len(stop.still) < 2:
+        return [_Piece(n, stop, x, y)]
+    at = [tuple(float(v) for v in geodata.to_bng(p.lon, p.lat)) for p in stop.still]
+    places = [_place_of(px, py, addresses, groups, radius_m) for px, py in at]
+    known = [p for p in places if p is not None]
+    if len(set(known)) < 2:
+        return [_Piece(n, stop, x, y)]
+    filled, last = [], known[0]
+    for place in places:
+        last = place if place is not None else last
+        filled.append(last)
+    runs = [list(g) for _, g in itertools.groupby(range(len(filled)), key=filled.__getitem__)]
+    out = []
+    for k, run in enumerate(runs):
+        px = sum(at[i][0] for i in run) / len(run)
+        py = sum(at[i][1] for i in run) / len(run)
+        lon, lat = geodata.to_wgs84(px, py)
+        periods = tuple(stop.still[i] for i in run)
+        piece = replace(stop, arrival=periods[0].arrival, departure=periods[-1].departure, lat=float(lat),
+                        lon=float(lon), still=periods)
+        out.append(_Piece(n, piece, px, py, opens=k == 0, closes=k == len(runs) - 1))
+    return out
 
 
 def match_stops(stops: Sequence[tuple[Stop, float, float]], addresses: Sequence[CaseAddress],
@@ -168,30 +232,32 @@ def match_stops(stops: Sequence[tuple[Stop, float, float]], addresses: Sequence[
     """For each of one phone's stops of a day (in time order, each with its centre in BNG metres), the
     cases it is evidence for and when: none for a stop near no case, one as ``match_stop`` has it for
     a stop at an address of its own, and at a place several planned cases share, the cases and times
-    the module docstring gives."""
+    the module docstring gives; a stop whose still periods stand at different places, for each
+    place."""
     groups = place_groups(addresses, same_point_m, next_door_m)
-    out: list[list[StopCase]] = []
-    at_place: dict[tuple[int, ...], list[int]] = {}
+    out: list[list[StopCase]] = [[] for _ in stops]
+    at_place: dict[tuple[int, ...], list[_Piece]] = {}
     for n, (stop, x, y) in enumerate(stops):
-        m = match_stop(x, y, addresses, radius_m)
-        group = groups.get(m.case.case_id) if m is not None and m.case.planned else None
-        if group is not None and all(math.hypot(c.x - x, c.y - y) <= radius_m for c in group):
-            at_place.setdefault(tuple(c.case_id for c in group), []).append(n)
-            out.append([])
-            continue
-        out.append([] if m is None else [StopCase(m, stop.arrival, stop.departure)])
-    for key, indices in at_place.items():
+        for piece in _pieces(n, stop, x, y, addresses, groups, radius_m):
+            m = match_stop(piece.x, piece.y, addresses, radius_m)
+            group = groups.get(m.case.case_id) if m is not None and m.case.planned else None
+            if group is not None and all(math.hypot(c.x - piece.x, c.y - piece.y) <= radius_m for c in group):
+                at_place.setdefault(tuple(c.case_id for c in group), []).append(piece)
+            elif m is not None:
+                out[n].append(_plain(piece, m))
+    for key, pieces in at_place.items():
         cases = list(groups[key[0]])
-        shares = _shares([stops[n][0] for n in indices], len(cases))
-        for n, take in zip(indices, shares):
-            stop, x, y = stops[n]
+        for piece, take in zip(pieces, _shares([p.stop for p in pieces], len(cases))):
             mine, cases = cases[:take], cases[take:]
             if mine:
-                out[n] = _at_place(stop, x, y, mine)
-            else:
-                plain = match_stop(x, y, addresses, radius_m)
-                out[n] = [StopCase(plain, stop.arrival, stop.departure)] if plain is not None else []
-    return out
+                out[piece.n] += _at_place(piece.stop, piece.x, piece.y, mine, piece.opens, piece.closes)
+            elif (plain := match_stop(piece.x, piece.y, addresses, radius_m)) is not None:
+                out[piece.n].append(_plain(piece, plain))
+    return [sorted(cases, key=lambda c: c.arrival) for cases in out]
+
+
+def _plain(piece: _Piece, m: Match) -> StopCase:
+    return StopCase(m, piece.stop.arrival, piece.stop.departure, opens=piece.opens, closes=piece.closes)
 
 
 def _dense(stop: Stop) -> bool:

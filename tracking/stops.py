@@ -68,9 +68,10 @@ Such an arrival may come after the stop's first fix (``first_fix_ts``, then a fi
 and such a departure before its last.
 
 A stop also lists its still periods (``Stop.still``): the spans of standing still that visible walks
-separate (a fix at ``WALKING_MPS`` or faster between still fixes ``MIN_WALK_S`` apart, on dense
-segments; fixes between ``STILL_MPS`` and walking pace are Doppler noise of a still phone), each timed
-like the longest run, the first and last bounded by the circle crossings; still fixes spanning less
+separate (between still fixes ``MIN_WALK_S`` apart, on dense segments, ``MIN_WALK_FIXES`` moving fixes
+of which one at walking pace, ``WALKING_MPS``, or one at a brisk walk, ``BRISK_MPS``; a still phone's
+Doppler noise is slower), each timed like the longest run, the first and last bounded by the circle
+crossings, and placed at the mean of its fixes; still fixes spanning less
 than ``MIN_STILL_S`` (a pause in the car between two walks) are part of the walk. When the stop has
 still periods, the longest of them (not the longest unbroken run of still fixes, which noise cuts
 short) is when the agent stood at the door. An agent visiting
@@ -136,10 +137,14 @@ MIN_STILL_S = 20.0
 
 @dataclass(frozen=True, slots=True)
 class StillPeriod:
-    """A span of a stop in which the phone reported standing still, with no visible walk inside it."""
+    """A span of a stop in which the phone reported standing still, with no visible walk inside it, and
+    where: the mean of its fixes (WGS84), the door the agent stood at as near as the fixes tell, which
+    may be another address than the stop's centre is nearest (``tracking.shared_door``)."""
 
     arrival: datetime
     departure: datetime
+    lat: float
+    lon: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -554,8 +559,15 @@ class _Scanner:
             departure_interpolated=departure_interp,
             first_fix_ts=first.fix.ts,
             last_fix_ts=last.fix.ts,
-            still=tuple(StillPeriod(datetime.fromtimestamp(a, tz), datetime.fromtimestamp(d, tz)) for a, d in periods),
+            still=tuple(StillPeriod(datetime.fromtimestamp(a, tz), datetime.fromtimestamp(d, tz),
+                                    *self._where(i, j)) for (a, d), (i, j, *_) in zip(periods, runs)),
         )
+
+    def _where(self, i: int, j: int) -> tuple[float, float]:
+        """The mean position of members i..j as (lat, lon)."""
+        span = self.members[i:j + 1]
+        lon, lat = geodata.to_wgs84(sum(p.x for p in span) / len(span), sum(p.y for p in span) / len(span))
+        return float(lat), float(lon)
 
     def _period_times(self, periods: list[tuple[int, int, float | None, float | None]], arrival_t: float,
                       departure_t: float) -> list[tuple[float, float]]:
