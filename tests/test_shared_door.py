@@ -5,6 +5,7 @@ when no walk is visible each case gets the whole span; a case alone at its point
 Pure tests on synthetic phones, then record_day_evidence on real PostGIS."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -137,6 +138,60 @@ def test_a_point_visited_twice_in_the_day_gives_each_stop_its_cases_in_plan_orde
     found = match_stops(centred(stops), [at_door(5, 3), far, at_door(4, 1)])
     assert [[c.match.case.case_id for c in cases] for cases in found] == [[4], [8], [5]]
     assert all(off_s(cases[0].arrival, t.arrival) <= 30 for cases, t in zip(found, track.stops))
+
+
+def test_a_distance_reporting_phone_back_at_a_place_after_a_break_shares_its_cases_by_time_spent() -> None:
+    """A phone reporting every 100 m or 5 min shows no walk between doors: six flats at one point,
+    visited 10 minutes before a break elsewhere and 20 after. The stops take the cases in plan order in
+    proportion to their length (two, then four), each case the whole span of its stop, not the first
+    stop one case and the second the other five."""
+    legs = [Drive(*CAR), Drive(*DOOR, 1.3), Dwell(600), Drive(*CAR, 1.3), Drive(1500, 0), Dwell(900, door=False),
+            Drive(*CAR), Drive(*DOOR, 1.3), Dwell(1200), Drive(*CAR, 1.3), Drive(-800, 0)]
+    track = make_track(legs, mode="ios", seed=3)
+    stops = centred(detect_stops(track.fixes))
+    addresses = [at_door(case, seq) for case, seq in zip(range(11, 17), range(1, 7))]
+    found = [cases for cases in match_stops(stops, addresses) if cases]
+    assert [[c.match.case.case_id for c in cases] for cases in found] == [[11, 12], [13, 14, 15, 16]]
+    for cases, truth in zip(found, track.stops):
+        assert all(c.shared and (c.arrival, c.departure) == (cases[0].arrival, cases[0].departure) for c in cases)
+        assert cases[0].arrival <= truth.arrival + timedelta(seconds=60)
+        assert cases[0].departure >= truth.departure - timedelta(seconds=60)
+
+
+def test_an_android_walk_seen_in_one_fix_still_gives_each_stop_its_own_count() -> None:
+    """Two flats before a break and one after, on a 10-second phone whose walk between the first two
+    shows as a single brisk fix: the first stop takes two cases, the one after the break the third."""
+    track = make_track([Drive(*CAR), Drive(*DOOR, 1.3), Dwell(180), Drive(*CAR, 1.3), Dwell(8, door=False),
+                        Drive(*DOOR, 1.3), Dwell(240), Drive(*CAR, 1.3), Drive(1500, 0), Dwell(900, door=False),
+                        Drive(*CAR), Drive(*DOOR, 1.3), Dwell(200), Drive(*CAR, 1.3), Drive(-800, 0)], seed=2)
+    first, second = track.stops[0], track.stops[1]
+    walk = [f for f in track.fixes if first.departure < f.ts < second.arrival]
+    fixes = [f if f not in walk else replace(f, speed_mps=1.7 if f is walk[len(walk) // 2] else 0.3)
+             for f in track.fixes]
+    found = [cases for cases in match_stops(centred(detect_stops(fixes)), [at_door(1, 1), at_door(2, 2),
+                                                                           at_door(3, 3)]) if cases]
+    assert [[c.match.case.case_id for c in cases] for cases in found] == [[1, 2], [3]]
+    for case, truth in zip(found[0] + found[1], track.stops):
+        assert off_s(case.arrival, truth.arrival) <= 30 and off_s(case.departure, truth.departure) <= 30
+
+
+def test_a_stop_whose_still_periods_stand_at_two_addresses_is_evidence_for_each_at_its_own_times() -> None:
+    """Two planned doors 60 m apart (beyond next door) and the car between them: one stop to the
+    detector, centred between the doors. Each still period is placed at the mean of its fixes, so the
+    visit at each door is evidence for that door's case with its own times, not the whole stop for
+    whichever door the centre is nearer."""
+    legs = [Drive(*CAR), Drive(370, 10, 1.3), Dwell(200), Drive(*CAR, 1.3), Dwell(8, door=False),
+            Drive(430, 10, 1.3), Dwell(150), Drive(*CAR, 1.3), Drive(1500, 0)]
+    track = make_track(legs, seed=9)
+    [stop] = detect_stops(track.fixes)
+    west = CaseAddress(1, "1 West Row", "PL1 2AB", ORIGIN_X + 370, ORIGIN_Y + 10, planned=True, seq=3)
+    east = CaseAddress(2, "2 East Row", "PL1 2AB", ORIGIN_X + 430, ORIGIN_Y + 10, planned=True, seq=4)
+    [cases] = match_stops(centred([stop]), [east, west])
+    assert [c.match.case.case_id for c in cases] == [1, 2]
+    for case, truth in zip(cases, track.stops):
+        assert off_s(case.arrival, truth.arrival) <= 30 and off_s(case.departure, truth.departure) <= 30
+        assert case.match.distance_m <= 15 and not case.shared
+    assert [(c.opens, c.closes) for c in cases] == [(True, False), (False, True)]
 
 
 # --- through record_day_evidence (real PostGIS) ------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -94,6 +95,45 @@ def test_android_evidence_times_are_at_the_door_not_where_the_car_entered_the_ci
     blind = make_track(WALK_TO_DOOR, seed=seed, start_offset_s=seed * 3, report_speed=False)
     arr, dep = _errors(_match(detect_stops(blind.fixes), blind.stops))
     assert arr[0] < -20 and dep[0] > 20, "without speeds only the circle crossings are known"
+
+
+def _with_speeds(track: Track, speeds: dict[int, float]) -> list[Fix]:
+    """The track's fixes with the reported speed of the k-th fix at the door (of its first stop)
+    replaced, for each k in ``speeds``."""
+    door = [f for f in track.fixes if track.stops[0].arrival <= f.ts <= track.stops[0].departure]
+    changed = {door[k]: v for k, v in speeds.items()}
+    return [replace(f, speed_mps=changed[f]) if f in changed else f for f in track.fixes]
+
+
+@pytest.mark.parametrize("noise", [{10: 0.8, 11: 0.9}, {14: 1.2}, {1: 0.8, 3: 0.7}])
+def test_doppler_noise_of_a_still_phone_is_no_walk_and_does_not_move_the_door_times(noise: dict) -> None:
+    """R-VISIT-EVIDENCE: a phone standing at a door reports a few tenths of a metre per second of
+    Doppler noise, now and then two fixes above STILL_MPS in a row, or one at walking pace; that is not
+    a walk off and back, and the visit stays one still period timed from the walk up to the walk away
+    (not from the longest run the noise left, nor from after noise near the arrival)."""
+    track = make_track(WALK_TO_DOOR, seed=1)
+    [stop] = detect_stops(_with_speeds(track, noise))
+    assert len(stop.still) == 1
+    [(t, s)] = _match([stop], track.stops)
+    for period in (stop.still[0], s):
+        assert abs((period.arrival - t.arrival).total_seconds()) <= 10
+        assert abs((period.departure - t.departure).total_seconds()) <= 10
+
+
+def test_a_walk_between_two_doors_seen_in_one_brisk_fix_separates_the_visits() -> None:
+    """A short walk to the car and back at a 10-second phone may show one fix only; one at a brisk
+    walk (BRISK_MPS) is no still phone's noise, so the stop shows two still periods."""
+    legs = [Drive(800, 0), Dwell(8, door=False), Drive(800, 20, 1.3), Dwell(240), Drive(800, 0, 1.3),
+            Dwell(8, door=False), Drive(800, 20, 1.3), Dwell(180), Drive(800, 0, 1.3), Drive(2000, 0)]
+    track = make_track(legs, seed=2)
+    first, second = track.stops
+    walk = [f for f in track.fixes if first.departure < f.ts < second.arrival]
+    fixes = [f if f not in walk else replace(f, speed_mps=1.6 if f is walk[len(walk) // 2] else 0.2)
+             for f in track.fixes]
+    [stop] = detect_stops(fixes)
+    assert len(stop.still) == 2
+    assert abs((stop.still[0].departure - first.departure).total_seconds()) <= 30
+    assert abs((stop.still[1].arrival - second.arrival).total_seconds()) <= 30
 
 
 def test_traffic_light_halt_is_not_a_stop() -> None:

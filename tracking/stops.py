@@ -68,9 +68,13 @@ Such an arrival may come after the stop's first fix (``first_fix_ts``, then a fi
 and such a departure before its last.
 
 A stop also lists its still periods (``Stop.still``): the spans of standing still that visible walks
-separate (at least ``MIN_WALK_FIXES`` fixes at walking pace, ``MIN_WALK_S`` long, on dense segments),
-each timed like the longest run, the first and last bounded by the circle crossings; still fixes
-spanning less than ``MIN_STILL_S`` (a pause in the car between two walks) are part of the walk. An agent visiting
+separate (between still fixes ``MIN_WALK_S`` apart, on dense segments, ``MIN_WALK_FIXES`` moving fixes
+of which one at walking pace, ``WALKING_MPS``, or one at a brisk walk, ``BRISK_MPS``; a still phone's
+Doppler noise is slower), each timed like the longest run, the first and last bounded by the circle
+crossings, and placed at the mean of its fixes; still fixes spanning less
+than ``MIN_STILL_S`` (a pause in the car between two walks) are part of the walk. When the stop has
+still periods, the longest of them (not the longest unbroken run of still fixes, which noise cuts
+short) is when the agent stood at the door. An agent visiting
 several doors at one address point (flats in one block) makes one stop whose periods are the visits;
 ``tracking.shared_door`` tells them apart with these.
 
@@ -114,13 +118,17 @@ STILL_MPS = 0.7
 # Reported speeds below this are on foot (or still): a car that drives on is faster.
 ON_FOOT_MPS = 2.5
 # A walk between two still periods of one stop (an agent going from one door to the next, or back to
-# the car and to the next door) is visible as at least this many fixes at walking pace or more (a pause
-# in the car may come between them), lasting at least this long from the last still fix to the next.
-# One such fix is Doppler noise; shuffling a few steps at a door lasts seconds, while the shortest walk
-# off and back (car parked 10 m away at 1.5 m/s) is over 13 s plus getting in and out. Two fixes of a
-# 10-second phone span at least 30 s.
+# the car and to the next door) is visible as at least MIN_WALK_FIXES fixes at walking pace or more of
+# which one at WALKING_MPS (people walk at 1.1-1.5 m/s), or as one fix at BRISK_MPS, between still
+# fixes at least MIN_WALK_S apart. A still phone's Doppler noise (a few tenths of a metre per second)
+# crosses STILL_MPS once in some tens of fixes, often two in a row, and reaches walking pace once in
+# some thousands, but not a brisk walk; a short walk at a 10-second phone may show one fix only.
+# Shuffling a few steps at a door lasts seconds, while the shortest walk off and back (car parked 10 m
+# away at 1.5 m/s) is over 13 s plus getting in and out.
 MIN_WALK_FIXES = 2
-MIN_WALK_S = 20.0
+WALKING_MPS = 1.1
+BRISK_MPS = 1.5
+MIN_WALK_S = 15.0
 # Still fixes spanning less than this are a pause on the way (getting out of the car, sitting in it
 # between two walks: seconds, one or two fixes of a 10-second phone), not a visit: knocking and waiting
 # at a door takes longer, and a 45-second visit gives still fixes spanning at least 25 s.
@@ -129,10 +137,14 @@ MIN_STILL_S = 20.0
 
 @dataclass(frozen=True, slots=True)
 class StillPeriod:
-    """A span of a stop in which the phone reported standing still, with no visible walk inside it."""
+    """A span of a stop in which the phone reported standing still, with no visible walk inside it, and
+    where: the mean of its fixes (WGS84), the door the agent stood at as near as the fixes tell, which
+    may be another address than the stop's centre is nearest (``tracking.shared_door``)."""
 
     arrival: datetime
     departure: datetime
+    lat: float
+    lon: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,6 +376,9 @@ class _Scanner:
     def _still(self, p: _Pt) -> bool:
         return p.fix.speed_mps is not None and p.fix.speed_mps < STILL_MPS
 
+    def _walking(self, p: _Pt) -> bool:
+        return p.fix.speed_mps is not None and p.fix.speed_mps >= WALKING_MPS
+
     def _moving(self, p: _Pt) -> bool:
         return p.fix.speed_mps is not None and p.fix.speed_mps >= STILL_MPS
 
@@ -411,9 +426,10 @@ class _Scanner:
 
         Runs of consecutive still fixes whose fixes span at least MIN_STILL_S; shorter ones are pauses
         on the way (an agent walking back to the car, sitting in it a few seconds and walking to the
-        next door shows as still, one or two fixes walking, one or two still, walking, still), and are
-        part of the walk. Runs no walk separates (``_walked_between``: e.g. one faster fix, Doppler
-        noise) are joined."""
+        next door shows as walking, one or two still fixes, walking), and are part of the walk. Runs no
+        walk separates (``_walked_between``: e.g. a fix or two of Doppler noise) are joined. Each span
+        then reaches out to the still fixes beyond such noise up to the nearest fix at walking pace (a
+        still phone's noise must not make the agent arrive late or leave early)."""
         runs: list[tuple[int, int]] = []
         for k, p in enumerate(self.members):
             if not self._still(p):
@@ -430,17 +446,34 @@ class _Scanner:
                 out[-1] = (out[-1][0], j)
             else:
                 out.append((i, j))
-        return out
+        return [self._reach(i, j) for i, j in out]
+
+    def _reach(self, i: int, j: int) -> tuple[int, int]:
+        """Still members i..j widened to the farthest still fix on either side that no fix at walking
+        pace separates from them."""
+        lo = hi = None
+        for k in range(i - 1, -1, -1):
+            if self._walking(self.members[k]):
+                break
+            lo = k if self._still(self.members[k]) else lo
+        for k in range(j + 1, len(self.members)):
+            if self._walking(self.members[k]):
+                break
+            hi = k if self._still(self.members[k]) else hi
+        return (i if lo is None else lo, j if hi is None else hi)
 
     def _walked_between(self, j: int, i: int) -> bool:
         """Whether the agent visibly walked off and back between the still fixes at members ``j`` and
-        ``i``: at least MIN_WALK_FIXES fixes in between report walking pace or more, the two still fixes
-        are at least MIN_WALK_S apart, and every segment from one to the other is dense (a silent gap
-        could hide anything, or nothing)."""
+        ``i``: in between, a fix at a brisk walk (BRISK_MPS) or at least MIN_WALK_FIXES moving fixes of
+        which one at walking pace (WALKING_MPS); the two still fixes at least MIN_WALK_S apart; and
+        every segment from one to the other dense (a silent gap could hide anything, or nothing)."""
         span = self.members[j:i + 1]
-        walking = sum(self._moving(p) for p in span[1:-1])
+        inner = span[1:-1]
+        fastest = max((p.fix.speed_mps for p in inner if p.fix.speed_mps is not None), default=0.0)
+        moving = sum(self._moving(p) for p in inner)
+        walked = fastest >= BRISK_MPS or (fastest >= WALKING_MPS and moving >= MIN_WALK_FIXES)
         dense = all(b.t - a.t <= DENSE_GAP_S for a, b in itertools.pairwise(span))
-        return walking >= MIN_WALK_FIXES and span[-1].t - span[0].t >= MIN_WALK_S and dense
+        return walked and span[-1].t - span[0].t >= MIN_WALK_S and dense
 
     def _close(self, out1: _Pt | None, out2: _Pt | None) -> tuple[Stop | None, Stop | None, _Pt]:
         """The candidate as a stop on its own estimate, the same with its arrival kept after the last
@@ -476,10 +509,13 @@ class _Scanner:
                 departure_t, departure_interp = _crossing_time(a, b, s, moving, False), True
                 f = (departure_t - a.t) / (b.t - a.t) if b.t > a.t else 0.0
                 exit_pt = _Pt(a.fix, a.x + f * (b.x - a.x), a.y + f * (b.y - a.y), departure_t)
-        # The longest still run times the stop (the first of equally long ones); the still periods are
-        # kept for telling apart several visits at one address point (``tracking.shared_door``).
-        longest = max(self._still_runs(), key=lambda r: r[1] - r[0], default=None)
-        periods = [(i, j, *self._run_times(i, j, cx, cy, outs)) for i, j in self._still_periods()]
+        # The longest still period (or, with none, the longest still run) times the stop, the first of
+        # equally long ones; the still periods are kept for telling apart several visits at one address
+        # point (``tracking.shared_door``).
+        spans = self._still_periods()
+        longest = max(spans or self._still_runs(), key=lambda r: self.members[r[1]].t - self.members[r[0]].t,
+                      default=None)
+        periods = [(i, j, *self._run_times(i, j, cx, cy, outs)) for i, j in spans]
         still = (*self._run_times(*longest, cx, cy, outs), periods) if longest is not None else None
         own = self._stop(arrival_t, arrival_interp, departure_t, departure_interp, cx, cy, still)
         floored = own
@@ -523,8 +559,15 @@ class _Scanner:
             departure_interpolated=departure_interp,
             first_fix_ts=first.fix.ts,
             last_fix_ts=last.fix.ts,
-            still=tuple(StillPeriod(datetime.fromtimestamp(a, tz), datetime.fromtimestamp(d, tz)) for a, d in periods),
+            still=tuple(StillPeriod(datetime.fromtimestamp(a, tz), datetime.fromtimestamp(d, tz),
+                                    *self._where(i, j)) for (a, d), (i, j, *_) in zip(periods, runs)),
         )
+
+    def _where(self, i: int, j: int) -> tuple[float, float]:
+        """The mean position of members i..j as (lat, lon)."""
+        span = self.members[i:j + 1]
+        lon, lat = geodata.to_wgs84(sum(p.x for p in span) / len(span), sum(p.y for p in span) / len(span))
+        return float(lat), float(lon)
 
     def _period_times(self, periods: list[tuple[int, int, float | None, float | None]], arrival_t: float,
                       departure_t: float) -> list[tuple[float, float]]:
