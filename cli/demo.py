@@ -82,6 +82,7 @@ def plan_demo_day(console: Console, day) -> None:
 
 
 MORNING_ENDS = time(12, 0)  # London time: the replayed part of the demo day
+REPLAY_BACKLOG = 500        # messages published but not yet received by the demo's ingest worker
 
 
 def replay_morning(console: Console, day: date, seed: int) -> None:
@@ -109,9 +110,20 @@ def replay_morning(console: Console, day: date, seed: int) -> None:
         with Progress(*Progress.get_default_columns(), console=console) as bar:
             publishing = bar.add_task("phones publishing", total=None)
 
+            published = 0
+
             def progress(total: int):
                 bar.update(publishing, total=total)
-                return lambda n=1: bar.advance(publishing, n)
+
+                def advance(n: int = 1) -> None:
+                    nonlocal published
+                    bar.advance(publishing, n)
+                    published += n
+                    # A broker on Mosquitto's defaults queues 1,000 messages for a slow subscriber and
+                    # drops QoS 1 messages beyond that: the replay waits for the ingest to keep up.
+                    while published - worker.received > REPLAY_BACKLOG and thread.is_alive():
+                        _time.sleep(0.005)
+                return advance
 
             report = sim.simulate_agents(day, seed=seed, until=MORNING_ENDS, truth=OUT / "demo_morning_truth.csv",
                                          progress=progress)

@@ -30,10 +30,14 @@ from sim.generator import Scenario
 # app_user (directly or through agent), which is kept, and PostgreSQL refuses to TRUNCATE a table
 # referenced by a table outside the statement: they are emptied with DELETE instead.
 # Stored plans and pins, visit evidence and unmatched stops name the replaced cases and agents, so they
-# go with them. (GPS pings carry no foreign key and stay; the live view reads only the newest.)
+# go with them.
 TRUNCATED = ("visit_evidence", "unmatched_stop", "plan_visit", "plan_dropped", "plan_route", "plan_run", "plan_pin",
              "ledger_entry", "visit", "case_vehicle", "case_event", "vehicle", "enforcement_case", "address", "debtor", "device", "van")
 DELETED = ("agent", "subcontractor")
+# The phones' fixes and geofence events carry no foreign key, but they are the replaced agents' tracks:
+# the new scenario's phones (the same device ids, other routes) would otherwise mix with them, e.g. when
+# a simulated day is replayed again after a reseed.
+GPS = ("gps_ping", "gps_transition")
 
 # Geometry column of the tables whose frames carry lon/lat.
 POINTS = {"agent": "home_base", "van": "base", "address": "location"}
@@ -67,6 +71,7 @@ def store(scenario: Scenario, conn: psycopg.Connection, advance: Callable[[int],
 def _reset(cur: psycopg.Cursor) -> None:
     cur.execute("UPDATE app_user SET agent_id = NULL WHERE agent_id IS NOT NULL")
     cur.execute(f"TRUNCATE {', '.join(TRUNCATED)}")
+    cur.execute(f"TRUNCATE {', '.join(GPS)}")
     for table in DELETED:
         cur.execute(f"DELETE FROM {table}")
 

@@ -309,6 +309,28 @@ def test_a_reseed_keeps_users_buyers_and_the_audit_trail(tiny_db: str) -> None:
         _seeded["state"] = None  # the extra subcontractor below differs from a fresh seed
 
 
+def test_a_reseed_clears_the_replaced_phones_tracks(tiny_db: str) -> None:
+    """The new scenario's phones reuse the device ids: the old tracks must not mix with theirs."""
+    from datetime import UTC, datetime
+
+    from core import connect_redis
+    from core.db import raw_connection
+    from tracking import Decoded, GeofenceEvent, GpsFix, GpsStore, Received
+
+    [(device_id, agent_id)] = rows(tiny_db, "SELECT device_id, agent_id FROM device WHERE kind = 'phone' "
+                                            "ORDER BY id LIMIT 1")
+    now = datetime.now(UTC).replace(microsecond=0)
+    with raw_connection(tiny_db) as conn:
+        GpsStore(conn, connect_redis(), namespace=f"test:{unique('reseed')}:").commit([Received(
+            f"owntracks/{device_id}/phone/event", b"{}", now,
+            Decoded([GpsFix(device_id, agent_id, now, -4.14, 50.37)],
+                    transitions=[GeofenceEvent(device_id, agent_id, now, "enter", "1", -4.14, 50.37, 10.0)]))])
+    assert scalar(tiny_db, "SELECT count(*) FROM gps_ping WHERE device_id = :d", d=device_id) == 1
+    seed(tiny_db, "tiny", 1)
+    assert scalar(tiny_db, "SELECT count(*) FROM gps_ping WHERE device_id = :d", d=device_id) == 0
+    assert scalar(tiny_db, "SELECT count(*) FROM gps_transition WHERE device_id = :d", d=device_id) == 0
+
+
 def _check_reseed_kept(tiny_db: str, username: str, buyer_user: str, plymouth: int, audit: int) -> None:
     users = dict(rows(tiny_db, "SELECT username, agent_id FROM app_user WHERE username IN (:a, :b)",
                       a=username, b=buyer_user))
