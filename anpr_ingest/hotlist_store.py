@@ -1,0 +1,137 @@
+"""The hotlist in Redis: one hash, field = normalised VRM, value = what a hit needs as JSON
+(``{"vehicle_id": 7, "case_ids": [12, 40]}``), so a plate read costs one ``HGET``.
+
+Keys (``namespace`` prefixes them all; tests use their own):
+
+- ``anpr:hotlist``: the live hash readers look up;
+- ``anpr:hotlist:build:<token>``: a full rebuild writes here, then renames it over the live hash in one
+  script, so a reader sees the old list or the new one, never half of one;
+- ``anpr:hotlist:building``: set while a rebuild runs. An incremental change made meanwhile is applied
+  to the live hash AND its vehicle ids go to ``anpr:hotlist:pending``; the swap hands them back to the
+  rebuild, which re-derives them, because its snapshot of the database may predate that change;
+- ``anpr:hotlist:admitted_to``: the time up to which R-ANPR-24H clocks have been admitted
+  (``hotlist.admit_due``).
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import redis
+
+LIVE_KEY = "anpr:hotlist"
+BUILD_PREFIX = "anpr:hotlist:build:"
+BUILDING_KEY = "anpr:hotlist:building"
+PENDING_KEY = "anpr:hotlist:pending"
+ADMITTED_KEY = "anpr:hotlist:admitted_to"
+BUILD_TTL_S = 3600  # a crashed rebuild's marker and half-built hash expire on their own
+
+
+@dataclass(frozen=True)
+class HotlistEntry:
+    """What a hit on one VRM needs: the vehicle and the warrants that put it on the list."""
+
+    vehicle_id: int
+    case_ids: tuple[int, ...]
+
+    def dumps(self) -> str:
+        return json.dumps({"vehicle_id": self.vehicle_id, "case_ids": list(self.case_ids)},
+                          separators=(",", ":"))
+
+    @classmethod
+    def loads(cls, raw: str | bytes) -> HotlistEntry:
+        d = json.loads(raw)
+        return cls(int(d["vehicle_id"]), tuple(int(c) for c in d["case_ids"]))
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+# Incremental change, atomic with respect to a rebuild's swap: returns the old values of every VRM
+# touched (for the audit), writes the new ones, and queues the vehicles if a rebuild is running.
+# KEYS: live, building, pending. ARGV: n_set, n_del, then n_set (vrm, json) pairs, n_del vrms, then
+# the vehicle ids to queue.
+_APPLY = """
+local n_set, n_del = tonumber(ARGV[1]), tonumber(ARGV[2])
+local vrms = {}
+for i = 0, n_set - 1 do vrms[#vrms + 1] = ARGV[3 + 2 * i] end
+local del_from = 3 + 2 * n_set
+for i = 0, n_del - 1 do vrms[#vrms + 1] = ARGV[del_from + i] end
+local old = {}
+for i, vrm in ipairs(vrms) do old[i] = redis.call('HGET', KEYS[1], vrm) end
+for i = 0, n_set - 1 do redis.call('HSET', KEYS[1], ARGV[3 + 2 * i], ARGV[4 + 2 * i]) end
+for i = 0, n_del - 1 do redis.call('HDEL', KEYS[1], ARGV[del_from + i]) end
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  for i = del_from + n_del, #ARGV do redis.call('SADD', KEYS[3], ARGV[i]) end
+end
+return old
+"""
+
+# The swap: the old live hash (for the audit), the new one renamed over it (or the live one dropped
+# when the new list is empty), and the vehicles changed while the rebuild ran.
+# KEYS: live, build, building, pending.
+_SWAP = """
+local old = redis.call('HGETALL', KEYS[1])
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('RENAME', KEYS[2], KEYS[1])
+else
+  redis.call('DEL', KEYS[1])
+end
+local pending = redis.call('SMEMBERS', KEYS[4])
+redis.call('DEL', KEYS[3], KEYS[4])
+return {old, pending}
+"""
+
+
+def lookup(client: redis.Redis, vrm: str, *, namespace: str = "") -> HotlistEntry | None:
+    """The entry of a normalised VRM, or None when the vehicle is not on the hotlist."""
+    raw = client.hget(namespace + LIVE_KEY, vrm)
+    return None if raw is None else HotlistEntry.loads(raw)
+
+
+def read_all(client: redis.Redis, *, namespace: str = "") -> dict[str, HotlistEntry]:
+    return {_text(k): HotlistEntry.loads(v) for k, v in client.hgetall(namespace + LIVE_KEY).items()}
+
+
+def apply_changes(client: redis.Redis, put: Mapping[str, HotlistEntry], drop: Iterable[str],
+                  vehicle_ids: Iterable[int], *, namespace: str = "") -> dict[str, HotlistEntry | None]:
+    """Write ``put`` and delete ``drop`` from the live hash in one step; return the entries they
+    replaced (None where there was none)."""
+    drop = list(drop)
+    args: list[str | int] = [len(put), len(drop)]
+    for vrm, entry in put.items():
+        args += [vrm, entry.dumps()]
+    args += drop
+    args += [str(v) for v in vehicle_ids]
+    keys = [namespace + LIVE_KEY, namespace + BUILDING_KEY, namespace + PENDING_KEY]
+    old = client.eval(_APPLY, len(keys), *keys, *args)
+    vrms = [*put, *drop]
+    return {vrm: None if raw is None else HotlistEntry.loads(raw) for vrm, raw in zip(vrms, old)}
+
+
+def start_build(client: redis.Redis, token: str, *, namespace: str = "") -> None:
+    """Mark a rebuild as running, before it reads the database (see the module docstring)."""
+    client.set(namespace + BUILDING_KEY, token, ex=BUILD_TTL_S)
+    client.delete(namespace + BUILD_PREFIX + token)
+
+
+def write_build(client: redis.Redis, token: str, entries: Mapping[str, HotlistEntry], *,
+                namespace: str = "", batch: int = 10_000) -> None:
+    key = namespace + BUILD_PREFIX + token
+    items = list(entries.items())
+    pipe = client.pipeline(transaction=False)
+    for start in range(0, len(items), batch):
+        pipe.hset(key, mapping={vrm: e.dumps() for vrm, e in items[start:start + batch]})
+    pipe.expire(key, BUILD_TTL_S)
+    pipe.execute()
+
+
+def swap_build(client: redis.Redis, token: str, *, namespace: str = "") -> tuple[dict[str, HotlistEntry], list[int]]:
+    """Put the built hash live; return the hash it replaced and the vehicles changed meanwhile."""
+    keys = [namespace + LIVE_KEY, namespace + BUILD_PREFIX + token, namespace + BUILDING_KEY,
+            namespace + PENDING_KEY]
+    old_flat, pending = client.eval(_SWAP, len(keys), *keys)
+    old = {_text(old_flat[i]): HotlistEntry.loads(old_flat[i + 1]) for i in range(0, len(old_flat), 2)}
+    return old, sorted(int(_text(v)) for v in pending)
