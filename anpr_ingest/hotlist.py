@@ -24,7 +24,7 @@ not a case event). Every addition, removal and change of a vehicle's warrants is
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -173,7 +173,7 @@ def _why_off(d: Derived, cases: Iterable[int]) -> str:
     return min(mine, key=order.index)
 
 
-def changes(old: dict[str, HotlistEntry | None], new: Iterable[Derived]) -> list[Change]:
+def changes(old: Mapping[str, HotlistEntry | None], new: Iterable[Derived]) -> list[Change]:
     """What turning ``old`` (VRM → entry) into ``new`` adds, removes and changes. A VRM in ``old`` but
     absent from ``new`` belongs to a vehicle that no longer exists: removed, ``no_warrant``."""
     out: list[Change] = []
@@ -218,9 +218,9 @@ def refresh_vehicles(db: Session, client: redis.Redis, vehicle_ids: Sequence[int
         return []
     db.execute(_LOCK, {"ids": ids})
     derived = derive(db, vehicle_ids=ids, now=now)
-    put = {d.vrm: d.entry for d in derived if d.entry is not None}
+    put = {d.vrm: e for d in derived if (e := d.entry) is not None}
     drop = [d.vrm for d in derived if d.entry is None]
-    old = apply_changes(client, put, drop, ids, namespace=namespace)  # type: ignore[arg-type]
+    old = apply_changes(client, put, drop, ids, namespace=namespace)
     found = changes(old, derived)
     _audit(db, found, actor)
     db.commit()
@@ -247,12 +247,12 @@ def rebuild_hotlist(db: Session, client: redis.Redis, actor: str, *, now: dateti
     start_build(client, token, namespace=namespace)
     say("deriving from case state")
     derived = derive(db, now=now)
-    entries = {d.vrm: d.entry for d in derived if d.entry is not None}
+    entries = {d.vrm: e for d in derived if (e := d.entry) is not None}
     say(f"writing {len(entries):,} vehicles")
-    write_build(client, token, entries, namespace=namespace)  # type: ignore[arg-type]
+    write_build(client, token, entries, namespace=namespace)
     old, pending = swap_build(client, token, namespace=namespace)
     client.set(namespace + ADMITTED_KEY, now.isoformat())
-    found = changes(dict(old), derived)  # type: ignore[arg-type]
+    found = changes(old, derived)
     say(f"auditing {len(found):,} changes")
     _audit(db, found, actor)
     db.commit()

@@ -14,12 +14,26 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from anpr_ingest import admit_due, lookup, read_all, rebuild_hotlist, refresh_cases
-from anpr_ingest.hotlist_store import HotlistEntry, apply_changes
+from anpr_ingest import (
+    HOTLIST_KEY,
+    HotlistEntry,
+    admit_due,
+    lookup,
+    read_all,
+    rebuild_hotlist,
+    refresh_cases,
+)
 from cli import app as cli_app
 from core import connect_redis
 from core.models import AuditEvent, CaseVehicle, Vehicle
-from tests.case_world import ENFORCED, bearer, make_buyer, make_case, make_cases, make_user
+from tests.case_world import (
+    ENFORCED,
+    bearer,
+    make_buyer,
+    make_case,
+    make_cases,
+    make_user,
+)
 
 NOW = datetime.now(UTC)
 ACTOR = "test:hotlist"
@@ -194,7 +208,7 @@ def test_rebuild_equals_incremental_and_drops_what_no_longer_exists(db, redis_cl
 
     refresh_cases(db, redis_client, [c.id for c in cases], ACTOR, now=NOW, namespace=incremental_ns)
     # A stale entry for a mark no vehicle has any more: the rebuild drops it.
-    apply_changes(redis_client, {"ZZ99ZZZ": HotlistEntry(-1, (-1,))}, [], [], namespace=rebuilt_ns)
+    redis_client.hset(rebuilt_ns + HOTLIST_KEY, "ZZ99ZZZ", HotlistEntry(-1, (-1,)).dumps())
     report = rebuild_hotlist(db, redis_client, ACTOR, now=NOW, namespace=rebuilt_ns)
 
     incremental = read_all(redis_client, namespace=incremental_ns)
