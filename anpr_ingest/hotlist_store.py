@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import redis
 
+from core import InvalidVRM, normalise_vrm
+
 LIVE_KEY = "anpr:hotlist"
 BUILD_PREFIX = "anpr:hotlist:build:"
 BUILDING_KEY = "anpr:hotlist:building"
@@ -85,8 +87,13 @@ return {old, pending}
 """
 
 
-def lookup(client: redis.Redis, vrm: str, *, namespace: str = "") -> HotlistEntry | None:
-    """The entry of a normalised VRM, or None when the vehicle is not on the hotlist."""
+def lookup(client: redis.Redis, plate: str, *, namespace: str = "") -> HotlistEntry | None:
+    """The entry of a mark (normalised here: ``"ab12 cde"`` finds ``AB12CDE``), or None when it is not
+    on the hotlist. A string that is no UK mark cannot be on it: every key is a stored, valid VRM."""
+    try:
+        vrm = normalise_vrm(plate)
+    except InvalidVRM:
+        return None
     raw = client.hget(namespace + LIVE_KEY, vrm)
     return None if raw is None else HotlistEntry.loads(raw)
 

@@ -86,6 +86,9 @@ def test_a_qualifying_vehicle_is_added_and_audited_with_R_ANPR_24H(db, redis_cli
     found = refresh_cases(db, redis_client, [case.id], ACTOR, namespace=ns)
     assert [c.action for c in found] == ["anpr_hotlist_add"]
     assert lookup(redis_client, vehicle.vrm, namespace=ns) == HotlistEntry(vehicle.id, (case.id,))
+    spaced = f"{vehicle.vrm[:4]} {vehicle.vrm[4:]}".lower()  # as a read may give it
+    assert lookup(redis_client, spaced, namespace=ns) == HotlistEntry(vehicle.id, (case.id,))
+    assert lookup(redis_client, "NOT A MARK", namespace=ns) is None
     (row,) = audits(db, vehicle)
     assert (row.action, row.actor, row.data["rule"], row.data["case_ids"]) == \
         ("anpr_hotlist_add", ACTOR, "R-ANPR-24H", [case.id])
