@@ -290,3 +290,25 @@ def test_R_ANPR_DELETE_a_hold_payment_or_return_through_the_api_is_off_within_1s
     row = audits(db, vehicle)[-1]
     assert (row.action, row.data["rule"]) == ("anpr_hotlist_remove", "R-ANPR-DELETE")
     assert row.actor.startswith("user:dispatcher")
+
+
+def test_R_ANPR_24H_a_visit_recorded_through_the_api_starts_the_clock_and_a_past_clock_adds_at_once(
+        db, client, redis_client, policies_loaded):
+    case = hot_case(db, anpr_eligible_from=None)
+    vehicle = add_vehicle(db, case)
+    username = make_user(db, "dispatcher")
+    db.commit()
+    headers = bearer(client, username)
+    # A weekday morning at least two days back: the visit's clock (arrival + 24 h) has already run.
+    day = (NOW - timedelta(days=3)).date()
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    arrived = datetime(day.year, day.month, day.day, 10, 0, tzinfo=UTC)
+    r = client.post("/visits", headers=headers, json={
+        "case_id": case.id, "outcome": "no_contact", "arrived_at": arrived.isoformat(), "lat": 50.3755,
+        "lon": -4.1427, "acknowledge_breach": True})
+    assert r.status_code == 201, r.text
+    assert "anpr_clock" in r.json()["effects"]
+    assert lookup(redis_client, vehicle.vrm) == HotlistEntry(vehicle.id, (case.id,))
+    row = audits(db, vehicle)[-1]
+    assert (row.action, row.data["rule"]) == ("anpr_hotlist_add", "R-ANPR-24H")
