@@ -6,9 +6,11 @@ Keys (``namespace`` prefixes them all; tests use their own):
 - ``anpr:hotlist``: the live hash readers look up;
 - ``anpr:hotlist:build:<token>``: a full rebuild writes here, then renames it over the live hash in one
   script, so a reader sees the old list or the new one, never half of one;
-- ``anpr:hotlist:building``: set while a rebuild runs. An incremental change made meanwhile is applied
-  to the live hash AND its vehicle ids go to ``anpr:hotlist:pending``; the swap hands them back to the
-  rebuild, which re-derives them, because its snapshot of the database may predate that change;
+- ``anpr:hotlist:building``: the rebuilds running, a sorted set of their tokens scored by when they
+  expire (a crashed one drops out). An incremental change made meanwhile is applied to the live hash
+  AND its vehicle ids go to ``anpr:hotlist:pending:<token>`` of every running rebuild; the swap hands
+  them back to that rebuild, which re-derives them, because its snapshot of the database may predate
+  the change. Two rebuilds may overlap: each re-derives what changed during its own run;
 - ``anpr:hotlist:admitted_to``: the time up to which R-ANPR-24H clocks have been admitted
   (``hotlist.admit_due``).
 """
@@ -25,7 +27,7 @@ from core import InvalidVRM, normalise_vrm
 LIVE_KEY = "anpr:hotlist"
 BUILD_PREFIX = "anpr:hotlist:build:"
 BUILDING_KEY = "anpr:hotlist:building"
-PENDING_KEY = "anpr:hotlist:pending"
+PENDING_PREFIX = "anpr:hotlist:pending:"
 ADMITTED_KEY = "anpr:hotlist:admitted_to"
 BUILD_TTL_S = 3600  # a crashed rebuild's marker and half-built hash expire on their own
 
@@ -52,28 +54,30 @@ def _text(value: str | bytes) -> str:
 
 
 # Incremental change, atomic with respect to a rebuild's swap: returns the old values of every VRM
-# touched (for the audit), writes the new ones, and queues the vehicles if a rebuild is running.
-# KEYS: live, building, pending. ARGV: n_set, n_del, then n_set (vrm, json) pairs, n_del vrms, then
-# the vehicle ids to queue.
+# touched (for the audit), writes the new ones, and queues the vehicles for every running rebuild.
+# KEYS: live, building. ARGV: pending prefix, n_set, n_del, then n_set (vrm, json) pairs, n_del vrms,
+# then the vehicle ids to queue.
 _APPLY = """
-local n_set, n_del = tonumber(ARGV[1]), tonumber(ARGV[2])
+local prefix, n_set, n_del = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local set_from, del_from = 4, 4 + 2 * n_set
 local vrms = {}
-for i = 0, n_set - 1 do vrms[#vrms + 1] = ARGV[3 + 2 * i] end
-local del_from = 3 + 2 * n_set
+for i = 0, n_set - 1 do vrms[#vrms + 1] = ARGV[set_from + 2 * i] end
 for i = 0, n_del - 1 do vrms[#vrms + 1] = ARGV[del_from + i] end
 local old = {}
 for i, vrm in ipairs(vrms) do old[i] = redis.call('HGET', KEYS[1], vrm) end
-for i = 0, n_set - 1 do redis.call('HSET', KEYS[1], ARGV[3 + 2 * i], ARGV[4 + 2 * i]) end
+for i = 0, n_set - 1 do redis.call('HSET', KEYS[1], ARGV[set_from + 2 * i], ARGV[set_from + 2 * i + 1]) end
 for i = 0, n_del - 1 do redis.call('HDEL', KEYS[1], ARGV[del_from + i]) end
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  for i = del_from + n_del, #ARGV do redis.call('SADD', KEYS[3], ARGV[i]) end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tonumber(redis.call('TIME')[1]))
+for _, token in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  for i = del_from + n_del, #ARGV do redis.call('SADD', prefix .. token, ARGV[i]) end
+  redis.call('EXPIRE', prefix .. token, @TTL@)
 end
 return old
-"""
+""".replace("@TTL@", str(BUILD_TTL_S))
 
 # The swap: the old live hash (for the audit), the new one renamed over it (or the live one dropped
-# when the new list is empty), and the vehicles changed while the rebuild ran.
-# KEYS: live, build, building, pending.
+# when the new list is empty), and the vehicles changed while this rebuild ran.
+# KEYS: live, build, building, pending. ARGV: token.
 _SWAP = """
 local old = redis.call('HGETALL', KEYS[1])
 if redis.call('EXISTS', KEYS[2]) == 1 then
@@ -81,8 +85,9 @@ if redis.call('EXISTS', KEYS[2]) == 1 then
 else
   redis.call('DEL', KEYS[1])
 end
+redis.call('ZREM', KEYS[3], ARGV[1])
 local pending = redis.call('SMEMBERS', KEYS[4])
-redis.call('DEL', KEYS[3], KEYS[4])
+redis.call('DEL', KEYS[4])
 return {old, pending}
 """
 
@@ -107,12 +112,12 @@ def apply_changes(client: redis.Redis, put: Mapping[str, HotlistEntry], drop: It
     """Write ``put`` and delete ``drop`` from the live hash in one step; return the entries they
     replaced (None where there was none)."""
     drop = list(drop)
-    args: list[str | int] = [len(put), len(drop)]
+    args: list[str | int] = [namespace + PENDING_PREFIX, len(put), len(drop)]
     for vrm, entry in put.items():
         args += [vrm, entry.dumps()]
     args += drop
     args += [str(v) for v in vehicle_ids]
-    keys = [namespace + LIVE_KEY, namespace + BUILDING_KEY, namespace + PENDING_KEY]
+    keys = [namespace + LIVE_KEY, namespace + BUILDING_KEY]
     old = client.eval(_APPLY, len(keys), *keys, *args)
     vrms = [*put, *drop]
     return {vrm: None if raw is None else HotlistEntry.loads(raw) for vrm, raw in zip(vrms, old)}
@@ -120,8 +125,8 @@ def apply_changes(client: redis.Redis, put: Mapping[str, HotlistEntry], drop: It
 
 def start_build(client: redis.Redis, token: str, *, namespace: str = "") -> None:
     """Mark a rebuild as running, before it reads the database (see the module docstring)."""
-    client.set(namespace + BUILDING_KEY, token, ex=BUILD_TTL_S)
-    client.delete(namespace + BUILD_PREFIX + token)
+    expires = int(client.time()[0]) + BUILD_TTL_S
+    client.zadd(namespace + BUILDING_KEY, {token: expires})
 
 
 def write_build(client: redis.Redis, token: str, entries: Mapping[str, HotlistEntry], *,
@@ -138,7 +143,7 @@ def write_build(client: redis.Redis, token: str, entries: Mapping[str, HotlistEn
 def swap_build(client: redis.Redis, token: str, *, namespace: str = "") -> tuple[dict[str, HotlistEntry], list[int]]:
     """Put the built hash live; return the hash it replaced and the vehicles changed meanwhile."""
     keys = [namespace + LIVE_KEY, namespace + BUILD_PREFIX + token, namespace + BUILDING_KEY,
-            namespace + PENDING_KEY]
-    old_flat, pending = client.eval(_SWAP, len(keys), *keys)
+            namespace + PENDING_PREFIX + token]
+    old_flat, pending = client.eval(_SWAP, len(keys), *keys, token)
     old = {_text(old_flat[i]): HotlistEntry.loads(old_flat[i + 1]) for i in range(0, len(old_flat), 2)}
     return old, sorted(int(_text(v)) for v in pending)

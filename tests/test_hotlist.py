@@ -242,6 +242,28 @@ def test_a_change_made_during_a_rebuild_is_not_undone_by_its_swap(db, redis_clie
     assert lookup(redis_client, vehicle.vrm, namespace=ns) is None
 
 
+def test_overlapping_rebuilds_each_rederive_what_changed_during_their_own_run(db, redis_client, ns):
+    case = hot_case(db)
+    vehicle = add_vehicle(db, case)
+    db.commit()
+    refresh_cases(db, redis_client, [case.id], ACTOR, namespace=ns)
+
+    def inner_rebuild_then_hold(message: str) -> None:
+        # The outer rebuild has read the vehicle as qualifying; another rebuild runs to its end, then
+        # the case is held, all before the outer one swaps.
+        if message.startswith("writing"):
+            from core import session_scope
+
+            with session_scope() as other:
+                rebuild_hotlist(other, redis_client, ACTOR, namespace=ns)
+                other.get(type(case), case.id).on_hold = True
+                other.commit()
+                refresh_cases(other, redis_client, [case.id], ACTOR, namespace=ns)
+
+    rebuild_hotlist(db, redis_client, ACTOR, namespace=ns, progress=inner_rebuild_then_hold)
+    assert lookup(redis_client, vehicle.vrm, namespace=ns) is None
+
+
 def test_cli_rebuild_fills_the_live_hotlist(db, redis_client):
     case = hot_case(db)
     vehicle = add_vehicle(db, case)
