@@ -88,16 +88,17 @@ from core.visit_rules import (
     visit_windows,
 )
 from core.visits import record_visit
+from core.vrm import InvalidVRM, normalise_vrm
 
 __all__ = [
     "GEOFENCE_RADIUS_M", "LONDON", "POLICY_DIR", "PROJECT_ROOT", "WEEKDAYS", "AddressIn", "BadUpload", "CancelReason", "CaseFacts",
-    "CaseSearch", "DebtorIn", "DeviceError", "DeviceRow", "DomainError", "LedgerLine", "NotFound", "PlacementIn",
+    "CaseSearch", "DebtorIn", "DeviceError", "DeviceRow", "DomainError", "InvalidVRM", "LedgerLine", "NotFound", "PlacementIn",
     "PolicyError", "Settings", "StageDue", "TimeWindow", "TooManyRows", "Transition", "UserError", "VehicleIn",
     "VisitFact", "VisitPolicy", "add_device", "apply_transition", "authenticate", "broker_address", "cancel_fees",
     "case_detail", "case_history", "case_in_scope", "case_visits", "connect_mqtt", "connect_redis", "create_user",
     "csv_field", "current_versions", "downgrade_schema", "fee_breakdown", "geofence_name", "get_engine", "get_settings",
     "hash_device_secret", "id_in", "json_field", "ledger_of", "libpq_dsn", "list_devices", "load_case_facts",
-    "load_cases", "load_policies", "missing_time_bands", "new_mqtt_client", "owntracks_cmd_topic", "ping_broker", "place_batch",
+    "load_cases", "load_policies", "missing_time_bands", "new_mqtt_client", "normalise_vrm", "owntracks_cmd_topic", "ping_broker", "place_batch",
     "place_stream", "policy_versions", "raw_connection", "read_csv", "read_jsonl", "read_policy_file",
     "read_positions", "record_audit", "record_payment", "record_refund", "record_visit", "save_policy_version",
     "search_cases", "session_scope", "stage_due", "upgrade_schema", "visit_allowed", "visit_history",

@@ -14,6 +14,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from api.deps import DB, DISPATCH_STAFF, People, audit_buyer_view
 from api.errors import WITH_BODY, error, errors, not_found_404
+from api.hotlist_sync import sync_hotlist
 from api.schemas.cases import (
     CaseDetailOut,
     CaseOut,
@@ -100,6 +101,7 @@ def transition_case(case_id: CaseId, body: TransitionIn, db: DB, principal: Peop
                                 f"role {principal.role.value} may not {body.transition.value}")
         event = apply_transition(db, case_id, body.transition, principal.actor,
                                  reason=body.reason, buyer_scope=principal.buyer_scope)
+    sync_hotlist(db, [case_id], principal.actor)
     (out,) = load_cases(db, [case_id])
     return TransitionOut(event=EventOut(id=event.id, at=event.at, actor=event.actor, kind=event.kind,
                                         data=event.data), case=CaseOut(**out))

@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Response, status
 
 from api.deps import DB, DispatchStaffOrBuyer, People, Principal, audit_buyer_view
 from api.errors import WITH_BODY, error, errors
+from api.hotlist_sync import sync_hotlist
 from api.schemas.common import CaseId
 from api.schemas.ledger import (
     BreakdownOut,
@@ -49,6 +50,7 @@ def get_ledger(case_id: CaseId, db: DB, principal: People) -> LedgerOut:
 def post_payment(case_id: CaseId, body: PaymentIn, db: DB, principal: DispatchStaffOrBuyer, response: Response) -> PaymentOut:
     case = _case(db, case_id, principal)
     receipt = record_payment(db, case, body.amount_pence, body.reference, principal.actor, body.received_at)
+    sync_hotlist(db, [case.id, *receipt.allocation], principal.actor)
     if receipt.replayed:
         response.status_code = status.HTTP_200_OK
     return PaymentOut(case_id=receipt.case_id, reference=receipt.reference, amount_pence=receipt.amount_pence,

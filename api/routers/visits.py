@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, status
 
 from api.deps import DB, VISIT_RECORDERS, People, audit_buyer_view
 from api.errors import WITH_BODY, error, errors, not_found_404
+from api.hotlist_sync import sync_hotlist
 from api.schemas.common import CaseId
 from api.schemas.visits import VisitIn, VisitOut, VisitRecorded
 from core import case_in_scope, case_visits, record_visit
@@ -46,6 +47,7 @@ def post_visit(body: VisitIn, db: DB, principal: People) -> VisitRecorded:
                               lat=body.lat, lon=body.lon, amount_pence=body.amount_pence,
                               payment_reference=body.payment_reference,
                               acknowledge_breach=body.acknowledge_breach)
+    sync_hotlist(db, [body.case_id], principal.actor)
     (visit,) = [v for v in case_visits(db, body.case_id, None) if v["id"] == record.visit.id]
     return VisitRecorded(visit=VisitOut(**visit), breaches=list(record.breaches), effects=record.effects)
 

@@ -142,6 +142,8 @@ class Vehicle(Base):
     colour: Mapped[str | None] = mapped_column(String(30))
     keeper_check_state: Mapped[str] = mapped_column(String(20), default=KeeperCheck.not_checked)
     keeper_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # R-ANPR-DELETE: the registered keeper is a hire or lease company, never the debtor.
+    hire_or_lease: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
 
     cases: Mapped[list[Case]] = relationship(secondary="case_vehicle", back_populates="vehicles")
 
@@ -151,6 +153,9 @@ class CaseVehicle(Base):
 
     case_id: Mapped[int] = mapped_column(ForeignKey("enforcement_case.id", ondelete="CASCADE"), primary_key=True)
     vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicle.id"), primary_key=True, index=True)
+    # R-ANPR-DELETE: the vehicle changed owner after this warrant's contravention, so this warrant
+    # cannot reach it (another warrant of the same keeper still may).
+    ownership_changed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
 
 
 class CaseEvent(Base):
