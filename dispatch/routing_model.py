@@ -198,6 +198,11 @@ def _pin_penalty(urgent_penalty: int, n_urgent: int, n_pinned: int) -> int:
 
 
 
+# How long reading routes into a model may take unless the caller says: timing a day's routes takes
+# milliseconds; the limit is there so that a pathological read ends.
+READ_LIMIT_S = 10.0
+
+
 class Model:
     """One OR-Tools routing model over the plannable tasks: task ``i`` of ``prepared`` is node ``i``,
     then come the vehicles' start nodes, then their end nodes."""
@@ -210,6 +215,8 @@ class Model:
         self.manager = pywrapcp.RoutingIndexManager(n + 2 * nv, nv, list(range(n, n + nv)),
                                                     list(range(n + nv, n + 2 * nv)))
         self.routing = routing = pywrapcp.RoutingModel(self.manager)
+        # Whether OR-Tools has closed the model (a search or a read does, once; see ``read``).
+        self.closed = False
         m = self.manager
         service = np.zeros(n + 2 * nv, dtype=np.int64)
         service[:n] = [p.task.service_s for p in prepared]
@@ -286,9 +293,19 @@ class Model:
             out.append(nodes)
         return out
 
-    def read(self, routes: list[list[int]]) -> pywrapcp.Assignment | None:
+    def read(self, routes: list[list[int]], limit_s: float = READ_LIMIT_S) -> pywrapcp.Assignment | None:
         """The assignment of ``routes`` (positions in ``prepared``, one list per vehicle), or None when
-        they break the model."""
+        they break the model or timing them ran out of time.
+
+        Timing the routes is a search of its own, bounded only by the time limit the model was closed
+        with. Closed with OR-Tools' defaults it has none, and on one test day that search never
+        returned; so a model not closed yet is closed with the default search and a ``limit_s``
+        limit (a model already searched keeps the limit of its search)."""
+        if not self.closed:
+            params = pywrapcp.DefaultRoutingSearchParameters()
+            params.time_limit.FromMilliseconds(max(1, int(limit_s * 1000)))
+            self.routing.CloseModelWithParameters(params)
+            self.closed = True
         return self.routing.ReadAssignmentFromRoutes(
             [[self.manager.NodeToIndex(i) for i in route] for route in routes], True)
 

@@ -72,8 +72,10 @@ def first_search(model: Model, params: pywrapcp.DefaultRoutingSearchParameters,
                  iterated: bool) -> pywrapcp.Assignment | None:
     """A search of ``model`` from scratch: iterated local search, or (``iterated=False``) guided local
     search; None when it found no plan."""
-    return (model.routing.SolveWithIteratedLocalSearch(params) if iterated
-            else model.routing.SolveWithParameters(params))
+    solution = (model.routing.SolveWithIteratedLocalSearch(params) if iterated
+                else model.routing.SolveWithParameters(params))
+    model.closed = True
+    return solution
 
 
 def no_plan_status(model: Model, inputs: Inputs) -> int:

@@ -154,8 +154,8 @@ def solve(tasks: Sequence[VisitTask], shifts: Sequence[Shift], *, matrix: Travel
         # Warm start: the previous routes are feasible in the new model (only penalties changed).
         routes = model.routes(solution)
         model = inputs.build(quota)
-        solution = model.routing.SolveFromAssignmentWithParameters(
-            model.read(routes), search_params(first_solution, remaining / (rounds - r), gls_lambda, log_search, False))
+        solution = _warm_search(model, routes,
+                                search_params(first_solution, remaining / (rounds - r), gls_lambda, log_search, False))
         if solution is None:
             break
         served = _served(model, solution)
@@ -167,8 +167,8 @@ def solve(tasks: Sequence[VisitTask], shifts: Sequence[Shift], *, matrix: Travel
     if rounds and remaining >= 0.5:
         # The rounds stopped early (the plan is fair enough): the time kept for them goes on improving
         # the kept plan in its own model, unless that makes it less fair.
-        polished = model.routing.SolveFromAssignmentWithParameters(
-            model.read(model.routes(solution)), search_params(first_solution, remaining, gls_lambda, log_search, False))
+        polished = _warm_search(model, model.routes(solution),
+                                search_params(first_solution, remaining, gls_lambda, log_search, False))
         if polished is not None and polished.ObjectiveValue() < solution.ObjectiveValue():
             ratio = _fairness_ratio(prepared, _served(model, polished))
             if ratio >= min(fairness, SOLVER_FAIR_ENOUGH):
@@ -177,6 +177,19 @@ def solve(tasks: Sequence[VisitTask], shifts: Sequence[Shift], *, matrix: Travel
                  stats={"solve_seconds": time.monotonic() - started, "fairness_ratio": fairness,
                         "objective": float(solution.ObjectiveValue()), "search_kept": float(kept.search),
                         "searches_answered": float(kept.answered)})
+
+
+def _warm_search(model: Model, routes: list[list[int]],
+                 params: pywrapcp.DefaultRoutingSearchParameters) -> pywrapcp.Assignment | None:
+    """A search of ``model`` from ``routes``, within ``params``' time limit, reading the routes in
+    included; None when they could not be read in that time or the search found nothing."""
+    started = time.monotonic()
+    limit_s = params.time_limit.ToMilliseconds() / 1000
+    start = model.read(routes, limit_s)
+    if start is None:
+        return None
+    params.time_limit.FromMilliseconds(max(1, int((limit_s - (time.monotonic() - started)) * 1000)))
+    return model.routing.SolveFromAssignmentWithParameters(start, params)
 
 
 def _served(model: Model, solution: pywrapcp.Assignment) -> set[int]:

@@ -297,6 +297,9 @@ def test_R_ANPR_DELETE_a_hold_payment_or_return_through_the_api_is_off_within_1s
     headers = bearer(client, username)
     refresh_cases(db, redis_client, [case.id], ACTOR)
     assert lookup(redis_client, vehicle.vrm) is not None
+    # The bound is on the change's own path: a first request's one-off costs (the token check's first
+    # query, connection set-up) are paid before the clock starts.
+    assert client.get(f"/cases/{case.id}", headers=headers).status_code == 200
 
     requests = {
         "hold": lambda: client.post(f"/cases/{case.id}/transitions", headers=headers,
@@ -308,7 +311,7 @@ def test_R_ANPR_DELETE_a_hold_payment_or_return_through_the_api_is_off_within_1s
                                               json={"transition": "request_return", "reason": "buyer recalls"}),
     }
     seconds = _removal_seconds(client, redis_client, vehicle.vrm, requests[change])
-    assert seconds < 1.0
+    assert seconds < 1.0, f"{change}: {seconds:.2f} s from the request to the removal"
     row = audits(db, vehicle)[-1]
     assert (row.action, row.data["rule"]) == ("anpr_hotlist_remove", "R-ANPR-DELETE")
     assert row.actor.startswith("user:dispatcher")
