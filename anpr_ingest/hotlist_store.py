@@ -103,6 +103,14 @@ def lookup(client: redis.Redis, plate: str, *, namespace: str = "") -> HotlistEn
     return None if raw is None else HotlistEntry.loads(raw)
 
 
+def lookup_many(client: redis.Redis, vrms: list[str], *, namespace: str = "") -> list[HotlistEntry | None]:
+    """The entries of normalised marks, aligned with ``vrms``, in one ``HMGET``: a batch of reads
+    costs one round trip, however many readings each may be."""
+    if not vrms:
+        return []
+    return [None if raw is None else HotlistEntry.loads(raw) for raw in client.hmget(namespace + LIVE_KEY, vrms)]
+
+
 def read_all(client: redis.Redis, *, namespace: str = "") -> dict[str, HotlistEntry]:
     return {_text(k): HotlistEntry.loads(v) for k, v in client.hgetall(namespace + LIVE_KEY).items()}
 

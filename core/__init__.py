@@ -28,6 +28,7 @@ from core.case_query import (
 )
 from core.case_read import load_cases
 from core.clock import LONDON
+from core.dead_letters import insert_letters
 from core.db import get_engine, libpq_dsn, raw_connection, session_scope
 from core.devices import DeviceError, DeviceRow, add_device, list_devices, write_broker_files
 from core.errors import DomainError, NotFound
@@ -97,7 +98,7 @@ __all__ = [
     "VisitFact", "VisitPolicy", "add_device", "apply_transition", "authenticate", "broker_address", "cancel_fees",
     "case_detail", "case_history", "case_in_scope", "case_visits", "connect_mqtt", "connect_redis", "create_user",
     "csv_field", "current_versions", "downgrade_schema", "fee_breakdown", "geofence_name", "get_engine", "get_settings",
-    "hash_device_secret", "id_in", "json_field", "ledger_of", "libpq_dsn", "list_devices", "load_case_facts",
+    "hash_device_secret", "id_in", "insert_letters", "json_field", "ledger_of", "libpq_dsn", "list_devices", "load_case_facts",
     "load_cases", "load_policies", "missing_time_bands", "new_mqtt_client", "normalise_vrm", "owntracks_cmd_topic", "ping_broker", "place_batch",
     "place_stream", "policy_versions", "raw_connection", "read_csv", "read_jsonl", "read_policy_file",
     "read_positions", "record_audit", "record_payment", "record_refund", "record_visit", "save_policy_version",

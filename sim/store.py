@@ -29,9 +29,9 @@ from sim.generator import Scenario
 # Emptied by TRUNCATE. agent and subcontractor are referenced by
 # app_user (directly or through agent), which is kept, and PostgreSQL refuses to TRUNCATE a table
 # referenced by a table outside the statement: they are emptied with DELETE instead.
-# Stored plans and pins, visit evidence and unmatched stops name the replaced cases and agents, so they
-# go with them.
-TRUNCATED = ("visit_evidence", "unmatched_stop", "plan_visit", "plan_dropped", "plan_route", "plan_run", "plan_pin",
+# Stored plans and pins, visit evidence, unmatched stops and ANPR hits, sightings and read counts name
+# the replaced cases, agents, vehicles and vans, so they go with them.
+TRUNCATED = ("anpr_hit", "anpr_sighting", "anpr_read_count", "visit_evidence", "unmatched_stop", "plan_visit", "plan_dropped", "plan_route", "plan_run", "plan_pin",
              "ledger_entry", "visit", "case_vehicle", "case_event", "vehicle", "enforcement_case", "address", "debtor", "device", "van")
 DELETED = ("agent", "subcontractor")
 # The phones' fixes and geofence events carry no foreign key, but they are the replaced agents' tracks:

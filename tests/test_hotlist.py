@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from anpr_ingest import (
@@ -59,10 +59,17 @@ def ns(redis_client):
         redis_client.delete(*keys)
 
 
+# Audit rows are kept for ever, but a reseed (other tests run ``bailiwick seed``) restarts the vehicle
+# ids, so older rows may name a vehicle id this test creates again: a vehicle's audit starts after the
+# last row written before it was created.
+_AUDIT_FLOOR: dict[int, int] = {}
+
+
 def add_vehicle(db, case, **fields) -> Vehicle:
     vehicle = Vehicle(vrm=random_vrm(), **fields)
     db.add(vehicle)
     db.flush()
+    _AUDIT_FLOOR[vehicle.id] = db.scalar(select(func.coalesce(func.max(AuditEvent.id), 0)))
     db.add(CaseVehicle(case_id=case.id, vehicle_id=vehicle.id))
     db.flush()
     return vehicle
@@ -75,7 +82,8 @@ def hot_case(db, **fields):
 
 
 def audits(db, vehicle: Vehicle) -> list[AuditEvent]:
-    return list(db.scalars(select(AuditEvent).where(AuditEvent.target == f"vehicle:{vehicle.id}")
+    return list(db.scalars(select(AuditEvent).where(AuditEvent.target == f"vehicle:{vehicle.id}",
+                                                    AuditEvent.id > _AUDIT_FLOOR.get(vehicle.id, 0))
                            .order_by(AuditEvent.id)))
 
 
@@ -297,9 +305,6 @@ def test_R_ANPR_DELETE_a_hold_payment_or_return_through_the_api_is_off_within_1s
     headers = bearer(client, username)
     refresh_cases(db, redis_client, [case.id], ACTOR)
     assert lookup(redis_client, vehicle.vrm) is not None
-    # The bound is on the change's own path: a first request's one-off costs (the token check's first
-    # query, connection set-up) are paid before the clock starts.
-    assert client.get(f"/cases/{case.id}", headers=headers).status_code == 200
 
     requests = {
         "hold": lambda: client.post(f"/cases/{case.id}/transitions", headers=headers,

@@ -11,8 +11,8 @@ A device name costs one ``UPDATE`` for the whole batch, and only when a message 
 differently from what this store last wrote or confirmed, so the steady stream of a known phone costs
 nothing.
 
-Dead letters are idempotent too (``letter_digest``): a message that may have been written before (see
-``Received.redelivered``) adds no letter that is already there.
+Dead letters are idempotent too (``letter_digest``, ``core.insert_letters``): a message that may have
+been written before (see ``Received.redelivered``) adds no letter that is already there.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ import psycopg
 import redis
 from psycopg import sql
 
-from core import write_positions
+from core import insert_letters, write_positions
 from core.models import GPS_PARTITION_PREFIX
 from tracking.decode import Decoded, GeofenceEvent, GpsFix
 
@@ -47,12 +47,6 @@ SELECT device_id, ts, agent_id, ST_SetSRID(ST_MakePoint(lon, lat), 4326), receiv
        speed_mps, heading_deg, battery_pct
 FROM gps_ping_stage
 ON CONFLICT (device_id, ts) DO NOTHING"""
-
-_LETTER = ("INSERT INTO gps_dead_letter (topic, payload, reason, received_at, digest) "
-           "VALUES (%(topic)s, %(payload)s, %(reason)s, %(received_at)s, %(digest)s)")
-_LETTER_ONCE = ("INSERT INTO gps_dead_letter (topic, payload, reason, received_at, digest) "
-                "SELECT %(topic)s::text, %(payload)s::bytea, %(reason)s::text, %(received_at)s::timestamptz, "
-                "%(digest)s::bytea WHERE NOT EXISTS (SELECT 1 FROM gps_dead_letter WHERE digest = %(digest)s::bytea)")
 
 
 def letter_digest(topic: str, payload: bytes, kind: str) -> bytes:
@@ -177,27 +171,12 @@ class GpsStore:
                             copy.write_row((f.device_id, f.agent_id, f.ts, f.lon, f.lat, received_at,
                                             f.accuracy_m, f.speed_mps, f.heading_deg, f.battery_pct))
                     inserted = cur.execute(_MOVE).rowcount
-            lettered = self._write_letters(letters)
+            lettered = insert_letters(self.conn, "gps_dead_letter", letters, _LETTER_LOCK)
             transitions = self._write_transitions(events)
             if names:
                 self.conn.execute(_NAMES, (list(names), list(names.values())))
         self._names.update(names)
         return Written(inserted, lettered, 0, transitions), newest_per_agent(f for f, _ in rows)
-
-    def _write_letters(self, letters: list[tuple[bool, dict]]) -> int:
-        lettered = 0
-        first = [letter for again, letter in letters if not again]
-        again = [letter for again, letter in letters if again]
-        with self.conn.cursor() as cur:
-            if first:
-                cur.executemany(_LETTER, first)
-                lettered += cur.rowcount
-            if again:
-                cur.execute("SELECT pg_advisory_xact_lock(%s)", (_LETTER_LOCK,))
-                # One statement per letter, so that each sees the ones before it.
-                for letter in again:
-                    lettered += cur.execute(_LETTER_ONCE, letter).rowcount
-        return lettered
 
     def _write_transitions(self, events: list[tuple[GeofenceEvent, datetime]]) -> int:
         if not events:

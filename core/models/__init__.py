@@ -1,5 +1,5 @@
 """The core data model: SQLAlchemy 2 typed ORM over PostGIS, one module per domain (parties, cases,
-money, policies, audit, geography, plans, tracking) on one declarative ``Base``, so that one metadata holds the
+money, policies, audit, geography, plans, tracking, anpr) on one declarative ``Base``, so that one metadata holds the
 whole schema. Tables are created only by the Alembic migrations in ``migrations/``; these modules are
 their Python face. A package adding tables adds a module here and re-exports it below, so that other
 packages read its tables through ``core.models`` and never import that package.
@@ -8,6 +8,7 @@ Conventions (ARCHITECTURE.md): points are ``geometry(Point, 4326)``; money is in
 timezone-aware UTC; enumerations are short strings guarded by CHECK constraints (``enum_check``) so
 that a new value is a one-line migration rather than a type rewrite.
 """
+from core.models.anpr import AnprDeadLetter, AnprHit, AnprReadCount, AnprSighting
 from core.models.audit import AuditEvent
 from core.models.base import Base, created_at_column, enum_check, point_4326
 from core.models.cases import (
@@ -42,6 +43,7 @@ from core.models.policies import VisitPolicyVersion
 from core.models.tracking import GPS_PARTITION_PREFIX, GpsDeadLetter, GpsPing, GpsTransition, UnmatchedStop, VisitEvidence
 
 __all__ = [
+    "AnprDeadLetter", "AnprHit", "AnprReadCount", "AnprSighting",
     "GPS_PARTITION_PREFIX", "GpsDeadLetter", "GpsPing", "GpsTransition", "UnmatchedStop", "VisitEvidence",
     "Address", "Agent", "AuditEvent", "Base", "Buyer", "BuyerKind", "Case", "CaseEvent", "CaseStatus",
     "CaseVehicle", "DebtType", "Debtor", "Device", "DeviceKind", "FeeType", "GeodataLoad", "Itl1Region",
