@@ -2,6 +2,9 @@
 
 - plumbing: settings (``settings``), database engines and sessions (``db``), migrations (``migrate``),
   MQTT clients (``mqtt``), the one local time zone (``clock``);
+- ingest: the MQTT batch worker every ingest worker runs (``mqtt_worker``: shared subscription,
+  persistent session, acknowledgement after commit, retries through outages) and the device → owner
+  lookup its handlers use (``device_registry``);
 - the data model: ``models``, one module per domain on one metadata;
 - cases: placement (``placement``), the lifecycle (``lifecycle``), finding and reading cases
   (``case_query``, ``case_read``, ``case_facts``), vehicle marks (``vrm``);
@@ -30,6 +33,7 @@ from core.case_read import load_cases
 from core.clock import LONDON
 from core.dead_letters import insert_letters
 from core.db import get_engine, libpq_dsn, raw_connection, session_scope
+from core.device_registry import DeviceRegistry
 from core.devices import DeviceError, DeviceRow, add_device, list_devices, write_broker_files
 from core.errors import DomainError, NotFound
 from core.geofence import GEOFENCE_RADIUS_M, geofence_name, owntracks_cmd_topic
@@ -48,6 +52,7 @@ from core.migrate import upgrade as upgrade_schema
 from core.mqtt import broker_address, ping_broker
 from core.mqtt import connect as connect_mqtt
 from core.mqtt import new_client as new_mqtt_client
+from core.mqtt_worker import BatchHandler, BatchWorker, BatchWorkerConfig, Message
 from core.placement import (
     AddressIn,
     BadUpload,
@@ -92,14 +97,16 @@ from core.visits import record_visit
 from core.vrm import InvalidVRM, normalise_vrm
 
 __all__ = [
-    "GEOFENCE_RADIUS_M", "LONDON", "POLICY_DIR", "PROJECT_ROOT", "WEEKDAYS", "AddressIn", "BadUpload", "CancelReason", "CaseFacts",
-    "CaseSearch", "DebtorIn", "DeviceError", "DeviceRow", "DomainError", "InvalidVRM", "LedgerLine", "NotFound", "PlacementIn",
-    "PolicyError", "Settings", "StageDue", "TimeWindow", "TooManyRows", "Transition", "UserError", "VehicleIn",
-    "VisitFact", "VisitPolicy", "add_device", "apply_transition", "authenticate", "broker_address", "cancel_fees",
-    "case_detail", "case_history", "case_in_scope", "case_visits", "connect_mqtt", "connect_redis", "create_user",
-    "csv_field", "current_versions", "downgrade_schema", "fee_breakdown", "geofence_name", "get_engine", "get_settings",
-    "hash_device_secret", "id_in", "insert_letters", "json_field", "ledger_of", "libpq_dsn", "list_devices", "load_case_facts",
-    "load_cases", "load_policies", "missing_time_bands", "new_mqtt_client", "normalise_vrm", "owntracks_cmd_topic", "ping_broker", "place_batch",
+    "GEOFENCE_RADIUS_M", "LONDON", "POLICY_DIR", "PROJECT_ROOT", "WEEKDAYS", "AddressIn", "BadUpload",
+    "BatchHandler", "BatchWorker", "BatchWorkerConfig", "CancelReason", "CaseFacts", "CaseSearch", "DebtorIn",
+    "DeviceError", "DeviceRegistry", "DeviceRow", "DomainError", "InvalidVRM", "LedgerLine", "Message",
+    "NotFound", "PlacementIn", "PolicyError", "Settings", "StageDue", "TimeWindow", "TooManyRows", "Transition",
+    "UserError", "VehicleIn", "VisitFact", "VisitPolicy", "add_device", "apply_transition", "authenticate",
+    "broker_address", "cancel_fees", "case_detail", "case_history", "case_in_scope", "case_visits",
+    "connect_mqtt", "connect_redis", "create_user", "csv_field", "current_versions", "downgrade_schema",
+    "fee_breakdown", "geofence_name", "get_engine", "get_settings", "hash_device_secret", "id_in", "insert_letters", "json_field",
+    "ledger_of", "libpq_dsn", "list_devices", "load_case_facts", "load_cases", "load_policies",
+    "missing_time_bands", "new_mqtt_client", "normalise_vrm", "owntracks_cmd_topic", "ping_broker", "place_batch",
     "place_stream", "policy_versions", "raw_connection", "read_csv", "read_jsonl", "read_policy_file",
     "read_positions", "record_audit", "record_payment", "record_refund", "record_visit", "save_policy_version",
     "search_cases", "session_scope", "stage_due", "upgrade_schema", "visit_allowed", "visit_history",

@@ -8,7 +8,8 @@ So far it holds:
 - ``store``: a batch of decoded messages into gps_ping / gps_transition / gps_dead_letter, the phones'
   ``device.owntracks_name`` and the live positions, and gps_ping's day partitions
   (``ensure_gps_partitions``);
-- ``consumer``: the ingest worker (``bailiwick ingest gps``);
+- ``consumer``: the ingest worker (``bailiwick ingest gps``): core's ``BatchWorker`` on the phones'
+  topics with a handler that decodes, stores and moves the live positions;
 - ``stops``: the pure stop detector over one device's fixes (``fixes.Fix``): ``detect_stops`` in batch,
   ``StopDetector`` incrementally with bounded state and a reorder window for late fixes, ``Stop`` with
   arrival and departure interpolated where the track crosses the stop circle, and the plain
