@@ -16,7 +16,7 @@ OCR misreads a plate in two ways this corrects:
 Scores, 0..1: the reading's confidence, times ``SUBSTITUTION`` per swapped character (at most
 ``MAX_SUBSTITUTIONS``). A dropped-character match is the weakest evidence: with 18,000 vehicles listed
 there are ~120,000 keys, and a read of an unlisted car missing a character lands on one about once
-in 500. It scores ``DROPPED_ALONE`` of the confidence (so only a confident read, 0.79 and up, reaches
+in 500. It scores ``DROPPED_ALONE`` of the confidence (so only a confident read, 0.85 and up, reaches
 the default threshold of 0.55), less (``DROPPED_VALID_ALONE``) when the short read is itself a valid mark, which
 it may simply be, and ``DROPPED_SUPPORTED`` when another reading of the same read (a vendor
 candidate) points to the same mark.
@@ -34,7 +34,7 @@ from core import InvalidVRM, normalise_vrm
 SUBSTITUTION = 0.9
 MAX_SUBSTITUTIONS = 2
 DROPPED_SUPPORTED = 0.9
-DROPPED_ALONE = 0.7
+DROPPED_ALONE = 0.65
 DROPPED_VALID_ALONE = 0.5
 # Vendors send up to ~10 alternatives, best first; further ones add lookups and false hits, not recall.
 MAX_CANDIDATES = 10
