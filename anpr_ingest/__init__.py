@@ -4,10 +4,14 @@
 So far: the hotlist (``hotlist``: the rule, written once as SQL, the full rebuild and the incremental
 refresh, all audited; ``hotlist_store``: its Redis hash, one ``HGET`` per plate); decoding plate reads
 from vans, Plate Recognizer and OpenALPR into one form (``reads``); and matching them against the
-hotlist, tolerant of OCR's look-alike and dropped characters (``matching``). The API and the CLI
+hotlist, tolerant of OCR's look-alike and dropped characters (``matching``); one pipeline for every
+way reads arrive (``pipeline``) into the store that keeps hits and only counts the rest
+(``store``, R-ANPR-PRIVACY), and the MQTT worker (``consumer``, core's ``BatchWorker``). The API and the CLI
 call ``refresh_cases`` after committing a change to a case, since core may not import this package.
 """
 
+from anpr_ingest.consumer import GROUP as ANPR_GROUP
+from anpr_ingest.consumer import AnprIngestConfig, AnprIngestWorker, Totals, digest_key
 from anpr_ingest.hotlist import (
     ADD_RULE,
     REASON_RULES,
@@ -23,6 +27,14 @@ from anpr_ingest.hotlist import (
 from anpr_ingest.hotlist_store import LIVE_KEY as HOTLIST_KEY
 from anpr_ingest.hotlist_store import HotlistEntry, lookup, read_all
 from anpr_ingest.matching import Match, deletion_keys, match, readings
+from anpr_ingest.pipeline import TOPIC as ANPR_TOPIC
+from anpr_ingest.pipeline import (
+    Incoming,
+    Taken,
+    match_reads,
+    take_van_messages,
+    take_webhook,
+)
 from anpr_ingest.reads import (
     Candidate,
     DecodedReads,
@@ -32,10 +44,48 @@ from anpr_ingest.reads import (
     decode_platerecognizer,
     decode_van_message,
 )
+from anpr_ingest.store import SIGHTING_WINDOW, AnprStore, Letter, VanRead, Written
 
 __all__ = [
-    "ADD_RULE", "HOTLIST_KEY", "REASON_RULES", "Candidate", "Change", "DecodedReads", "Derived", "HotlistEntry",
-    "Match", "PlateRead", "ReadReject", "RebuildReport", "admit_due", "decode_openalpr", "decode_platerecognizer",
-    "decode_van_message", "deletion_keys", "derive", "lookup", "match", "read_all", "readings", "rebuild_hotlist",
-    "refresh_cases", "refresh_vehicles",
+    "ADD_RULE",
+    "ANPR_GROUP",
+    "ANPR_TOPIC",
+    "HOTLIST_KEY",
+    "REASON_RULES",
+    "SIGHTING_WINDOW",
+    "AnprIngestConfig",
+    "AnprIngestWorker",
+    "AnprStore",
+    "Candidate",
+    "Change",
+    "DecodedReads",
+    "Derived",
+    "HotlistEntry",
+    "Incoming",
+    "Letter",
+    "Match",
+    "PlateRead",
+    "ReadReject",
+    "RebuildReport",
+    "Taken",
+    "Totals",
+    "VanRead",
+    "Written",
+    "admit_due",
+    "decode_openalpr",
+    "decode_platerecognizer",
+    "decode_van_message",
+    "deletion_keys",
+    "derive",
+    "digest_key",
+    "lookup",
+    "match",
+    "match_reads",
+    "read_all",
+    "readings",
+    "rebuild_hotlist",
+    "refresh_cases",
+    "refresh_vehicles",
+    "take_van_messages",
+    "take_webhook",
 ]

@@ -4,14 +4,11 @@ tests, which use the live key (the API and the CLI have no namespace) and only l
 """
 from __future__ import annotations
 
-import random
-import string
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from anpr_ingest import (
@@ -25,24 +22,15 @@ from anpr_ingest import (
 )
 from cli import app as cli_app
 from core import connect_redis
-from core.models import AuditEvent, CaseVehicle, Vehicle
+from core.models import CaseVehicle
+from tests.anpr_world import NOW, add_vehicle, audits, hot_case, namespace
 from tests.case_world import (
-    ENFORCED,
     bearer,
-    make_buyer,
-    make_case,
     make_cases,
     make_user,
 )
 
-NOW = datetime.now(UTC)
 ACTOR = "test:hotlist"
-
-
-def random_vrm() -> str:
-    letters = string.ascii_uppercase
-    return (random.choice(letters) + random.choice(letters) + f"{random.randint(10, 99)}"
-            + "".join(random.choice(letters) for _ in range(3)))
 
 
 @pytest.fixture
@@ -52,39 +40,8 @@ def redis_client():
 
 @pytest.fixture
 def ns(redis_client):
-    namespace = f"test:{uuid.uuid4().hex[:10]}:"
-    yield namespace
-    keys = list(redis_client.scan_iter(match=namespace + "*"))
-    if keys:
-        redis_client.delete(*keys)
-
-
-# Audit rows are kept for ever, but a reseed (other tests run ``bailiwick seed``) restarts the vehicle
-# ids, so older rows may name a vehicle id this test creates again: a vehicle's audit starts after the
-# last row written before it was created.
-_AUDIT_FLOOR: dict[int, int] = {}
-
-
-def add_vehicle(db, case, **fields) -> Vehicle:
-    vehicle = Vehicle(vrm=random_vrm(), **fields)
-    db.add(vehicle)
-    db.flush()
-    _AUDIT_FLOOR[vehicle.id] = db.scalar(select(func.coalesce(func.max(AuditEvent.id), 0)))
-    db.add(CaseVehicle(case_id=case.id, vehicle_id=vehicle.id))
-    db.flush()
-    return vehicle
-
-
-def hot_case(db, **fields):
-    """An open enforcement-stage warrant whose R-ANPR-24H clock ran out an hour ago."""
-    fields = {**ENFORCED, "anpr_eligible_from": NOW - timedelta(hours=1), **fields}
-    return make_case(db, make_buyer(db), **fields)
-
-
-def audits(db, vehicle: Vehicle) -> list[AuditEvent]:
-    return list(db.scalars(select(AuditEvent).where(AuditEvent.target == f"vehicle:{vehicle.id}",
-                                                    AuditEvent.id > _AUDIT_FLOOR.get(vehicle.id, 0))
-                           .order_by(AuditEvent.id)))
+    with namespace(redis_client) as prefix:
+        yield prefix
 
 
 def test_a_qualifying_vehicle_is_added_and_audited_with_R_ANPR_24H(db, redis_client, ns):

@@ -1,0 +1,92 @@
+"""Vehicles on the hotlist, vans and their devices, for the ANPR tests (not fixtures: the test modules
+wrap them)."""
+from __future__ import annotations
+
+import random
+import string
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import redis
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core import hash_device_secret, session_scope
+from core.models import AuditEvent, CaseVehicle, Device, Subcontractor, Van, Vehicle
+from tests.case_world import ENFORCED, make_buyer, make_case
+from tests.helpers import unique
+
+NOW = datetime.now(UTC)
+VAN_SECRET = "van-secret"
+
+
+def random_vrm() -> str:
+    """A random current-format mark (``AB12CDE``)."""
+    letters = string.ascii_uppercase
+    return (random.choice(letters) + random.choice(letters) + f"{random.randint(10, 99)}"
+            + "".join(random.choice(letters) for _ in range(3)))
+
+
+# Audit rows are kept for ever, but a reseed (other tests run ``bailiwick seed``) restarts the vehicle
+# ids, so older rows may name a vehicle id a test creates again: a vehicle's audit starts after the
+# last row written before it was created.
+_AUDIT_FLOOR: dict[int, int] = {}
+
+
+def add_vehicle(db: Session, case, vrm: str | None = None, **fields) -> Vehicle:
+    vehicle = Vehicle(vrm=vrm or random_vrm(), **fields)
+    db.add(vehicle)
+    db.flush()
+    _AUDIT_FLOOR[vehicle.id] = db.scalar(select(func.coalesce(func.max(AuditEvent.id), 0)))
+    db.add(CaseVehicle(case_id=case.id, vehicle_id=vehicle.id))
+    db.flush()
+    return vehicle
+
+
+def audits(db: Session, vehicle: Vehicle) -> list[AuditEvent]:
+    return list(db.scalars(select(AuditEvent).where(AuditEvent.target == f"vehicle:{vehicle.id}",
+                                                    AuditEvent.id > _AUDIT_FLOOR.get(vehicle.id, 0))
+                           .order_by(AuditEvent.id)))
+
+
+def hot_case(db: Session, **fields):
+    """An open enforcement-stage warrant whose R-ANPR-24H clock ran out an hour ago."""
+    fields = {**ENFORCED, "anpr_eligible_from": NOW - timedelta(hours=1), **fields}
+    return make_case(db, make_buyer(db), **fields)
+
+
+@contextmanager
+def namespace(client: redis.Redis) -> Iterator[str]:
+    """A Redis key prefix of the calling test's own, its keys deleted afterwards."""
+    prefix = f"test:{uuid.uuid4().hex[:10]}:"
+    try:
+        yield prefix
+    finally:
+        keys = list(client.scan_iter(match=prefix + "*"))
+        if keys:
+            client.delete(*keys)
+
+
+@dataclass(frozen=True)
+class VanDevice:
+    device_id: str
+    van_id: int
+
+
+def make_van() -> VanDevice:
+    """A van of a new subcontractor, with a registered device whose secret is ``VAN_SECRET``."""
+    with session_scope() as db:
+        sub = Subcontractor(reference=unique("sub"), name="Test Enforcement Ltd")
+        db.add(sub)
+        db.flush()
+        van = Van(reference=unique("van"), vrm=random_vrm(), subcontractor_id=sub.id)
+        db.add(van)
+        db.flush()
+        device = Device(device_id=unique("van"), kind="van", van_id=van.id,
+                        credential_hash=hash_device_secret(VAN_SECRET))
+        db.add(device)
+        db.flush()
+        return VanDevice(device.device_id, van.id)

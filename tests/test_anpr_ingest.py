@@ -1,0 +1,236 @@
+"""ANPR ingest over the real broker, database and Redis: hits and sightings, the privacy of every other
+read [R-ANPR-PRIVACY], dead letters without plates, and a device that may only post as its own van."""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+
+from anpr_ingest import (
+    AnprIngestConfig,
+    AnprIngestWorker,
+    AnprStore,
+    Incoming,
+    match_reads,
+    refresh_cases,
+    take_van_messages,
+)
+from core import DeviceRegistry, connect_mqtt, connect_redis, libpq_dsn, session_scope
+from core.models import (
+    DeviceKind,
+    GeodataLoad,
+    Itl1Region,
+    LocalAuthority,
+    Postcode,
+    SensitivePremises,
+)
+from tests.anpr_world import (
+    VanDevice,
+    add_vehicle,
+    hot_case,
+    make_van,
+    namespace,
+    random_vrm,
+)
+from tests.helpers import unique
+
+ACTOR = "test:anpr-ingest"
+KEY = b"test-digest-key"
+
+
+@pytest.fixture
+def redis_client():
+    return connect_redis()
+
+
+@pytest.fixture
+def ns(redis_client) -> Iterator[str]:
+    with namespace(redis_client) as prefix:
+        yield prefix
+
+
+@pytest.fixture
+def van(geodata_loaded) -> VanDevice:
+    return make_van()
+
+
+@pytest.fixture
+def listed(geodata_loaded, redis_client, ns) -> tuple[str, int]:
+    """A vehicle on the test's hotlist: (its mark, its id)."""
+    with session_scope() as db:
+        case = hot_case(db)
+        vehicle = add_vehicle(db, case)
+        db.commit()
+        refresh_cases(db, redis_client, [case.id], ACTOR, namespace=ns)
+        return vehicle.vrm, vehicle.id
+
+
+def read(plate: str, ts: datetime, **extra) -> dict:
+    return {"ts": ts.isoformat(), "plate": plate, "confidence": 0.9, "lat": 50.3755, "lon": -4.1427, **extra}
+
+
+def message(van: VanDevice, *reads: dict, device_id: str | None = None) -> bytes:
+    return json.dumps({"device_id": device_id or van.device_id, "reads": list(reads)}).encode()
+
+
+def unlisted_marks(n: int, listed_vrm: str) -> list[str]:
+    """Marks no test puts on a hotlist, and unlike the listed one (so no tolerant match reaches it)."""
+    marks: set[str] = set()
+    while len(marks) < n:
+        mark = "XQ" + random_vrm()[2:]
+        if mark[2:] != listed_vrm[2:]:
+            marks.add(mark)
+    return sorted(marks)
+
+
+def commit(van: VanDevice, redis_client, ns: str, *payloads: bytes, topic: str | None = None,
+           redelivered: bool = False):
+    """One batch through the pipeline and the store, as the worker does it."""
+    with psycopg.connect(libpq_dsn()) as conn:
+        taken = take_van_messages([Incoming(topic or f"vans/{van.van_id}/anpr", p, datetime.now(UTC), redelivered)
+                                   for p in payloads], DeviceRegistry(conn, DeviceKind.van).owner_of,
+                                  datetime.now(UTC))
+        return AnprStore(conn, KEY).commit(match_reads(taken, redis_client, 0.55, namespace=ns), taken.letters)
+
+
+def rows(sql: str, *params) -> list[tuple]:
+    with psycopg.connect(libpq_dsn()) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def test_a_hit_is_stored_with_the_reads_metadata_and_starts_a_sighting(van, listed, redis_client, ns) -> None:
+    vrm, vehicle_id = listed
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+    written = commit(van, redis_client, ns, message(van, read(vrm, at, heading_deg=90.0, speed_mps=8.5,
+                                                              image_ref="img/1.jpg")))
+    assert (written.reads, written.hits, written.dead_letters, len(written.new_sightings)) == (1, 1, 0, 1)
+    (hit,) = rows("SELECT vrm, vehicle_id, how, heading_deg, speed_mps, image_ref, ST_X(location), ST_Y(location), "
+                  "sighting_id FROM anpr_hit WHERE vehicle_id = %s", vehicle_id)
+    assert hit[:8] == (vrm, vehicle_id, "exact", 90.0, 8.5, "img/1.jpg", -4.1427, 50.3755)
+    assert hit[8] == written.new_sightings[0]
+
+
+def test_repeated_reads_within_minutes_collapse_into_one_sighting(van, listed, redis_client, ns) -> None:
+    vrm, vehicle_id = listed
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    first = commit(van, redis_client, ns, message(van, read(vrm, t0), read(vrm, t0 + timedelta(seconds=40))))
+    again = commit(van, redis_client, ns, message(van, read(vrm, t0 + timedelta(minutes=3))))
+    later = commit(van, redis_client, ns, message(van, read(vrm, t0 + timedelta(minutes=20))))
+    assert len(first.new_sightings) == 1 and again.new_sightings == () and len(later.new_sightings) == 1
+    sightings = rows("SELECT reads, first_seen_at, last_seen_at FROM anpr_sighting WHERE vehicle_id = %s "
+                     "ORDER BY first_seen_at", vehicle_id)
+    assert sightings == [(3, t0, t0 + timedelta(minutes=3)),
+                         (1, t0 + timedelta(minutes=20), t0 + timedelta(minutes=20))]
+
+
+def test_a_misread_mark_is_corrected_by_position(van, redis_client, ns) -> None:
+    """``AB50CDE`` read as ``ABSOCDE``: the current format wants digits in positions 3 and 4."""
+    with session_scope() as db:
+        case = hot_case(db)
+        vrm = "XB50" + random_vrm()[4:]
+        vehicle_id = add_vehicle(db, case, vrm=vrm).id
+        db.commit()
+        refresh_cases(db, redis_client, [case.id], ACTOR, namespace=ns)
+    written = commit(van, redis_client, ns, message(van, read("XBSO" + vrm[4:], datetime.now(UTC) - timedelta(minutes=5))))
+    assert written.hits == 1
+    assert rows("SELECT vrm, plate_read, how FROM anpr_hit WHERE vehicle_id = %s", vehicle_id) == [
+        (vrm, "XBSO" + vrm[4:], "corrected")]
+
+
+def test_a_redelivered_message_adds_no_hit_and_no_dead_letter_twice(van, listed, redis_client, ns) -> None:
+    vrm, vehicle_id = listed
+    payload = message(van, read(vrm, datetime.now(UTC) - timedelta(minutes=7)), {"ts": "yesterday", "plate": "AB12CDE"})
+    first = commit(van, redis_client, ns, payload)
+    again = commit(van, redis_client, ns, payload, redelivered=True)
+    assert (first.hits, first.dead_letters) == (1, 1)
+    assert (again.hits, again.dead_letters, again.new_sightings) == (0, 0, ())
+    assert rows("SELECT reads FROM anpr_sighting WHERE vehicle_id = %s", vehicle_id) == [(1,)]
+
+
+def test_bad_input_is_dead_lettered_with_its_field_and_never_its_plates(van, listed, redis_client, ns) -> None:
+    vrm, _ = listed
+    other = make_van()
+    secret_marks = unlisted_marks(3, vrm)
+    since = datetime.now(UTC)
+    now = datetime.now(UTC) - timedelta(minutes=1)
+    written = commit(
+        van, redis_client, ns,
+        b'{"device_id": "' + van.device_id.encode() + b'", "reads": [{"plate": "' + secret_marks[0].encode() + b'"',
+        message(van, read(secret_marks[1], now), read(vrm, now), {**read(secret_marks[2], now), "lat": 123.0}),
+        message(van, read(secret_marks[1], now), device_id=unique("nobody")),
+        message(other, read(secret_marks[1], now)),  # on this van's topic
+    )
+    assert written.hits == 1, "the valid hit beside the bad read is kept"
+    letters = rows("SELECT source, device_id, field, reason, payload_bytes FROM anpr_dead_letter "
+                   "WHERE received_at >= %s AND source = %s ORDER BY id", since, f"vans/{van.van_id}/anpr")
+    fields = [field for _, _, field, _, _ in letters]
+    assert fields == ["payload", "reads[2].lat", "device_id", "topic"]
+    assert [device for _, device, _, _, _ in letters][1::2] == [van.device_id, other.device_id]
+    assert all(reason and size > 0 for _, _, _, reason, size in letters)
+    text = json.dumps([list(map(str, r)) for r in letters])
+    assert not any(mark in text for mark in secret_marks), "a dead letter holds a plate"
+    assert rows("SELECT reads, hits FROM anpr_read_count WHERE van_id = %s", van.van_id)[0] == (2, 1)
+
+
+# The reference geography (millions of postcodes) is written only by ``bailiwick geodata load`` from
+# its files; scanning it would only make the test slow.
+REFERENCE = {m.__tablename__ for m in (Postcode, LocalAuthority, Itl1Region, SensitivePremises, GeodataLoad)}
+
+
+def _tables_holding(marks: list[str]) -> list[str]:
+    """The tables of the schema (but the reference geography) any row of which holds one of
+    ``marks``, searched by the database."""
+    with psycopg.connect(libpq_dsn()) as conn:
+        tables = [t for (t,) in conn.execute(
+            "SELECT quote_ident(table_name) FROM information_schema.tables "
+            "WHERE table_schema = 'public' AND table_type = 'BASE TABLE'") if t not in REFERENCE]
+        pattern = "|".join(marks)
+        return [t for t in tables
+                if conn.execute(f"SELECT EXISTS (SELECT 1 FROM {t} t WHERE t::text ~ %s)", (pattern,)).fetchone()[0]]
+
+
+def test_R_ANPR_PRIVACY_reads_that_match_nothing_leave_only_counts(van, listed, redis_client, ns, caplog) -> None:
+    """A van streams reads of passing cars through the real worker; the one listed vehicle becomes a
+    hit, and none of the others' marks is anywhere: no table, no log line, no dead letter, no Redis key."""
+    vrm, vehicle_id = listed
+    caplog.set_level(logging.DEBUG)
+    passing = unlisted_marks(40, vrm)
+    now = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2)
+    worker = AnprIngestWorker(AnprIngestConfig(client_id=unique("anpr"), group=unique("g"), batch_ms=50,
+                                               namespace=ns, threshold=0.55, session_expiry_s=60))
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+        assert worker.subscribed.wait(15)
+        client = connect_mqtt()
+        try:
+            for i in range(0, 40, 10):
+                reads = [read(m, now + timedelta(seconds=i + k)) for k, m in enumerate(passing[i:i + 10])]
+                reads.append(read(vrm, now + timedelta(seconds=i)))
+                client.publish(f"vans/{van.van_id}/anpr", message(van, *reads), qos=1).wait_for_publish(10)
+            deadline = time.monotonic() + 20
+            while worker.written.reads < 44:
+                assert time.monotonic() < deadline, f"only {worker.written} committed"
+                time.sleep(0.05)
+        finally:
+            client.disconnect()
+            client.loop_stop()
+    finally:
+        worker.stopping.set()
+        thread.join(10)
+    assert (worker.written.hits, worker.written.sightings, worker.written.dead_letters) == (4, 1, 0)
+    assert rows("SELECT sum(reads), sum(hits) FROM anpr_read_count WHERE van_id = %s", van.van_id) == [(44, 4)]
+    assert rows("SELECT reads FROM anpr_sighting WHERE vehicle_id = %s", vehicle_id) == [(4,)]
+    assert _tables_holding(passing) == [], "a read that matched nothing is stored"
+    assert set(_tables_holding([vrm])) >= {"anpr_hit", "anpr_sighting"}  # the search finds what is stored
+    logs = "\n".join(r.getMessage() for r in caplog.records)
+    keys = " ".join(k.decode() if isinstance(k, bytes) else k for k in redis_client.scan_iter(match="*"))
+    values = json.dumps({k.decode(): str(redis_client.hgetall(k)) for k in redis_client.scan_iter(match=ns + "*")
+                         if redis_client.type(k) == b"hash"})
+    assert not [m for m in passing if m in logs or m in keys or m in values]
