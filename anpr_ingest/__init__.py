@@ -10,6 +10,12 @@ way reads arrive (``pipeline``) into the store that keeps hits and only counts t
 call ``refresh_cases`` after committing a change to a case, since core may not import this package.
 """
 
+from anpr_ingest.admission import (
+    ADMIT_EVERY_S,
+    HotlistUnavailable,
+    admit_once,
+    require_hotlist,
+)
 from anpr_ingest.consumer import GROUP as ANPR_GROUP
 from anpr_ingest.consumer import AnprIngestConfig, AnprIngestWorker, Totals, digest_key
 from anpr_ingest.hotlist import (
@@ -24,6 +30,7 @@ from anpr_ingest.hotlist import (
     refresh_cases,
     refresh_vehicles,
 )
+from anpr_ingest.hotlist_store import ADMITTED_KEY as HOTLIST_ADMITTED_KEY
 from anpr_ingest.hotlist_store import LIVE_KEY as HOTLIST_KEY
 from anpr_ingest.hotlist_store import HotlistEntry, lookup, read_all
 from anpr_ingest.matching import Match, deletion_keys, match, readings
@@ -48,6 +55,7 @@ from anpr_ingest.store import SIGHTING_WINDOW, AnprStore, Letter, VanRead, Writt
 
 __all__ = [
     "ADD_RULE",
+    "ADMIT_EVERY_S",
     "ANPR_GROUP",
     "ANPR_TOPIC",
     "HOTLIST_KEY",
@@ -61,6 +69,7 @@ __all__ = [
     "DecodedReads",
     "Derived",
     "HotlistEntry",
+    "HotlistUnavailable",
     "Incoming",
     "Letter",
     "Match",
@@ -72,6 +81,7 @@ __all__ = [
     "VanRead",
     "Written",
     "admit_due",
+    "admit_once",
     "decode_openalpr",
     "decode_platerecognizer",
     "decode_van_message",
@@ -86,6 +96,7 @@ __all__ = [
     "rebuild_hotlist",
     "refresh_cases",
     "refresh_vehicles",
+    "require_hotlist",
     "take_van_messages",
     "take_webhook",
 ]

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import psycopg
 import redis
 
+from anpr_ingest.admission import require_hotlist
 from anpr_ingest.pipeline import TOPIC, Incoming, match_reads, take_van_messages
 from anpr_ingest.store import AnprStore, Written
 from core import (
@@ -80,6 +81,7 @@ class _AnprHandler:
         return self._store, self._registry
 
     def commit(self, batch: Sequence[Message], retried: bool) -> Written:
+        require_hotlist(self._redis, namespace=self.config.namespace)
         store, registry = self._database()
         taken = take_van_messages([Incoming(m.topic, m.payload, m.received_at, retried or m.dup) for m in batch],
                                   registry.owner_of, datetime.now(UTC))

@@ -12,10 +12,6 @@ import typer
 
 app = typer.Typer(help="MQTT ingest workers.", no_args_is_help=True)
 
-# How often ``ingest anpr`` admits the vehicles whose R-ANPR-24H clock has run out (time passing is
-# no case event), and rebuilds the hotlist if Redis lost it.
-ADMIT_EVERY_S = 5.0
-
 Workers = Annotated[int, typer.Option(help="worker processes (each one MQTT client in the shared subscription)")]
 
 
@@ -36,9 +32,9 @@ def _worker(kind: str, index: int) -> None:
     worker.run()
 
 
-def _run(kind: str, workers: int, every: Callable[[], None] | None = None) -> None:
-    """Start ``workers`` processes of ``kind`` and wait for them; ``every`` runs here every
-    ``ADMIT_EVERY_S`` meanwhile."""
+def _run(kind: str, workers: int, every: Callable[[], object] | None = None, every_s: float = 0.0) -> None:
+    """Start ``workers`` processes of ``kind`` and wait for them; ``every`` runs here every ``every_s``
+    seconds meanwhile."""
     if not 1 <= workers <= 64:
         typer.echo(f"--workers: {workers} is not between 1 and 64", err=True)
         raise typer.Exit(2)
@@ -59,7 +55,7 @@ def _run(kind: str, workers: int, every: Callable[[], None] | None = None) -> No
     signal.signal(signal.SIGINT, stop)
     while every is not None and not stopping and all(p.is_alive() for p in procs):
         every()
-        time.sleep(ADMIT_EVERY_S)
+        time.sleep(every_s)
     for p in procs:
         p.join()
     failed = [p.name for p in procs if p.exitcode not in (0, -signal.SIGTERM)]
@@ -80,10 +76,7 @@ def anpr(workers: Workers = 1) -> None:
     """Ingest the vans' plate reads (vans/+/anpr) until stopped: the hotlist is rebuilt from PostGIS
     first; reads that match it are stored as hits and sightings, every other read is only counted
     (R-ANPR-PRIVACY); bad messages go to anpr_dead_letter with the field and reason, never the plates."""
-    import redis
-    import sqlalchemy.exc
-
-    from anpr_ingest import admit_due, rebuild_hotlist
+    from anpr_ingest import ADMIT_EVERY_S, admit_once, rebuild_hotlist
     from core import connect_redis, session_scope
 
     actor = "cli:ingest anpr"
@@ -91,14 +84,4 @@ def anpr(workers: Workers = 1) -> None:
     with session_scope() as db:
         report = rebuild_hotlist(db, client, actor)
     typer.echo(f"hotlist: {report.vehicles:,} vehicles")
-
-    def admit() -> None:
-        # Also rebuilds when Redis lost the hotlist (its admission mark is gone with it). An outage is
-        # waited out: the workers hold their batches meanwhile.
-        try:
-            with session_scope() as db:
-                admit_due(db, client, actor)
-        except (redis.RedisError, sqlalchemy.exc.OperationalError) as exc:
-            typer.echo(f"hotlist admission: {exc}; retrying", err=True)
-
-    _run("anpr", workers, admit)
+    _run("anpr", workers, lambda: admit_once(client, actor), ADMIT_EVERY_S)

@@ -1,0 +1,168 @@
+"""ANPR ingest when things go wrong mid-stream (real broker, database and a Redis of the test's own):
+Redis restarted empty, and a hold placed on a warrant while a van keeps reading its vehicle."""
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+import redis
+
+from anpr_ingest import (
+    HOTLIST_ADMITTED_KEY,
+    AnprIngestConfig,
+    AnprIngestWorker,
+    admit_once,
+    refresh_cases,
+)
+from core import connect_mqtt, connect_redis, libpq_dsn, session_scope
+from core.models import Case
+from tests.anpr_world import VanDevice, add_vehicle, hot_case, make_van, namespace
+from tests.helpers import free_port, unique
+
+ACTOR = "test:anpr-reliability"
+REDIS_SERVER = "/usr/bin/redis-server"
+
+
+@contextmanager
+def redis_server(port: int) -> Iterator[subprocess.Popen]:
+    """A Redis without persistence on ``port``: a restart loses everything, as a crashed cache would."""
+    proc = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--save", "", "--appendonly", "no"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = redis.Redis(port=port)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+    try:
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+@contextmanager
+def running(worker: AnprIngestWorker) -> Iterator[AnprIngestWorker]:
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    assert worker.subscribed.wait(15), "the worker did not subscribe"
+    try:
+        yield worker
+    finally:
+        worker.stopping.set()
+        thread.join(15)
+    assert not thread.is_alive()
+
+
+def read(plate: str, ts: datetime) -> dict:
+    return {"ts": ts.isoformat(), "plate": plate, "confidence": 0.95, "lat": 50.3755, "lon": -4.1427}
+
+
+def hits(vehicle_id: int) -> list[tuple[datetime, datetime]]:
+    with psycopg.connect(libpq_dsn()) as conn:
+        return conn.execute("SELECT ts, received_at FROM anpr_hit WHERE vehicle_id = %s ORDER BY ts",
+                            (vehicle_id,)).fetchall()
+
+
+def listed_vehicle() -> tuple[int, str, int]:
+    """A warrant and its vehicle that qualify for the hotlist: (case id, mark, vehicle id)."""
+    with session_scope() as db:
+        case = hot_case(db)
+        vehicle = add_vehicle(db, case)
+        db.commit()
+        return case.id, vehicle.vrm, vehicle.id
+
+
+@pytest.fixture
+def redis_client() -> redis.Redis:
+    return connect_redis()
+
+
+@pytest.fixture
+def van(geodata_loaded) -> VanDevice:
+    return make_van()
+
+
+def test_redis_restarted_mid_stream_the_hotlist_is_rebuilt_and_no_hit_is_missed(van) -> None:
+    _, vrm, vehicle_id = listed_vehicle()
+    port = free_port()
+    client = redis.Redis(port=port)
+    stop = threading.Event()
+
+    def admit() -> None:  # what `bailiwick ingest anpr` runs beside its workers, more often
+        while not stop.wait(0.3):
+            admit_once(client, ACTOR)
+
+    sent: list[datetime] = []
+    with ExitStack() as stack:
+        server = stack.enter_context(redis_server(port))
+        admitting = threading.Thread(target=admit, daemon=True)
+        admitting.start()
+        stack.callback(admitting.join, 10)
+        stack.callback(stop.set)
+        mqtt = connect_mqtt()
+        stack.callback(mqtt.loop_stop)
+        stack.callback(mqtt.disconnect)
+        stack.enter_context(running(AnprIngestWorker(AnprIngestConfig(
+            client_id=unique("anpr"), group=unique("g"), batch_ms=50, redis_url=f"redis://127.0.0.1:{port}/0",
+            session_expiry_s=120))))
+        start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+        for i in range(40):
+            if i == 15:  # Redis dies and comes back empty
+                server.kill()
+                server.wait(10)
+                stack.enter_context(redis_server(port))
+            ts = start + timedelta(seconds=i)
+            sent.append(ts)
+            mqtt.publish(f"vans/{van.van_id}/anpr", json.dumps(
+                {"device_id": van.device_id, "reads": [read(vrm, ts)]}), qos=1).wait_for_publish(10)
+            time.sleep(0.05)
+        deadline = time.monotonic() + 40
+        while len(hits(vehicle_id)) < len(sent):
+            assert time.monotonic() < deadline, f"{len(hits(vehicle_id))} of {len(sent)} hits stored"
+            time.sleep(0.1)
+    assert [ts for ts, _ in hits(vehicle_id)] == sent
+
+
+def test_R_ANPR_DELETE_a_hold_placed_while_a_van_streams_stops_its_hits_within_1s(van, redis_client) -> None:
+    case_id, vrm, vehicle_id = listed_vehicle()
+    with namespace(redis_client) as ns:
+        with session_scope() as db:
+            refresh_cases(db, redis_client, [case_id], ACTOR, namespace=ns)
+        redis_client.set(ns + HOTLIST_ADMITTED_KEY, datetime.now(UTC).isoformat())
+        worker = AnprIngestWorker(AnprIngestConfig(client_id=unique("anpr"), group=unique("g"), batch_ms=50,
+                                                   namespace=ns, session_expiry_s=60))
+        mqtt = connect_mqtt()
+        held_at = None
+        try:
+            with running(worker):
+                started = time.monotonic()
+                while time.monotonic() - started < 4:
+                    now = datetime.now(UTC)
+                    mqtt.publish(f"vans/{van.van_id}/anpr", json.dumps(
+                        {"device_id": van.device_id, "reads": [read(vrm, now)]}), qos=1)
+                    if held_at is None and time.monotonic() - started > 1.5:
+                        with session_scope() as db:
+                            db.get(Case, case_id).on_hold = True
+                            db.commit()
+                            held_at = datetime.now(UTC)
+                            refresh_cases(db, redis_client, [case_id], ACTOR, namespace=ns)
+                    time.sleep(0.02)
+                time.sleep(1.0)  # the last reads reach the worker
+        finally:
+            mqtt.disconnect()
+            mqtt.loop_stop()
+    stored = hits(vehicle_id)
+    assert any(received < held_at for _, received in stored), "no hit before the hold: the test proves nothing"
+    late = [received for _, received in stored if received > held_at + timedelta(seconds=1)]
+    assert late == [], f"{len(late)} hits more than 1 s after the hold was committed"
