@@ -33,6 +33,8 @@ FUTURE_SLACK = timedelta(hours=24)
 # A van read without a confidence: trusted enough for an exact or corrected hit, but not as the
 # strong evidence a dropped-character match needs on its own (see ``matching``).
 DEFAULT_CONFIDENCE = 0.8
+# Faster than any van on a road (540 km/h): a speed above it is a fault, not a reading.
+MAX_SPEED_MPS = 150.0
 # OpenALPR's epoch fields are milliseconds, but its own alprd documentation shows seconds; no time
 # since 1973 is below this in milliseconds, nor any time before 5138 above it in seconds.
 _EPOCH_MS_FROM = 1e11
@@ -210,7 +212,7 @@ def _van_read(r: dict[str, Any], path: str, now: datetime) -> PlateRead:
         ts=ts, plate=plate, confidence=DEFAULT_CONFIDENCE if confidence is None else confidence,
         lat=lat, lon=lon,
         heading_deg=_optional_number(r, "heading_deg", path, 0, 360),
-        speed_mps=_optional_number(r, "speed_mps", path, 0, math.inf),
+        speed_mps=_optional_number(r, "speed_mps", path, 0, MAX_SPEED_MPS),
         image_ref=image_ref,
         candidates=_candidates(r.get("candidates"), f"{path}candidates", "plate", "confidence", 1),
     )

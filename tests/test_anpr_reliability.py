@@ -3,6 +3,7 @@ Redis restarted empty, and a hold placed on a warrant while a van keeps reading 
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import threading
 import time
@@ -166,3 +167,76 @@ def test_R_ANPR_DELETE_a_hold_placed_while_a_van_streams_stops_its_hits_within_1
     assert any(received < held_at for _, received in stored), "no hit before the hold: the test proves nothing"
     late = [received for _, received in stored if received > held_at + timedelta(seconds=1)]
     assert late == [], f"{len(late)} hits more than 1 s after the hold was committed"
+
+
+def _fuzzed(rng: random.Random, van: VanDevice, now: datetime) -> tuple[bytes, int]:
+    """A malformed van message and how many dead letters it must leave (one for a message refused
+    whole, one per bad read otherwise)."""
+    good = read("XQ" + str(rng.randint(10, 99)) + "ABC", now)
+    kind = rng.randrange(9)
+    if kind == 0:  # not JSON, or cut short
+        body = rng.choice([rng.randbytes(rng.randint(1, 200)), json.dumps({"reads": [good]}).encode()[:-3]])
+        return body, 1
+    if kind == 1:  # over 1 MiB
+        return json.dumps({"device_id": van.device_id, "reads": [good], "pad": "x" * (1 << 20)}).encode(), 1
+    if kind == 2:  # no device, or no reads list
+        return json.dumps(rng.choice([{"reads": [good]}, {"device_id": van.device_id},
+                                      {"device_id": van.device_id, "reads": "AB12CDE"}, [good], 7])).encode(), 1
+    bad = dict(good)
+    if kind == 3:
+        del bad[rng.choice(["ts", "plate", "lat", "lon"])]
+    elif kind == 4:  # a bad mark
+        bad["plate"] = rng.choice(["", "A" * 17, 1234, None, ["AB12CDE"], True])
+    elif kind == 5:
+        bad["ts"] = rng.choice(["2026-12-07T10:00:00", "yesterday", 1765000000, (now + timedelta(days=2)).isoformat()])
+    elif kind == 6:
+        field, value = rng.choice([("lat", 91.0), ("lon", -181.0), ("lat", "50.1"), ("lon", True), ("lat", float("nan"))])
+        bad[field] = value
+    elif kind == 7:
+        bad[rng.choice(["confidence", "heading_deg", "speed_mps"])] = rng.choice([-1, "high", 1.5e9])
+    else:
+        bad["candidates"] = rng.choice(["AB12CDE", [{"plate": 5}], [{"confidence": 0.5}]])
+    payload = json.dumps({"device_id": van.device_id, "reads": [bad, good]})
+    return payload.replace("NaN", "1e999").encode(), 1
+
+
+def test_1000_fuzzed_payloads_are_dead_lettered_while_valid_reads_keep_flowing(van, redis_client) -> None:
+    rng = random.Random(20261207)
+    case_id, vrm, vehicle_id = listed_vehicle()
+    since = datetime.now(UTC)
+    with namespace(redis_client) as ns:
+        with session_scope() as db:
+            refresh_cases(db, redis_client, [case_id], ACTOR, namespace=ns)
+        redis_client.set(ns + HOTLIST_ADMITTED_KEY, datetime.now(UTC).isoformat())
+        worker = AnprIngestWorker(AnprIngestConfig(client_id=unique("anpr"), group=unique("g"), batch_ms=50,
+                                                   namespace=ns, session_expiry_s=60))
+        mqtt = connect_mqtt()
+        letters_due, hits_sent = 0, []
+        start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+        try:
+            with running(worker):
+                topic = f"vans/{van.van_id}/anpr"
+                for i in range(1000):
+                    payload, due = _fuzzed(rng, van, start)
+                    letters_due += due
+                    mqtt.publish(topic, payload, qos=1)
+                    if i % 5 == 0:  # a valid message between the bad ones: a hit
+                        ts = start + timedelta(seconds=i)
+                        hits_sent.append(ts)
+                        mqtt.publish(topic, json.dumps({"device_id": van.device_id, "reads": [read(vrm, ts)]}),
+                                     qos=1).wait_for_publish(10)
+                deadline = time.monotonic() + 60
+                while worker.written.dead_letters < letters_due or worker.written.hits < len(hits_sent):
+                    assert time.monotonic() < deadline, f"{worker.written} of {letters_due} letters, {len(hits_sent)} hits"
+                    time.sleep(0.1)
+                assert worker.connected.is_set() and not worker.stopping.is_set()
+        finally:
+            mqtt.disconnect()
+            mqtt.loop_stop()
+    assert [ts for ts, _ in hits(vehicle_id)] == hits_sent
+    with psycopg.connect(libpq_dsn()) as conn:
+        letters = conn.execute("SELECT field, reason FROM anpr_dead_letter WHERE source = %s AND received_at >= %s",
+                               (f"vans/{van.van_id}/anpr", since)).fetchall()
+    assert len(letters) == letters_due
+    assert all(field and reason for field, reason in letters)
+    assert not [r for _, r in letters if "XQ" in r or "AB12CDE" in r], "a reason quotes a plate"
