@@ -136,7 +136,7 @@ class _VanBasic(HTTPBasic):
         return _not_a_van()
 
 
-van_basic = _VanBasic(auto_error=False, description="a van device: its device_id as the user name and its "
+van_basic = _VanBasic(auto_error=False, scheme_name="VanDevice", description="a van device: its device_id as the user name and its "
                                                     "secret as the password (`bailiwick device add`)")
 # Compared against when no such device exists, so that an unknown device costs the same PBKDF2 as a
 # wrong secret and the answer's timing does not tell which it was.
