@@ -1,11 +1,13 @@
 """The FastAPI application. Every route except ``/health``, ``/auth/token`` and the API docs needs a
-bearer token; routers get the principal and its buyer scope from ``api.deps``."""
+bearer token, but the ANPR webhooks, which need a van device's HTTP Basic credentials; routers get the
+principal and its buyer scope (or the van device) from ``api.deps``."""
 from __future__ import annotations
 
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.routers import (
+    anpr,
     auth,
     case_intake,
     caseload,
@@ -32,6 +34,6 @@ def create_app() -> FastAPI:
                   description="Field operations for UK civil enforcement: cases, rounds, GPS evidence, ANPR.")
     install_error_handlers(app)
     for module in (health, auth, users, caseload, geography, case_intake, cases, ledger, visits, policies,
-                   dispatch, plans, pins, replan, live, evidence):
+                   dispatch, plans, pins, replan, live, evidence, anpr):
         app.include_router(module.router)
     return app

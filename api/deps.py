@@ -1,18 +1,24 @@
 """Dependencies every router uses: a database session per request, the signed-in principal with its
-buyer scope, and the named sets of roles that routes admit (each set named once, here)."""
+buyer scope, and the named sets of roles that routes admit (each set named once, here); and, for the
+ANPR webhooks, the van device that signed in with HTTP Basic and the hotlist its reads are matched
+against."""
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import redis
 from fastapi import Depends, HTTPException, status
-from fastapi.security import OAuth2PasswordBearer
+from fastapi.security import HTTPBasic, HTTPBasicCredentials, OAuth2PasswordBearer
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.hotlist_sync import hotlist_redis
 from api.tokens import TokenError, read_token
-from core import record_audit, session_scope
-from core.models import Role, User
+from core import hash_device_secret, record_audit, session_scope, verify_device_secret
+from core.models import Device, DeviceKind, Role, User
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
@@ -112,3 +118,75 @@ DispatchStaff = Annotated[Principal, Depends(require_roles(*DISPATCH_STAFF))]
 OfficeStaff = Annotated[Principal, Depends(require_roles(*OFFICE_STAFF))]
 DispatchStaffOrBuyer = Annotated[Principal, Depends(require_roles(*DISPATCH_STAFF_AND_BUYERS))]
 OfficeStaffOrBuyer = Annotated[Principal, Depends(require_roles(*OFFICE_STAFF_AND_BUYERS))]
+
+
+# --- Devices (the ANPR webhooks) ------------------------------------------------------------------
+
+NOT_A_VAN = "not authenticated: send HTTP Basic credentials of an active van device (device_id and secret)"
+
+
+def _not_a_van() -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, NOT_A_VAN, headers={"WWW-Authenticate": "Basic"})
+
+
+class _VanBasic(HTTPBasic):
+    """HTTP Basic whose refusal of a malformed header is the same 401 as every other failure."""
+
+    def make_not_authenticated_error(self) -> HTTPException:
+        return _not_a_van()
+
+
+van_basic = _VanBasic(auto_error=False, scheme_name="VanDevice", description="a van device: its device_id as the user name and its "
+                                                    "secret as the password (`bailiwick device add`)")
+# Compared against when no such device exists, so that an unknown device costs the same PBKDF2 as a
+# wrong secret and the answer's timing does not tell which it was.
+_NO_DEVICE_HASH = hash_device_secret(secrets.token_urlsafe(24))
+
+
+@dataclass(frozen=True)
+class VanDevice:
+    """A van device that signed in: every read it posts is its van's, and no body can say otherwise."""
+
+    device_id: str
+    van_id: int
+
+
+def get_van_device(credentials: Annotated[HTTPBasicCredentials | None, Depends(van_basic)]) -> VanDevice:
+    """The active ``kind='van'`` device of these credentials, or 401 with one message whatever failed
+    (no credentials, an unknown, inactive or phone device, a wrong secret). Nothing is cached: a
+    device deactivated or re-keyed is refused from its next request, and PBKDF2 at Mosquitto's 101
+    iterations costs well under a millisecond."""
+    row = None
+    # A device id is at most 64 printable characters; anything else (a NUL, which PostgreSQL text
+    # cannot hold) is refused before the query, like any other unknown device.
+    if credentials is not None and 0 < len(credentials.username) <= 64 and credentials.username.isprintable():
+        # Its own short session, not the request's: the connection is back in the pool before the
+        # route reads the body, however slowly the camera sends it.
+        with session_scope() as db:
+            row = db.execute(select(Device.van_id, Device.credential_hash).where(
+                Device.device_id == credentials.username, Device.kind == DeviceKind.van.value,
+                Device.active, Device.van_id.is_not(None))).one_or_none()
+    secret = credentials.password if credentials is not None else ""
+    verified = verify_device_secret(secret, row.credential_hash if row else _NO_DEVICE_HASH)
+    if credentials is None or row is None or not verified:
+        raise _not_a_van()
+    return VanDevice(credentials.username, row.van_id)
+
+
+CurrentVanDevice = Annotated[VanDevice, Depends(get_van_device)]
+
+
+@dataclass(frozen=True)
+class Hotlist:
+    """The Redis hash reads are matched against; tests override ``get_hotlist`` with their own
+    ``namespace``, so that they neither depend on nor disturb the live list."""
+
+    client: redis.Redis
+    namespace: str = ""
+
+
+def get_hotlist() -> Hotlist:
+    return Hotlist(hotlist_redis())
+
+
+LiveHotlist = Annotated[Hotlist, Depends(get_hotlist)]

@@ -19,10 +19,11 @@ from core import connect_redis
 
 
 @lru_cache
-def _redis() -> redis.Redis:
+def hotlist_redis() -> redis.Redis:
+    """One client (its own connection pool) for every request that reads or writes the hotlist."""
     return connect_redis()
 
 
 def sync_hotlist(db: Session, case_ids: Iterable[int], actor: str) -> None:
     db.commit()
-    refresh_cases(db, _redis(), sorted(set(case_ids)), actor)
+    refresh_cases(db, hotlist_redis(), sorted(set(case_ids)), actor)

@@ -69,7 +69,7 @@ from core.placement import (
 )
 from core.positions import connect as connect_redis
 from core.positions import read_positions, write_positions
-from core.security import hash_device_secret
+from core.security import hash_device_secret, verify_device_secret
 from core.settings import PROJECT_ROOT, Settings, get_settings
 from core.users import UserError, authenticate, create_user
 from core.visit_policy import (
@@ -109,6 +109,6 @@ __all__ = [
     "missing_time_bands", "new_mqtt_client", "normalise_vrm", "owntracks_cmd_topic", "ping_broker", "place_batch",
     "place_stream", "policy_versions", "raw_connection", "read_csv", "read_jsonl", "read_policy_file",
     "read_positions", "record_audit", "record_payment", "record_refund", "record_visit", "save_policy_version",
-    "search_cases", "session_scope", "stage_due", "upgrade_schema", "visit_allowed", "visit_history",
-    "visit_windows", "write_broker_files", "write_positions",
+    "search_cases", "session_scope", "stage_due", "upgrade_schema", "verify_device_secret", "visit_allowed",
+    "visit_history", "visit_windows", "write_broker_files", "write_positions",
 ]

@@ -10,12 +10,26 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import hash_device_secret, session_scope
-from core.models import AuditEvent, CaseVehicle, Device, Subcontractor, Van, Vehicle
+from anpr_ingest import refresh_cases
+from core import hash_device_secret, libpq_dsn, session_scope
+from core.models import (
+    AuditEvent,
+    CaseVehicle,
+    Device,
+    GeodataLoad,
+    Itl1Region,
+    LocalAuthority,
+    Postcode,
+    SensitivePremises,
+    Subcontractor,
+    Van,
+    Vehicle,
+)
 from tests.case_world import ENFORCED, make_buyer, make_case
 from tests.helpers import unique
 
@@ -76,7 +90,7 @@ class VanDevice:
     van_id: int
 
 
-def make_van() -> VanDevice:
+def make_van(*, active: bool = True) -> VanDevice:
     """A van of a new subcontractor, with a registered device whose secret is ``VAN_SECRET``."""
     with session_scope() as db:
         sub = Subcontractor(reference=unique("sub"), name="Test Enforcement Ltd")
@@ -86,7 +100,49 @@ def make_van() -> VanDevice:
         db.add(van)
         db.flush()
         device = Device(device_id=unique("van"), kind="van", van_id=van.id,
-                        credential_hash=hash_device_secret(VAN_SECRET))
+                        credential_hash=hash_device_secret(VAN_SECRET), active=active)
         db.add(device)
         db.flush()
         return VanDevice(device.device_id, van.id)
+
+
+def list_vehicle(client: redis.Redis, ns: str, actor: str) -> tuple[str, int]:
+    """A vehicle of a hot case, put on the hotlist of namespace ``ns``: (its mark, its id)."""
+    with session_scope() as db:
+        case = hot_case(db)
+        vehicle = add_vehicle(db, case)
+        db.commit()
+        refresh_cases(db, client, [case.id], actor, namespace=ns)
+        return vehicle.vrm, vehicle.id
+
+
+def unlisted_marks(n: int, listed_vrm: str) -> list[str]:
+    """Marks no test puts on a hotlist, and unlike the listed one (so no tolerant match reaches it)."""
+    marks: set[str] = set()
+    while len(marks) < n:
+        mark = "XQ" + random_vrm()[2:]
+        if mark[2:] != listed_vrm[2:]:
+            marks.add(mark)
+    return sorted(marks)
+
+
+def rows(sql: str, *params) -> list[tuple]:
+    with psycopg.connect(libpq_dsn()) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+# The reference geography (millions of postcodes) is written only by ``bailiwick geodata load`` from
+# its files; scanning it would only make the test slow.
+REFERENCE = {m.__tablename__ for m in (Postcode, LocalAuthority, Itl1Region, SensitivePremises, GeodataLoad)}
+
+
+def tables_holding(marks: list[str]) -> list[str]:
+    """The tables of the schema (but the reference geography) any row of which holds one of
+    ``marks``, searched by the database."""
+    with psycopg.connect(libpq_dsn()) as conn:
+        tables = [t for (t,) in conn.execute(
+            "SELECT quote_ident(table_name) FROM information_schema.tables "
+            "WHERE table_schema = 'public' AND table_type = 'BASE TABLE'") if t not in REFERENCE]
+        pattern = "|".join(marks)
+        return [t for t in tables
+                if conn.execute(f"SELECT EXISTS (SELECT 1 FROM {t} t WHERE t::text ~* %s)", (pattern,)).fetchone()[0]]

@@ -23,21 +23,18 @@ from anpr_ingest import (
     take_van_messages,
 )
 from core import DeviceRegistry, connect_mqtt, connect_redis, libpq_dsn, session_scope
-from core.models import (
-    DeviceKind,
-    GeodataLoad,
-    Itl1Region,
-    LocalAuthority,
-    Postcode,
-    SensitivePremises,
-)
+from core.models import DeviceKind
 from tests.anpr_world import (
     VanDevice,
     add_vehicle,
     hot_case,
+    list_vehicle,
     make_van,
     namespace,
     random_vrm,
+    rows,
+    tables_holding,
+    unlisted_marks,
 )
 from tests.helpers import unique
 
@@ -66,12 +63,7 @@ def van(geodata_loaded) -> VanDevice:
 @pytest.fixture
 def listed(geodata_loaded, redis_client, ns) -> tuple[str, int]:
     """A vehicle on the test's hotlist: (its mark, its id)."""
-    with session_scope() as db:
-        case = hot_case(db)
-        vehicle = add_vehicle(db, case)
-        db.commit()
-        refresh_cases(db, redis_client, [case.id], ACTOR, namespace=ns)
-        return vehicle.vrm, vehicle.id
+    return list_vehicle(redis_client, ns, ACTOR)
 
 
 def read(plate: str, ts: datetime, **extra) -> dict:
@@ -82,16 +74,6 @@ def message(van: VanDevice, *reads: dict, device_id: str | None = None) -> bytes
     return json.dumps({"device_id": device_id or van.device_id, "reads": list(reads)}).encode()
 
 
-def unlisted_marks(n: int, listed_vrm: str) -> list[str]:
-    """Marks no test puts on a hotlist, and unlike the listed one (so no tolerant match reaches it)."""
-    marks: set[str] = set()
-    while len(marks) < n:
-        mark = "XQ" + random_vrm()[2:]
-        if mark[2:] != listed_vrm[2:]:
-            marks.add(mark)
-    return sorted(marks)
-
-
 def commit(van: VanDevice, redis_client, ns: str, *payloads: bytes, topic: str | None = None,
            redelivered: bool = False):
     """One batch through the pipeline and the store, as the worker does it."""
@@ -100,11 +82,6 @@ def commit(van: VanDevice, redis_client, ns: str, *payloads: bytes, topic: str |
                                    for p in payloads], DeviceRegistry(conn, DeviceKind.van).owner_of,
                                   datetime.now(UTC))
         return AnprStore(conn, KEY).commit(match_reads(taken, redis_client, 0.55, namespace=ns), taken.letters)
-
-
-def rows(sql: str, *params) -> list[tuple]:
-    with psycopg.connect(libpq_dsn()) as conn:
-        return conn.execute(sql, params).fetchall()
 
 
 def test_a_hit_is_stored_with_the_reads_metadata_and_starts_a_sighting(van, listed, redis_client, ns) -> None:
@@ -181,23 +158,6 @@ def test_bad_input_is_dead_lettered_with_its_field_and_never_its_plates(van, lis
     assert rows("SELECT reads, hits FROM anpr_read_count WHERE van_id = %s", van.van_id)[0] == (2, 1)
 
 
-# The reference geography (millions of postcodes) is written only by ``bailiwick geodata load`` from
-# its files; scanning it would only make the test slow.
-REFERENCE = {m.__tablename__ for m in (Postcode, LocalAuthority, Itl1Region, SensitivePremises, GeodataLoad)}
-
-
-def _tables_holding(marks: list[str]) -> list[str]:
-    """The tables of the schema (but the reference geography) any row of which holds one of
-    ``marks``, searched by the database."""
-    with psycopg.connect(libpq_dsn()) as conn:
-        tables = [t for (t,) in conn.execute(
-            "SELECT quote_ident(table_name) FROM information_schema.tables "
-            "WHERE table_schema = 'public' AND table_type = 'BASE TABLE'") if t not in REFERENCE]
-        pattern = "|".join(marks)
-        return [t for t in tables
-                if conn.execute(f"SELECT EXISTS (SELECT 1 FROM {t} t WHERE t::text ~ %s)", (pattern,)).fetchone()[0]]
-
-
 def test_R_ANPR_PRIVACY_reads_that_match_nothing_leave_only_counts(van, listed, redis_client, ns, caplog) -> None:
     """A van streams reads of passing cars through the real worker; the one listed vehicle becomes a
     hit, and none of the others' marks is anywhere: no table, no log line, no dead letter, no Redis key."""
@@ -230,8 +190,8 @@ def test_R_ANPR_PRIVACY_reads_that_match_nothing_leave_only_counts(van, listed, 
     assert (worker.written.hits, worker.written.sightings, worker.written.dead_letters) == (4, 1, 0)
     assert rows("SELECT sum(reads), sum(hits) FROM anpr_read_count WHERE van_id = %s", van.van_id) == [(44, 4)]
     assert rows("SELECT reads FROM anpr_sighting WHERE vehicle_id = %s", vehicle_id) == [(4,)]
-    assert _tables_holding(passing) == [], "a read that matched nothing is stored"
-    assert set(_tables_holding([vrm])) >= {"anpr_hit", "anpr_sighting"}  # the search finds what is stored
+    assert tables_holding(passing) == [], "a read that matched nothing is stored"
+    assert set(tables_holding([vrm])) >= {"anpr_hit", "anpr_sighting"}  # the search finds what is stored
     logs = "\n".join(r.getMessage() for r in caplog.records)
     keys = " ".join(k.decode() if isinstance(k, bytes) else k for k in redis_client.scan_iter(match="*"))
     values = json.dumps({k.decode(): str(redis_client.hgetall(k)) for k in redis_client.scan_iter(match=ns + "*")
