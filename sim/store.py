@@ -34,6 +34,7 @@ from sim.generator import Scenario
 TRUNCATED = ("anpr_hit", "anpr_sighting", "anpr_read_count", "visit_evidence", "unmatched_stop", "plan_visit", "plan_dropped", "plan_route", "plan_run", "plan_pin",
              "ledger_entry", "visit", "case_vehicle", "case_event", "vehicle", "enforcement_case", "address", "debtor", "device", "van")
 DELETED = ("agent", "subcontractor")
+NO_ID = ("case_vehicle", "anpr_read_count")  # keyed by their columns: no id sequence to continue
 # The phones' fixes and geofence events carry no foreign key, but they are the replaced agents' tracks:
 # the new scenario's phones (the same device ids, other routes) would otherwise mix with them, e.g. when
 # a simulated day is replayed again after a reseed.
@@ -61,7 +62,7 @@ def store(scenario: Scenario, conn: psycopg.Connection, advance: Callable[[int],
                 _copy(cur, table, _for_copy(table, frame), advance)
         # The rows carry their own ids; sequences continue after them for ordinary inserts.
         for table in (*TRUNCATED, *DELETED):
-            if table != "case_vehicle":  # the only table without an id sequence
+            if table not in NO_ID:
                 cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                             f"coalesce(max(id), 0) + 1, false) FROM {table}")
         # Fresh statistics, so the first queries after a reseed are planned for the new sizes.
