@@ -46,6 +46,7 @@ def _text(value: str | bytes) -> str:
 
 
 def _keys_json(vrm: str) -> str:
+    """The VRM's deletion keys as ``_APPLY`` takes them: computed here, so the script never folds."""
     return json.dumps(sorted(deletion_keys(vrm)))
 
 
