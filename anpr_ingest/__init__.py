@@ -2,8 +2,8 @@
 (R-ANPR-24H, R-ANPR-DELETE), matching, hits, the keeper-check workflow (R-ANPR-KEEPER) and alerts.
 
 So far: the hotlist (``hotlist``: the rule, written once as SQL, the full rebuild and the incremental
-refresh, all audited; ``hotlist_store``: its Redis hash, one ``HGET`` per plate); decoding plate reads
-from vans, Plate Recognizer and OpenALPR into one form (``reads``); and matching them against the
+refresh, all audited; ``hotlist_store``: its Redis hash, one ``HGET`` per plate, and its index of
+dropped-character keys); decoding plate reads from vans, Plate Recognizer and OpenALPR into one form (``reads``); and matching them against the
 hotlist, tolerant of OCR's look-alike and dropped characters (``matching``); one pipeline for every
 way reads arrive (``pipeline``) into the store that keeps hits and only counts the rest
 (``store``, R-ANPR-PRIVACY), and the MQTT worker (``consumer``, core's ``BatchWorker``). The API and the CLI
@@ -31,8 +31,15 @@ from anpr_ingest.hotlist import (
     refresh_vehicles,
 )
 from anpr_ingest.hotlist_store import ADMITTED_KEY as HOTLIST_ADMITTED_KEY
+from anpr_ingest.hotlist_store import DROPPED_KEY as HOTLIST_DROPPED_KEY
 from anpr_ingest.hotlist_store import LIVE_KEY as HOTLIST_KEY
-from anpr_ingest.hotlist_store import HotlistEntry, lookup, read_all
+from anpr_ingest.hotlist_store import (
+    HotlistEntry,
+    lookup,
+    lookup_dropped_many,
+    read_all,
+    read_dropped,
+)
 from anpr_ingest.matching import Match, deletion_keys, match, readings
 from anpr_ingest.pipeline import TOPIC as ANPR_TOPIC
 from anpr_ingest.pipeline import (
@@ -58,6 +65,7 @@ __all__ = [
     "ADMIT_EVERY_S",
     "ANPR_GROUP",
     "ANPR_TOPIC",
+    "HOTLIST_DROPPED_KEY",
     "HOTLIST_KEY",
     "REASON_RULES",
     "SIGHTING_WINDOW",
@@ -89,9 +97,11 @@ __all__ = [
     "derive",
     "digest_key",
     "lookup",
+    "lookup_dropped_many",
     "match",
     "match_reads",
     "read_all",
+    "read_dropped",
     "readings",
     "rebuild_hotlist",
     "refresh_cases",

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import product
 
-from anpr_ingest.hotlist_store import HotlistEntry
+from anpr_ingest.hotlist_entry import HotlistEntry
 from anpr_ingest.reads import PlateRead
 from core import InvalidVRM, normalise_vrm
 
@@ -143,6 +143,24 @@ def deletion_keys(vrm: str) -> set[str]:
     return {(mark[:i] + mark[i + 1:]).translate(_FOLD) for i in range(len(mark))}
 
 
+def _dropped_texts(texts: list[tuple[str, float, bool]], floor: float) -> dict[str, tuple[float, bool]]:
+    """Deletion key → (best confidence, whether that text is itself a valid mark) of the texts short
+    enough to be a mark missing a character that could still score ``floor``."""
+    keys: dict[str, tuple[float, bool]] = {}
+    for text, confidence, _ in texts:
+        if len(text) in DROPPED_LENGTHS and confidence * DROPPED_SUPPORTED >= floor:
+            key = text.translate(_FOLD)
+            if key not in keys or confidence > keys[key][0]:
+                keys[key] = (confidence, _is_mark(text))
+    return keys
+
+
+def dropped_keys_of(read: PlateRead, threshold: float) -> list[str]:
+    """Every deletion key ``match(read, ..., threshold)`` may ask ``lookup_dropped`` for (it asks for
+    fewer when another match already scores higher), so a batch can fetch them all in one go."""
+    return list(_dropped_texts(_texts(read), threshold))
+
+
 def match(read: PlateRead, lookup: Lookup, lookup_dropped: LookupDropped | None,
           threshold: float) -> Match | None:
     """The best hotlist match of ``read`` scoring at least ``threshold``, or None. One batched
@@ -159,12 +177,7 @@ def match(read: PlateRead, lookup: Lookup, lookup_dropped: LookupDropped | None,
     if lookup_dropped is None:
         return best
     floor = threshold if best is None else max(threshold, best.score)
-    keys: dict[str, tuple[float, bool]] = {}
-    for text, confidence, _ in texts:
-        if len(text) in DROPPED_LENGTHS and confidence * DROPPED_SUPPORTED >= floor:
-            key = text.translate(_FOLD)
-            if key not in keys or confidence > keys[key][0]:
-                keys[key] = (confidence, _is_mark(text))
+    keys = _dropped_texts(texts, floor)
     if not keys:
         return best
     hits = list(zip(keys.items(), lookup_dropped(list(keys))))

@@ -16,8 +16,9 @@ from datetime import datetime
 
 import redis
 
-from anpr_ingest.hotlist_store import lookup_many
-from anpr_ingest.matching import match, readings
+from anpr_ingest.hotlist_entry import HotlistEntry
+from anpr_ingest.hotlist_store import lookup_dropped_many, lookup_many
+from anpr_ingest.matching import dropped_keys_of, match, readings
 from anpr_ingest.reads import DecodedReads, PlateRead, decode_van_message
 from anpr_ingest.store import Letter, VanRead
 
@@ -73,16 +74,21 @@ def take_van_messages(messages: Sequence[Incoming], van_of: Callable[[str], int 
 
 
 def match_reads(taken: Taken, client: redis.Redis, threshold: float, *, namespace: str = "") -> list[VanRead]:
-    """Each read of ``taken`` with its best hotlist match above ``threshold`` (or None), looked up in
-    one round trip for the whole batch."""
-    options = [readings(read) for _, _, read, _ in taken.reads]
-    marks = sorted({mark for opts in options for mark, _ in opts})
+    """Each read of ``taken`` with its best hotlist match above ``threshold`` (or None): the readings
+    of the whole batch looked up in one round trip, and its dropped-character keys in one more."""
+    reads = [read for _, _, read, _ in taken.reads]
+    marks = sorted({mark for read in reads for mark, _ in readings(read)})
     found = dict(zip(marks, lookup_many(client, marks, namespace=namespace), strict=True))
+    keys = sorted({key for read in reads for key in dropped_keys_of(read, threshold)})
+    dropped = dict(zip(keys, lookup_dropped_many(client, keys, namespace=namespace), strict=True))
 
-    def lookup(vrms: list[str]) -> list:
+    def lookup(vrms: list[str]) -> list[HotlistEntry | None]:
         return [found.get(v) for v in vrms]
 
-    return [VanRead(van, device, read, received_at, match(read, lookup, None, threshold))
+    def lookup_dropped(asked: list[str]) -> list[list[tuple[str, HotlistEntry]]]:
+        return [dropped[k] for k in asked]  # a key not fetched would be a bug in dropped_keys_of: raise
+
+    return [VanRead(van, device, read, received_at, match(read, lookup, lookup_dropped, threshold))
             for van, device, read, received_at in taken.reads]
 
 
