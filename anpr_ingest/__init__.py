@@ -65,6 +65,7 @@ __all__ = [
     "ADMIT_EVERY_S",
     "ANPR_GROUP",
     "ANPR_TOPIC",
+    "HOTLIST_ADMITTED_KEY",
     "HOTLIST_DROPPED_KEY",
     "HOTLIST_KEY",
     "REASON_RULES",

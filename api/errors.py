@@ -52,6 +52,7 @@ _ERRORS: dict[int, tuple[type[BaseModel], str]] = {
     409: (ConflictOut, "a rule refused the action; rule_id names a domain rule"),
     413: (ErrorOut, "too large"),
     422: (InvalidOut, "the request is invalid; detail and errors name the field"),
+    503: (ErrorOut, "a service the route needs is not ready; try again (Retry-After)"),
 }
 SIGNED_IN = (401, 403, 422)  # every route behind a token: no token, a role not admitted, bad input
 WITH_BODY = (*SIGNED_IN, 400)  # … and, for a route that reads a body, one that is not even JSON

@@ -15,7 +15,7 @@ import redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from anpr_ingest import refresh_cases
+from anpr_ingest import HOTLIST_ADMITTED_KEY, refresh_cases
 from core import hash_device_secret, libpq_dsn, session_scope
 from core.models import (
     AuditEvent,
@@ -82,6 +82,15 @@ def namespace(client: redis.Redis) -> Iterator[str]:
         keys = list(client.scan_iter(match=prefix + "*"))
         if keys:
             client.delete(*keys)
+
+
+@contextmanager
+def hotlist_namespace(client: redis.Redis) -> Iterator[str]:
+    """A hotlist of the calling test's own (``namespace``), marked as built, as a rebuild leaves it;
+    the test puts the vehicles it needs on it."""
+    with namespace(client) as prefix:
+        client.set(prefix + HOTLIST_ADMITTED_KEY, datetime.now(UTC).isoformat())
+        yield prefix
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ import psycopg
 import pytest
 
 from anpr_ingest import (
-    HOTLIST_ADMITTED_KEY,
     AnprIngestConfig,
     AnprIngestWorker,
     AnprStore,
@@ -28,9 +27,9 @@ from tests.anpr_world import (
     VanDevice,
     add_vehicle,
     hot_case,
+    hotlist_namespace,
     list_vehicle,
     make_van,
-    namespace,
     random_vrm,
     rows,
     tables_holding,
@@ -49,9 +48,7 @@ def redis_client():
 
 @pytest.fixture
 def ns(redis_client) -> Iterator[str]:
-    """The test's own hotlist, marked as built (the vehicles it needs are put on it by refresh)."""
-    with namespace(redis_client) as prefix:
-        redis_client.set(prefix + HOTLIST_ADMITTED_KEY, datetime.now(UTC).isoformat())
+    with hotlist_namespace(redis_client) as prefix:
         yield prefix
 
 

@@ -16,7 +16,6 @@ import pytest
 import redis
 
 from anpr_ingest import (
-    HOTLIST_ADMITTED_KEY,
     AnprIngestConfig,
     AnprIngestWorker,
     admit_once,
@@ -24,7 +23,13 @@ from anpr_ingest import (
 )
 from core import connect_mqtt, connect_redis, libpq_dsn, session_scope
 from core.models import Case
-from tests.anpr_world import VanDevice, add_vehicle, hot_case, make_van, namespace
+from tests.anpr_world import (
+    VanDevice,
+    add_vehicle,
+    hot_case,
+    hotlist_namespace,
+    make_van,
+)
 from tests.helpers import free_port, unique
 
 ACTOR = "test:anpr-reliability"
@@ -137,10 +142,9 @@ def test_redis_restarted_mid_stream_the_hotlist_is_rebuilt_and_no_hit_is_missed(
 
 def test_R_ANPR_DELETE_a_hold_placed_while_a_van_streams_stops_its_hits_within_1s(van, redis_client) -> None:
     case_id, vrm, vehicle_id = listed_vehicle()
-    with namespace(redis_client) as ns:
+    with hotlist_namespace(redis_client) as ns:
         with session_scope() as db:
             refresh_cases(db, redis_client, [case_id], ACTOR, namespace=ns)
-        redis_client.set(ns + HOTLIST_ADMITTED_KEY, datetime.now(UTC).isoformat())
         worker = AnprIngestWorker(AnprIngestConfig(client_id=unique("anpr"), group=unique("g"), batch_ms=50,
                                                    namespace=ns, session_expiry_s=60))
         mqtt = connect_mqtt()
@@ -204,10 +208,9 @@ def test_1000_fuzzed_payloads_are_dead_lettered_while_valid_reads_keep_flowing(v
     rng = random.Random(20261207)
     case_id, vrm, vehicle_id = listed_vehicle()
     since = datetime.now(UTC)
-    with namespace(redis_client) as ns:
+    with hotlist_namespace(redis_client) as ns:
         with session_scope() as db:
             refresh_cases(db, redis_client, [case_id], ACTOR, namespace=ns)
-        redis_client.set(ns + HOTLIST_ADMITTED_KEY, datetime.now(UTC).isoformat())
         worker = AnprIngestWorker(AnprIngestConfig(client_id=unique("anpr"), group=unique("g"), batch_ms=50,
                                                    namespace=ns, session_expiry_s=60))
         mqtt = connect_mqtt()

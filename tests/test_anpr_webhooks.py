@@ -16,6 +16,7 @@ from core.models import Device
 from tests.anpr_world import (
     VAN_SECRET,
     VanDevice,
+    hotlist_namespace,
     list_vehicle,
     make_van,
     namespace,
@@ -40,7 +41,7 @@ def redis_client():
 @pytest.fixture
 def ns(client, redis_client) -> Iterator[str]:
     """The test's own hotlist namespace, which the app matches against while the test runs."""
-    with namespace(redis_client) as prefix:
+    with hotlist_namespace(redis_client) as prefix:
         client.app.dependency_overrides[get_hotlist] = lambda: Hotlist(redis_client, prefix)
         try:
             yield prefix
@@ -257,3 +258,16 @@ def test_R_ANPR_PRIVACY_reads_that_match_nothing_leave_only_counts(client, van, 
     assert rows("SELECT sum(reads), sum(hits) FROM anpr_read_count WHERE van_id = %s", van.van_id) == [(6, 0)]
     assert hits_of(vehicle_id) == []
     assert tables_holding(passing) == [], "a read that matched nothing is stored"
+
+
+def test_while_redis_has_no_hotlist_a_webhook_is_refused_with_503_and_nothing_is_counted(client, van, redis_client):
+    """Matched against a missing list, every hit would be lost; the vendor sends the body again."""
+    with namespace(redis_client) as prefix:  # a list never built: no admission mark
+        client.app.dependency_overrides[get_hotlist] = lambda: Hotlist(redis_client, prefix)
+        try:
+            r = client.post("/anpr/webhooks/openalpr", content=alpr_group("AB12CDE"),
+                            auth=(van.device_id, VAN_SECRET), headers={"Content-Type": "application/json"})
+        finally:
+            client.app.dependency_overrides.pop(get_hotlist)
+    assert r.status_code == 503 and r.headers["Retry-After"] == "5"
+    assert rows("SELECT count(*) FROM anpr_read_count WHERE van_id = %s", van.van_id) == [(0,)]

@@ -29,12 +29,14 @@ from starlette.concurrency import run_in_threadpool
 from anpr_ingest import (
     AnprStore,
     DecodedReads,
+    HotlistUnavailable,
     Incoming,
     Taken,
     decode_openalpr,
     decode_platerecognizer,
     digest_key,
     match_reads,
+    require_hotlist,
     take_webhook,
 )
 from api.checks import invalid
@@ -54,6 +56,7 @@ router = APIRouter(prefix=PREFIX, tags=["anpr"], responses={
     **error(413, f"the body is larger than {MAX_BODY} bytes; nothing was read past the limit"),
     **error(422, "the body is not a JSON object (field body), or a form without its json field (field json); "
                  "it was dead-lettered"),
+    **error(503, "Redis holds no hotlist yet (being rebuilt after a restart): send the webhook again"),
 })
 
 
@@ -145,7 +148,10 @@ def _form_field(body: bytes, content_type: str, name: str) -> bytes | None:
 
 
 def _commit(taken: Taken, hotlist: Hotlist) -> int:
-    """Match and store ``taken`` in one transaction; the new hits."""
+    """Match and store ``taken`` in one transaction; the new hits. ``HotlistUnavailable`` while Redis
+    has no hotlist (a restart, until the ingest's admission rebuilds it): matched then, every hit would
+    be missed."""
+    require_hotlist(hotlist.client, namespace=hotlist.namespace)
     reads = match_reads(taken, hotlist.client, get_settings().anpr_match_threshold, namespace=hotlist.namespace)
     with raw_connection() as conn:
         return AnprStore(conn, digest_key()).commit(reads, taken.letters).hits
@@ -166,7 +172,12 @@ async def _take(decode: Callable[[bytes, datetime], DecodedReads], route: str, b
     else:
         taken = take_webhook(decode, Incoming(route, body, now, redelivered=True), device.device_id,
                              device.van_id, now)
-    hits = await run_in_threadpool(_commit, taken, hotlist)
+    try:
+        hits = await run_in_threadpool(_commit, taken, hotlist)
+    except HotlistUnavailable:
+        # The vendor sends the body again after a non-2xx answer, so nothing is lost.
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the hotlist is being rebuilt: send the "
+                            "webhook again shortly", headers={"Retry-After": "5"}) from None
     refused = next((letter for letter in taken.letters if letter.field in (WHOLE_BODY, JSON_FIELD)), None)
     if refused is not None:
         raise invalid(("body",) if refused.field == WHOLE_BODY else ("body", JSON_FIELD), refused.reason, "")
