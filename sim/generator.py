@@ -19,13 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sim import names
-from sim.cases import (
-    CASE_COLUMNS,
-    Calendars,
-    case_references,
-    draw_cases,
-    number_by_receipt,
-)
+from sim.cases import CASE_COLUMNS, Calendars, case_references, draw_cases, number_by_receipt
 from sim.debtors import debtor_addresses, debtor_details, debtor_vehicles, draw_debtors
 from sim.fleet import draw_agents, draw_devices, draw_vans
 from sim.history import case_events, ledger_entries
