@@ -19,11 +19,11 @@ from anpr_ingest.store import AnprStore, Written
 from core import (
     BatchWorker,
     BatchWorkerConfig,
+    DatabaseHandler,
     DeviceRegistry,
     Message,
     connect_redis,
     get_settings,
-    raw_connection,
 )
 from core.models import DeviceKind
 
@@ -60,49 +60,33 @@ def digest_key() -> bytes:
     return get_settings().signing_key().encode()
 
 
-class _AnprHandler:
+class _AnprHandler(DatabaseHandler):
     """The ``BatchHandler`` of van messages."""
 
     def __init__(self, config: AnprIngestConfig) -> None:
+        super().__init__(config.database_url)
         self.config = config
         self.threshold = config.threshold if config.threshold is not None else get_settings().anpr_match_threshold
         self.written = Totals()
         self._redis: redis.Redis = connect_redis(config.redis_url)
         self._key = digest_key()
-        self._conn: psycopg.Connection | None = None
-        self._store: AnprStore | None = None
-        self._registry: DeviceRegistry | None = None
 
-    def _database(self) -> tuple[AnprStore, DeviceRegistry]:
-        if self._store is None or self._registry is None or self._conn is None or self._conn.closed:
-            self._conn = raw_connection(self.config.database_url)
-            self._store = AnprStore(self._conn, self._key)
-            self._registry = DeviceRegistry(self._conn, DeviceKind.van)
-        return self._store, self._registry
+    def opened(self, conn: psycopg.Connection) -> None:
+        self._store = AnprStore(conn, self._key)
+        self._registry = DeviceRegistry(conn, DeviceKind.van)
 
     def commit(self, batch: Sequence[Message], retried: bool) -> Written:
         require_hotlist(self._redis, namespace=self.config.namespace)
-        store, registry = self._database()
+        self.connection()
         taken = take_van_messages([Incoming(m.topic, m.payload, m.received_at, retried or m.dup) for m in batch],
-                                  registry.owner_of, datetime.now(UTC))
-        return store.commit(match_reads(taken, self._redis, self.threshold, namespace=self.config.namespace),
-                            taken.letters)
+                                  self._registry.owner_of, datetime.now(UTC))
+        return self._store.commit(match_reads(taken, self._redis, self.threshold, namespace=self.config.namespace),
+                                  taken.letters)
 
     def after_commit(self, committed: Written) -> None:
         w = self.written
         self.written = Totals(w.reads + committed.reads, w.hits + committed.hits,
                               w.dead_letters + committed.dead_letters, w.sightings + len(committed.new_sightings))
-
-    def reset(self, error: Exception) -> None:
-        if isinstance(error, psycopg.Error):
-            self.close()
-
-    def close(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            finally:
-                self._conn = self._store = self._registry = None
 
 
 class AnprIngestWorker(BatchWorker[Written]):

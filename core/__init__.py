@@ -31,10 +31,16 @@ from core.case_query import (
 )
 from core.case_read import load_cases
 from core.clock import LONDON
-from core.dead_letters import insert_letters
 from core.db import get_engine, libpq_dsn, raw_connection, session_scope
+from core.dead_letters import insert_letters
 from core.device_registry import DeviceRegistry
-from core.devices import DeviceError, DeviceRow, add_device, list_devices, write_broker_files
+from core.devices import (
+    DeviceError,
+    DeviceRow,
+    add_device,
+    list_devices,
+    write_broker_files,
+)
 from core.errors import DomainError, NotFound
 from core.geofence import GEOFENCE_RADIUS_M, geofence_name, owntracks_cmd_topic
 from core.ledger import (
@@ -52,7 +58,13 @@ from core.migrate import upgrade as upgrade_schema
 from core.mqtt import broker_address, ping_broker
 from core.mqtt import connect as connect_mqtt
 from core.mqtt import new_client as new_mqtt_client
-from core.mqtt_worker import BatchHandler, BatchWorker, BatchWorkerConfig, Message
+from core.mqtt_worker import (
+    BatchHandler,
+    BatchWorker,
+    BatchWorkerConfig,
+    DatabaseHandler,
+    Message,
+)
 from core.placement import (
     AddressIn,
     BadUpload,
@@ -98,7 +110,7 @@ from core.vrm import InvalidVRM, normalise_vrm
 
 __all__ = [
     "GEOFENCE_RADIUS_M", "LONDON", "POLICY_DIR", "PROJECT_ROOT", "WEEKDAYS", "AddressIn", "BadUpload",
-    "BatchHandler", "BatchWorker", "BatchWorkerConfig", "CancelReason", "CaseFacts", "CaseSearch", "DebtorIn",
+    "BatchHandler", "BatchWorker", "BatchWorkerConfig", "CancelReason", "CaseFacts", "CaseSearch", "DatabaseHandler", "DebtorIn",
     "DeviceError", "DeviceRegistry", "DeviceRow", "DomainError", "InvalidVRM", "LedgerLine", "Message",
     "NotFound", "PlacementIn", "PolicyError", "Settings", "StageDue", "TimeWindow", "TooManyRows", "Transition",
     "UserError", "VehicleIn", "VisitFact", "VisitPolicy", "add_device", "apply_transition", "authenticate",

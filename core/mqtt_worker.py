@@ -38,6 +38,7 @@ import redis
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from core.db import raw_connection
 from core.mqtt import broker_address, new_client
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,36 @@ class BatchHandler(Protocol[R]):
     def close(self) -> None:
         """The worker is stopping: release the handler's connections."""
         ...
+
+
+class DatabaseHandler:
+    """The database side every ``BatchHandler`` shares: one connection, opened on first use, and
+    replaced after a database failure (a Redis client reconnects by itself) or when the worker stops.
+    ``opened`` builds what hangs off a new connection (stores, registries)."""
+
+    def __init__(self, database_url: str | None) -> None:
+        self._database_url = database_url
+        self._conn: psycopg.Connection | None = None
+
+    def opened(self, conn: psycopg.Connection) -> None:
+        """Called with each new connection."""
+
+    def connection(self) -> psycopg.Connection:
+        if self._conn is None or self._conn.closed:
+            self._conn = raw_connection(self._database_url)
+            self.opened(self._conn)
+        return self._conn
+
+    def reset(self, error: Exception) -> None:
+        if isinstance(error, psycopg.Error):
+            self.close()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
 
 
 class _Stopped(Exception):

@@ -15,7 +15,12 @@ import redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from anpr_ingest import HOTLIST_ADMITTED_KEY, refresh_cases
+from anpr_ingest import (
+    HOTLIST_ADMITTED_KEY,
+    AnprIngestConfig,
+    AnprIngestWorker,
+    refresh_cases,
+)
 from core import hash_device_secret, libpq_dsn, session_scope
 from core.models import (
     AuditEvent,
@@ -155,3 +160,10 @@ def tables_holding(marks: list[str]) -> list[str]:
         pattern = "|".join(marks)
         return [t for t in tables
                 if conn.execute(f"SELECT EXISTS (SELECT 1 FROM {t} t WHERE t::text ~* %s)", (pattern,)).fetchone()[0]]
+
+
+def anpr_worker(namespace: str = "", **config) -> AnprIngestWorker:
+    """An ANPR ingest worker in a shared-subscription group of its own (so that no other consumer on
+    the broker takes the test's messages), matching against the hotlist of ``namespace``."""
+    return AnprIngestWorker(AnprIngestConfig(**{"client_id": unique("anpr"), "group": unique("g"), "batch_ms": 50,
+                                                "namespace": namespace, "session_expiry_s": 60, **config}))

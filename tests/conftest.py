@@ -12,9 +12,9 @@ os.environ["BAILIWICK_DATABASE_URL"] = TEST_DATABASE_URL
 if TEST_DATABASE_URL.rsplit("/", 1)[-1] == "bailiwick":
     raise RuntimeError("tests must not run against the 'bailiwick' database")
 
-import pytest  # noqa: E402
+import pytest
 
-from core import get_settings, migrate, session_scope  # noqa: E402
+from core import get_settings, migrate, session_scope
 
 
 @pytest.fixture(scope="session")
@@ -68,3 +68,26 @@ def db(geodata_loaded: str):
 def settings():
     return get_settings()
 
+
+
+@pytest.fixture
+def redis_client():
+    from core import connect_redis
+
+    return connect_redis()
+
+
+@pytest.fixture
+def van(geodata_loaded: str):
+    """An ANPR van with a registered device (``tests.anpr_world.make_van``)."""
+    from tests.anpr_world import make_van
+
+    return make_van()
+
+
+@pytest.fixture
+def listed(geodata_loaded: str, redis_client, ns: str) -> tuple[str, int]:
+    """A vehicle of a hot warrant on the hotlist of the test module's ``ns``: (its mark, its id)."""
+    from tests.anpr_world import list_vehicle
+
+    return list_vehicle(redis_client, ns, "test:anpr")

@@ -5,8 +5,18 @@ import re
 import shutil
 import socket
 import subprocess
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
+
+import paho.mqtt.client as mqtt
+
+from core import BatchWorker, connect_mqtt
+
+W = TypeVar("W", bound=BatchWorker)
 
 
 def unique(prefix: str) -> str:
@@ -67,3 +77,29 @@ def browser_check(page: str, workdir: Path, screenshot: str) -> str:
                    capture_output=True, timeout=90, check=True)
     assert shot.stat().st_size > 10_000, "the screenshot is blank"
     return dom
+
+
+@contextmanager
+def running(worker: W) -> Iterator[W]:
+    """An ingest worker (``core.BatchWorker``) run in a thread until it has subscribed; stopped, and
+    checked stopped, afterwards."""
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    assert worker.subscribed.wait(15), "the worker did not subscribe"
+    try:
+        yield worker
+    finally:
+        worker.stopping.set()
+        thread.join(15)
+    assert not thread.is_alive()
+
+
+@contextmanager
+def publisher() -> Iterator[mqtt.Client]:
+    """A client connected to the broker, to publish as a device would; disconnected afterwards."""
+    client = connect_mqtt()
+    try:
+        yield client
+    finally:
+        client.disconnect()
+        client.loop_stop()

@@ -1,7 +1,6 @@
 """Phones and ingest workers for the tests of the GPS ingest (not fixtures: the test modules wrap them)."""
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -9,7 +8,7 @@ from dataclasses import dataclass
 from core import hash_device_secret, session_scope
 from core.models import Device
 from tests.case_world import make_agent
-from tests.helpers import unique
+from tests.helpers import running, unique
 from tracking import IngestConfig, IngestWorker
 
 
@@ -40,12 +39,5 @@ def running_worker(*, namespace: str, mqtt_url: str | None = None,
     other consumer on the broker takes the test's messages); stopped, and checked stopped, afterwards."""
     w = IngestWorker(IngestConfig(client_id=unique("ingest"), group=unique("g"), batch_ms=50, mqtt_url=mqtt_url,
                                   namespace=namespace, session_expiry_s=60, retention_days=retention_days))
-    thread = threading.Thread(target=w.run, daemon=True)
-    thread.start()
-    assert w.subscribed.wait(15), "the worker did not subscribe"
-    try:
+    with running(w):
         yield w
-    finally:
-        w.stopping.set()
-        thread.join(10)
-    assert not thread.is_alive()

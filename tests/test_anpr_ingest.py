@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,54 +12,36 @@ import psycopg
 import pytest
 
 from anpr_ingest import (
-    AnprIngestConfig,
-    AnprIngestWorker,
     AnprStore,
     Incoming,
     match_reads,
     refresh_cases,
     take_van_messages,
 )
-from core import DeviceRegistry, connect_mqtt, connect_redis, libpq_dsn, session_scope
+from core import DeviceRegistry, libpq_dsn, session_scope
 from core.models import DeviceKind
 from tests.anpr_world import (
     VanDevice,
     add_vehicle,
+    anpr_worker,
     hot_case,
     hotlist_namespace,
-    list_vehicle,
     make_van,
     random_vrm,
     rows,
     tables_holding,
     unlisted_marks,
 )
-from tests.helpers import unique
+from tests.helpers import publisher, running, unique
 
 ACTOR = "test:anpr-ingest"
 KEY = b"test-digest-key"
 
 
 @pytest.fixture
-def redis_client():
-    return connect_redis()
-
-
-@pytest.fixture
 def ns(redis_client) -> Iterator[str]:
     with hotlist_namespace(redis_client) as prefix:
         yield prefix
-
-
-@pytest.fixture
-def van(geodata_loaded) -> VanDevice:
-    return make_van()
-
-
-@pytest.fixture
-def listed(geodata_loaded, redis_client, ns) -> tuple[str, int]:
-    """A vehicle on the test's hotlist: (its mark, its id)."""
-    return list_vehicle(redis_client, ns, ACTOR)
 
 
 def read(plate: str, ts: datetime, **extra) -> dict:
@@ -162,28 +143,15 @@ def test_R_ANPR_PRIVACY_reads_that_match_nothing_leave_only_counts(van, listed, 
     caplog.set_level(logging.DEBUG)
     passing = unlisted_marks(40, vrm)
     now = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2)
-    worker = AnprIngestWorker(AnprIngestConfig(client_id=unique("anpr"), group=unique("g"), batch_ms=50,
-                                               namespace=ns, threshold=0.55, session_expiry_s=60))
-    thread = threading.Thread(target=worker.run, daemon=True)
-    thread.start()
-    try:
-        assert worker.subscribed.wait(15)
-        client = connect_mqtt()
-        try:
-            for i in range(0, 40, 10):
-                reads = [read(m, now + timedelta(seconds=i + k)) for k, m in enumerate(passing[i:i + 10])]
-                reads.append(read(vrm, now + timedelta(seconds=i)))
-                client.publish(f"vans/{van.van_id}/anpr", message(van, *reads), qos=1).wait_for_publish(10)
-            deadline = time.monotonic() + 20
-            while worker.written.reads < 44:
-                assert time.monotonic() < deadline, f"only {worker.written} committed"
-                time.sleep(0.05)
-        finally:
-            client.disconnect()
-            client.loop_stop()
-    finally:
-        worker.stopping.set()
-        thread.join(10)
+    with publisher() as client, running(anpr_worker(ns, threshold=0.55)) as worker:
+        for i in range(0, 40, 10):
+            reads = [read(m, now + timedelta(seconds=i + k)) for k, m in enumerate(passing[i:i + 10])]
+            reads.append(read(vrm, now + timedelta(seconds=i)))
+            client.publish(f"vans/{van.van_id}/anpr", message(van, *reads), qos=1).wait_for_publish(10)
+        deadline = time.monotonic() + 20
+        while worker.written.reads < 44:
+            assert time.monotonic() < deadline, f"only {worker.written} committed"
+            time.sleep(0.05)
     assert (worker.written.hits, worker.written.sightings, worker.written.dead_letters) == (4, 1, 0)
     assert rows("SELECT sum(reads), sum(hits) FROM anpr_read_count WHERE van_id = %s", van.van_id) == [(44, 4)]
     assert rows("SELECT reads FROM anpr_sighting WHERE vehicle_id = %s", vehicle_id) == [(4,)]

@@ -12,25 +12,22 @@ from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 
 import psycopg
-import pytest
 import redis
 
 from anpr_ingest import (
-    AnprIngestConfig,
-    AnprIngestWorker,
     admit_once,
     refresh_cases,
 )
-from core import connect_mqtt, connect_redis, libpq_dsn, session_scope
+from core import libpq_dsn, session_scope
 from core.models import Case
 from tests.anpr_world import (
     VanDevice,
     add_vehicle,
+    anpr_worker,
     hot_case,
     hotlist_namespace,
-    make_van,
 )
-from tests.helpers import free_port, unique
+from tests.helpers import free_port, publisher, running
 
 ACTOR = "test:anpr-reliability"
 REDIS_SERVER = "/usr/bin/redis-server"
@@ -57,19 +54,6 @@ def redis_server(port: int) -> Iterator[subprocess.Popen]:
         proc.wait(10)
 
 
-@contextmanager
-def running(worker: AnprIngestWorker) -> Iterator[AnprIngestWorker]:
-    thread = threading.Thread(target=worker.run, daemon=True)
-    thread.start()
-    assert worker.subscribed.wait(15), "the worker did not subscribe"
-    try:
-        yield worker
-    finally:
-        worker.stopping.set()
-        thread.join(15)
-    assert not thread.is_alive()
-
-
 def read(plate: str, ts: datetime) -> dict:
     return {"ts": ts.isoformat(), "plate": plate, "confidence": 0.95, "lat": 50.3755, "lon": -4.1427}
 
@@ -89,16 +73,6 @@ def listed_vehicle() -> tuple[int, str, int]:
         return case.id, vehicle.vrm, vehicle.id
 
 
-@pytest.fixture
-def redis_client() -> redis.Redis:
-    return connect_redis()
-
-
-@pytest.fixture
-def van(geodata_loaded) -> VanDevice:
-    return make_van()
-
-
 def test_redis_restarted_mid_stream_the_hotlist_is_rebuilt_and_no_hit_is_missed(van) -> None:
     _, vrm, vehicle_id = listed_vehicle()
     port = free_port()
@@ -116,12 +90,8 @@ def test_redis_restarted_mid_stream_the_hotlist_is_rebuilt_and_no_hit_is_missed(
         admitting.start()
         stack.callback(admitting.join, 10)
         stack.callback(stop.set)
-        mqtt = connect_mqtt()
-        stack.callback(mqtt.loop_stop)
-        stack.callback(mqtt.disconnect)
-        stack.enter_context(running(AnprIngestWorker(AnprIngestConfig(
-            client_id=unique("anpr"), group=unique("g"), batch_ms=50, redis_url=f"redis://127.0.0.1:{port}/0",
-            session_expiry_s=120))))
+        mqtt = stack.enter_context(publisher())
+        stack.enter_context(running(anpr_worker(redis_url=f"redis://127.0.0.1:{port}/0", session_expiry_s=120)))
         start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
         for i in range(40):
             if i == 15:  # Redis dies and comes back empty
@@ -145,28 +115,21 @@ def test_R_ANPR_DELETE_a_hold_placed_while_a_van_streams_stops_its_hits_within_1
     with hotlist_namespace(redis_client) as ns:
         with session_scope() as db:
             refresh_cases(db, redis_client, [case_id], ACTOR, namespace=ns)
-        worker = AnprIngestWorker(AnprIngestConfig(client_id=unique("anpr"), group=unique("g"), batch_ms=50,
-                                                   namespace=ns, session_expiry_s=60))
-        mqtt = connect_mqtt()
         held_at = None
-        try:
-            with running(worker):
-                started = time.monotonic()
-                while time.monotonic() - started < 4:
-                    now = datetime.now(UTC)
-                    mqtt.publish(f"vans/{van.van_id}/anpr", json.dumps(
-                        {"device_id": van.device_id, "reads": [read(vrm, now)]}), qos=1)
-                    if held_at is None and time.monotonic() - started > 1.5:
-                        with session_scope() as db:
-                            db.get(Case, case_id).on_hold = True
-                            db.commit()
-                            held_at = datetime.now(UTC)
-                            refresh_cases(db, redis_client, [case_id], ACTOR, namespace=ns)
-                    time.sleep(0.02)
-                time.sleep(1.0)  # the last reads reach the worker
-        finally:
-            mqtt.disconnect()
-            mqtt.loop_stop()
+        with publisher() as mqtt, running(anpr_worker(ns)):
+            started = time.monotonic()
+            while time.monotonic() - started < 4:
+                now = datetime.now(UTC)
+                mqtt.publish(f"vans/{van.van_id}/anpr", json.dumps(
+                    {"device_id": van.device_id, "reads": [read(vrm, now)]}), qos=1)
+                if held_at is None and time.monotonic() - started > 1.5:
+                    with session_scope() as db:
+                        db.get(Case, case_id).on_hold = True
+                        db.commit()
+                        held_at = datetime.now(UTC)
+                        refresh_cases(db, redis_client, [case_id], ACTOR, namespace=ns)
+                time.sleep(0.02)
+            time.sleep(1.0)  # the last reads reach the worker
     stored = hits(vehicle_id)
     assert any(received < held_at for _, received in stored), "no hit before the hold: the test proves nothing"
     late = [received for _, received in stored if received > held_at + timedelta(seconds=1)]
@@ -211,31 +174,24 @@ def test_1000_fuzzed_payloads_are_dead_lettered_while_valid_reads_keep_flowing(v
     with hotlist_namespace(redis_client) as ns:
         with session_scope() as db:
             refresh_cases(db, redis_client, [case_id], ACTOR, namespace=ns)
-        worker = AnprIngestWorker(AnprIngestConfig(client_id=unique("anpr"), group=unique("g"), batch_ms=50,
-                                                   namespace=ns, session_expiry_s=60))
-        mqtt = connect_mqtt()
         letters_due, hits_sent = 0, []
         start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
-        try:
-            with running(worker):
-                topic = f"vans/{van.van_id}/anpr"
-                for i in range(1000):
-                    payload, due = _fuzzed(rng, van, start)
-                    letters_due += due
-                    mqtt.publish(topic, payload, qos=1)
-                    if i % 5 == 0:  # a valid message between the bad ones: a hit
-                        ts = start + timedelta(seconds=i)
-                        hits_sent.append(ts)
-                        mqtt.publish(topic, json.dumps({"device_id": van.device_id, "reads": [read(vrm, ts)]}),
-                                     qos=1).wait_for_publish(10)
-                deadline = time.monotonic() + 60
-                while worker.written.dead_letters < letters_due or worker.written.hits < len(hits_sent):
-                    assert time.monotonic() < deadline, f"{worker.written} of {letters_due} letters, {len(hits_sent)} hits"
-                    time.sleep(0.1)
-                assert worker.connected.is_set() and not worker.stopping.is_set()
-        finally:
-            mqtt.disconnect()
-            mqtt.loop_stop()
+        with publisher() as mqtt, running(anpr_worker(ns)) as worker:
+            topic = f"vans/{van.van_id}/anpr"
+            for i in range(1000):
+                payload, due = _fuzzed(rng, van, start)
+                letters_due += due
+                mqtt.publish(topic, payload, qos=1)
+                if i % 5 == 0:  # a valid message between the bad ones: a hit
+                    ts = start + timedelta(seconds=i)
+                    hits_sent.append(ts)
+                    mqtt.publish(topic, json.dumps({"device_id": van.device_id, "reads": [read(vrm, ts)]}),
+                                 qos=1).wait_for_publish(10)
+            deadline = time.monotonic() + 60
+            while worker.written.dead_letters < letters_due or worker.written.hits < len(hits_sent):
+                assert time.monotonic() < deadline, f"{worker.written} of {letters_due} letters, {len(hits_sent)} hits"
+                time.sleep(0.1)
+            assert worker.connected.is_set() and not worker.stopping.is_set()
     assert [ts for ts, _ in hits(vehicle_id)] == hits_sent
     with psycopg.connect(libpq_dsn()) as conn:
         letters = conn.execute("SELECT field, reason FROM anpr_dead_letter WHERE source = %s AND received_at >= %s",

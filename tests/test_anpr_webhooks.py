@@ -11,13 +11,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from api.deps import Hotlist, get_hotlist
-from core import connect_redis, get_settings, session_scope
+from core import get_settings, session_scope
 from core.models import Device
 from tests.anpr_world import (
     VAN_SECRET,
     VanDevice,
     hotlist_namespace,
-    list_vehicle,
     make_van,
     namespace,
     rows,
@@ -34,11 +33,6 @@ MAX_BODY = 1 << 20
 
 
 @pytest.fixture
-def redis_client():
-    return connect_redis()
-
-
-@pytest.fixture
 def ns(client, redis_client) -> Iterator[str]:
     """The test's own hotlist namespace, which the app matches against while the test runs."""
     with hotlist_namespace(redis_client) as prefix:
@@ -47,17 +41,6 @@ def ns(client, redis_client) -> Iterator[str]:
             yield prefix
         finally:
             client.app.dependency_overrides.pop(get_hotlist)
-
-
-@pytest.fixture
-def van(geodata_loaded) -> VanDevice:
-    return make_van()
-
-
-@pytest.fixture
-def listed(geodata_loaded, redis_client, ns) -> tuple[str, int]:
-    """A vehicle on the test's hotlist: (its mark, its id)."""
-    return list_vehicle(redis_client, ns, ACTOR)
 
 
 def sample(name: str) -> dict:

@@ -21,7 +21,6 @@ from anpr_ingest import (
     refresh_cases,
 )
 from cli import app as cli_app
-from core import connect_redis
 from core.models import CaseVehicle
 from tests.anpr_world import NOW, add_vehicle, audits, hot_case, namespace
 from tests.case_world import (
@@ -31,11 +30,6 @@ from tests.case_world import (
 )
 
 ACTOR = "test:hotlist"
-
-
-@pytest.fixture
-def redis_client():
-    return connect_redis()
 
 
 @pytest.fixture

@@ -19,16 +19,11 @@ from anpr_ingest import (
     rebuild_hotlist,
     refresh_cases,
 )
-from core import connect_redis, session_scope
+from core import session_scope
 from core.models import CaseVehicle
 from tests.anpr_world import NOW, add_vehicle, hot_case, namespace, random_vrm
 
 ACTOR = "test:hotlist-dropped"
-
-
-@pytest.fixture
-def redis_client():
-    return connect_redis()
 
 
 @pytest.fixture

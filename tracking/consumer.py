@@ -25,10 +25,10 @@ import redis
 from core import (
     BatchWorker,
     BatchWorkerConfig,
+    DatabaseHandler,
     Message,
     connect_redis,
     get_settings,
-    raw_connection,
     write_positions,
 )
 from core import DeviceRegistry as OwnerRegistry
@@ -80,25 +80,24 @@ def decode_safely(topic: str, payload: bytes, agent_of: Callable[[str], int | No
         return Decoded(rejects=[Reject(RejectKind.malformed, f"not decodable: {exc!r}", payload)])
 
 
-class _GpsHandler:
+class _GpsHandler(DatabaseHandler):
     """The ``BatchHandler`` of GPS batches: decode, store, move the live positions, keep the totals."""
 
     def __init__(self, config: IngestConfig) -> None:
+        super().__init__(config.database_url)
         self.config = config
         self.settings = get_settings()
         self.written = Written(0, 0, 0)  # running totals
         self._redis = connect_redis(config.redis_url)
-        self._conn: psycopg.Connection | None = None
-        self._store: GpsStore | None = None
-        self._registry: DeviceRegistry | None = None
         self._today: date | None = None
 
+    def opened(self, conn: psycopg.Connection) -> None:
+        self._store = GpsStore(conn, self._redis, namespace=self.config.namespace)
+        self._registry = DeviceRegistry(conn)
+        self._today = None
+
     def _database(self) -> tuple[GpsStore, DeviceRegistry]:
-        if self._store is None or self._registry is None or self._conn is None or self._conn.closed:
-            self._conn = raw_connection(self.config.database_url)
-            self._store = GpsStore(self._conn, self._redis, namespace=self.config.namespace)
-            self._registry = DeviceRegistry(self._conn)
-            self._today = None
+        self.connection()
         today = datetime.now(UTC).date()
         if self._today != today:  # at start and when the UTC day rolls over
             self._store.ensure_days(today + timedelta(days=i) for i in range(DAYS_AHEAD + 1))
@@ -135,18 +134,6 @@ class _GpsHandler:
         written, newest = committed
         moved = write_positions(self._redis, newest, namespace=self.config.namespace)
         self.written = _add(self.written, Written(written.fixes, written.dead_letters, moved, written.transitions))
-
-    def reset(self, error: Exception) -> None:
-        # A Redis client reconnects by itself; a broken database connection must be replaced.
-        if isinstance(error, psycopg.Error):
-            self.close()
-
-    def close(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            finally:
-                self._conn = self._store = self._registry = None
 
 
 class IngestWorker(BatchWorker[Committed]):
