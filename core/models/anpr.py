@@ -16,6 +16,8 @@ from datetime import datetime
 from geoalchemy2 import WKBElement
 from sqlalchemy import (
     BigInteger,
+    Boolean,
+    CheckConstraint,
     DateTime,
     Double,
     ForeignKey,
@@ -39,6 +41,8 @@ class AnprSighting(Base):
 
     __tablename__ = "anpr_sighting"
     __table_args__ = (
+        CheckConstraint("keeper_result IN ('confirmed', 'new_address', 'different_keeper')",
+                        name="anpr_sighting_keeper_result"),
         Index("ix_anpr_sighting_van_vehicle_last", "van_id", "vehicle_id", "last_seen_at"),
         Index("ix_anpr_sighting_first_seen", "first_seen_at"),
         Index("ix_anpr_sighting_case_ids", "case_ids", postgresql_using="gin"),
@@ -54,6 +58,14 @@ class AnprSighting(Base):
     reads: Mapped[int] = mapped_column(Integer)
     best_score: Mapped[float] = mapped_column(Double)
     location: Mapped[WKBElement | None] = mapped_column(point_4326())
+    # R-ANPR-KEEPER: not actionable until a keeper check is recorded; ``confirmed`` makes it so.
+    keeper_result: Mapped[str | None] = mapped_column(String(20))
+    keeper_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    keeper_checked_by: Mapped[str | None] = mapped_column(Text)
+    actionable: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # The agent alerted to the sighting, and when (null: no agent was available).
+    alerted_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
+    alerted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at_column()
 
 
