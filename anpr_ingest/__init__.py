@@ -58,6 +58,11 @@ from anpr_ingest.reads import (
     decode_platerecognizer,
     decode_van_message,
 )
+from anpr_ingest.sightings_read import (
+    SightingRecord,
+    read_case_sightings,
+    sightings_geojson,
+)
 from anpr_ingest.store import SIGHTING_WINDOW, AnprStore, Letter, VanRead, Written
 
 __all__ = [
@@ -85,6 +90,7 @@ __all__ = [
     "PlateRead",
     "ReadReject",
     "RebuildReport",
+    "SightingRecord",
     "Taken",
     "Totals",
     "VanRead",
@@ -102,12 +108,14 @@ __all__ = [
     "match",
     "match_reads",
     "read_all",
+    "read_case_sightings",
     "read_dropped",
     "readings",
     "rebuild_hotlist",
     "refresh_cases",
     "refresh_vehicles",
     "require_hotlist",
+    "sightings_geojson",
     "take_van_messages",
     "take_webhook",
 ]

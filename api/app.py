@@ -9,6 +9,7 @@ from api.errors import install_error_handlers
 from api.routers import (
     anpr,
     auth,
+    case_anpr,
     case_intake,
     caseload,
     cases,
@@ -34,6 +35,6 @@ def create_app() -> FastAPI:
                   description="Field operations for UK civil enforcement: cases, rounds, GPS evidence, ANPR.")
     install_error_handlers(app)
     for module in (health, auth, users, caseload, geography, case_intake, cases, ledger, visits, policies,
-                   dispatch, plans, pins, replan, live, evidence, anpr):
+                   dispatch, plans, pins, replan, live, evidence, case_anpr, anpr):
         app.include_router(module.router)
     return app

@@ -2,7 +2,7 @@
 case address (a marker with the address and postcode), and for each GPS stop matched to it (a
 ``visit_evidence`` row) the agent's trail over the visit and a numbered stop marker whose popup gives
 the arrival, departure, dwell, and the address with its postcode; times in UK local time with their
-offset.
+offset. ANPR sightings of the case's vehicles are drawn where they were last read.
 
 Nothing of other cases or agents is drawn: the stops are this case's evidence, and each trail is its
 row's own excerpt cut at the phone's other stops (``tracking.buyer_trail``), so it shows the approach
@@ -16,13 +16,15 @@ from datetime import datetime
 
 import folium
 
+from anpr_ingest import SightingRecord
 from core import LONDON
 from dashboards.plan_map import self_contained_html
 from tracking import CasePlace, EvidenceRecord, buyer_trail
 
-__all__ = ["CASE_COLOUR", "STOP_COLOURS", "evidence_map", "evidence_map_html"]
+__all__ = ["CASE_COLOUR", "SIGHTING_COLOUR", "STOP_COLOURS", "evidence_map", "evidence_map_html"]
 
 CASE_COLOUR = "#d62728"
+SIGHTING_COLOUR = "#e6a700"
 # One colour per visit (a case is visited a few times, on different days): its trail and stop marker.
 STOP_COLOURS = ("#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#393b79")
 STREET_ZOOM = 17
@@ -70,7 +72,15 @@ def _pin(case_id: int) -> folium.DivIcon:
         icon_size=(26, 26), icon_anchor=(13, 30))
 
 
-def _legend(visits: int) -> folium.Element:
+def _sighting_popup(r: SightingRecord) -> str:
+    keeper = ("no keeper check yet: not actionable (R-ANPR-KEEPER)" if r.keeper_result is None
+              else f"keeper check: {html.escape(r.keeper_result.replace('_', ' '))}")
+    return (f"<b>ANPR sighting</b> of {html.escape(r.vrm)} by van {html.escape(r.van)}<br>"
+            f"First read {when(r.first_seen_at)}<br>Last read {when(r.last_seen_at)}<br>"
+            f"{r.reads} read{'s' if r.reads != 1 else ''}, best match score {r.best_score:.2f}<br>{keeper}")
+
+
+def _legend(visits: int, sightings: int) -> folium.Element:
     swatch = ('<span style="display:inline-block;width:12px;height:12px;border-radius:50%;background:{};'
               'margin-right:6px;vertical-align:middle"></span>')
     return folium.Element(
@@ -79,12 +89,16 @@ def _legend(visits: int) -> folium.Element:
         f'<div>{swatch.format(CASE_COLOUR)}Case address</div>'
         f'<div>{swatch.format(STOP_COLOURS[0])}GPS stop, numbered in time order, and the trail around it '
         f'({visits} visit{"s" if visits != 1 else ""})</div>'
-        '<div style="margin-top:4px;color:#555">Times: UK local (Europe/London)</div></div>')
+        + (f'<div>{swatch.format(SIGHTING_COLOUR)}ANPR sighting of the case\'s vehicle, where it was last '
+           f'read ({sightings})</div>' if sightings else '')
+        + '<div style="margin-top:4px;color:#555">Times: UK local (Europe/London)</div></div>')
 
 
-def evidence_map(place: CasePlace, evidence: Sequence[EvidenceRecord]) -> folium.Map:
+def evidence_map(place: CasePlace, evidence: Sequence[EvidenceRecord],
+                 sightings: Sequence[SightingRecord] = ()) -> folium.Map:
     """The case's evidence as a folium map (module docstring); ``evidence`` in time order, read with
-    their trails."""
+    their trails; ``sightings``: what ANPR recorded of the case's vehicles (those with a position are
+    drawn where last read)."""
     home = (place.lat, place.lon)
     fmap = folium.Map(location=home, zoom_start=STREET_ZOOM, tiles="OpenStreetMap", control_scale=True)
     folium.Marker(home, icon=_pin(place.case_id),
@@ -103,13 +117,21 @@ def evidence_map(place: CasePlace, evidence: Sequence[EvidenceRecord]) -> folium
         folium.Marker(at or home, icon=_icon("evidence-stop", f'data-evidence="{r.id}"', colour, str(n), 24),
                       tooltip=f"Visit {n}",
                       popup=folium.Popup(_stop_popup(n, r, at is not None), max_width=320)).add_to(fmap)
-    fmap.get_root().html.add_child(_legend(len(evidence)))
+    for r in sightings:
+        if r.lon is None:
+            continue
+        folium.Marker((r.lat, r.lon), icon=_icon("anpr-sighting", f'data-sighting="{r.id}"', SIGHTING_COLOUR, "A", 22),
+                      tooltip=f"ANPR sighting {r.id}",
+                      popup=folium.Popup(_sighting_popup(r), max_width=320)).add_to(fmap)
+        bounds.append((r.lat, r.lon))
+    fmap.get_root().html.add_child(_legend(len(evidence), sum(r.lon is not None for r in sightings)))
     if len(bounds) > 1:
         lats, lons = [b[0] for b in bounds], [b[1] for b in bounds]
         fmap.fit_bounds([(min(lats), min(lons)), (max(lats), max(lons))], padding=(30, 30), max_zoom=STREET_ZOOM)
     return fmap
 
 
-def evidence_map_html(place: CasePlace, evidence: Sequence[EvidenceRecord]) -> str:
+def evidence_map_html(place: CasePlace, evidence: Sequence[EvidenceRecord],
+                      sightings: Sequence[SightingRecord] = ()) -> str:
     """The map as one HTML page, Leaflet inlined."""
-    return self_contained_html(evidence_map(place, evidence))
+    return self_contained_html(evidence_map(place, evidence, sightings))

@@ -2,6 +2,7 @@
 wrap them)."""
 from __future__ import annotations
 
+import json
 import random
 import string
 import uuid
@@ -19,13 +20,18 @@ from anpr_ingest import (
     HOTLIST_ADMITTED_KEY,
     AnprIngestConfig,
     AnprIngestWorker,
+    AnprStore,
+    Incoming,
+    match_reads,
     refresh_cases,
+    take_van_messages,
 )
-from core import hash_device_secret, libpq_dsn, session_scope
+from core import DeviceRegistry, hash_device_secret, libpq_dsn, session_scope
 from core.models import (
     AuditEvent,
     CaseVehicle,
     Device,
+    DeviceKind,
     GeodataLoad,
     Itl1Region,
     LocalAuthority,
@@ -167,3 +173,26 @@ def anpr_worker(namespace: str = "", **config) -> AnprIngestWorker:
     the broker takes the test's messages), matching against the hotlist of ``namespace``."""
     return AnprIngestWorker(AnprIngestConfig(**{"client_id": unique("anpr"), "group": unique("g"), "batch_ms": 50,
                                                 "namespace": namespace, "session_expiry_s": 60, **config}))
+
+
+DIGEST_KEY = b"test-digest-key"
+
+
+def read(plate: str, ts: datetime, **extra) -> dict:
+    """One read of the van message form, in Plymouth."""
+    return {"ts": ts.isoformat(), "plate": plate, "confidence": 0.9, "lat": 50.3755, "lon": -4.1427, **extra}
+
+
+def message(van: VanDevice, *reads: dict, device_id: str | None = None) -> bytes:
+    """A van message of ``reads``, as ``van``'s device (or another ``device_id``)."""
+    return json.dumps({"device_id": device_id or van.device_id, "reads": list(reads)}).encode()
+
+
+def commit(van: VanDevice, redis_client, ns: str, *payloads: bytes, topic: str | None = None,
+           redelivered: bool = False):
+    """One batch through the pipeline and the store, as the worker does it."""
+    with psycopg.connect(libpq_dsn()) as conn:
+        taken = take_van_messages([Incoming(topic or f"vans/{van.van_id}/anpr", p, datetime.now(UTC), redelivered)
+                                   for p in payloads], DeviceRegistry(conn, DeviceKind.van).owner_of,
+                                  datetime.now(UTC))
+        return AnprStore(conn, DIGEST_KEY).commit(match_reads(taken, redis_client, 0.55, namespace=ns), taken.letters)

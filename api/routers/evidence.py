@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from anpr_ingest import read_case_sightings
 from api.checks import check_region, invalid
 from api.deps import DB, OfficeStaffOrBuyer, audit_buyer_view
 from api.errors import SIGNED_IN, error, errors, not_found_404
@@ -145,10 +146,12 @@ def get_evidence(request: Request, db: DB, principal: OfficeStaffOrBuyer,
 def get_evidence_map(case_id: CaseId, db: DB, principal: OfficeStaffOrBuyer) -> HTMLResponse:
     """The case's evidence on a map: the case address, and each GPS stop with the agent's trail around
     it (cut at the phone's other stops) and a popup with arrival, departure, dwell, address and
-    postcode, in UK local time."""
+    postcode, in UK local time; and the ANPR sightings of the case's vehicles where last read."""
     with not_found_404():
         case_in_scope(db, case_id, principal.buyer_scope)
     place = read_case_place(db, case_id)
     records = read_evidence(db, case_id=case_id, buyer_id=principal.buyer_scope, with_trail=True)
-    audit_buyer_view(db, principal, "case.evidence_map", f"case:{case_id}", {"results": len(records)})
-    return HTMLResponse(evidence_map_html(place, records))
+    sightings = read_case_sightings(db, case_id)
+    audit_buyer_view(db, principal, "case.evidence_map", f"case:{case_id}",
+                     {"results": len(records), "sightings": len(sightings)})
+    return HTMLResponse(evidence_map_html(place, records, sightings))
