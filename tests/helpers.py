@@ -1,6 +1,7 @@
 """Small helpers shared by tests (not fixtures)."""
 from __future__ import annotations
 
+import getpass
 import re
 import shutil
 import socket
@@ -103,3 +104,12 @@ def publisher() -> Iterator[mqtt.Client]:
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+def private_broker_conf(port: int) -> str:
+    """A Mosquitto configuration for a broker of a test's own on ``port``: anonymous, in memory, and
+    with queues as deep as a deployment's (scripts/mosquitto.conf), so that nothing published while a
+    loaded machine's worker falls behind is dropped (Mosquitto's defaults keep 1,000 queued)."""
+    # Run as ourselves: started as root, Mosquitto would drop to its own user.
+    return (f"user {getpass.getuser()}\nlistener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            "max_queued_messages 1000000\nmax_queued_bytes 0\nmax_inflight_messages 100\n")

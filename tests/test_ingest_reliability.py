@@ -11,7 +11,6 @@ Messages are published throughout; afterwards every published fix is stored exac
 malformed message has exactly one dead letter with its reason, and the worker is still running."""
 from __future__ import annotations
 
-import getpass
 import json
 import random
 import select
@@ -33,7 +32,7 @@ from sqlalchemy.engine import make_url
 
 from core import connect_redis, raw_connection
 from core.mqtt import BrokerAddress, connect, ping_broker
-from tests.helpers import free_port, unique
+from tests.helpers import free_port, private_broker_conf, unique
 from tests.ingest_world import Phone, make_phones
 from tests.tcp_proxy import TcpProxy
 from tracking import (
@@ -65,10 +64,7 @@ def broker(tmp_path_factory) -> Iterator[int]:
     """A Mosquitto of this module's own, its port: queues as deep as a deployment's
     (scripts/mosquitto.conf), so that nothing published while the worker is away is dropped."""
     port, folder = free_port(), tmp_path_factory.mktemp("mosquitto")
-    (folder / "mosquitto.conf").write_text(
-        # Run as ourselves: started as root, Mosquitto would drop to its own user.
-        f"user {getpass.getuser()}\nlistener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-        "max_queued_messages 1000000\nmax_queued_bytes 0\nmax_inflight_messages 100\n")
+    (folder / "mosquitto.conf").write_text(private_broker_conf(port))
     proc = subprocess.Popen([MOSQUITTO, "-c", str(folder / "mosquitto.conf")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

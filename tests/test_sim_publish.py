@@ -5,7 +5,6 @@ them, and ``tracking.record_day_evidence`` finding the visits of the ground trut
 from __future__ import annotations
 
 import csv
-import getpass
 import itertools
 import re
 import shutil
@@ -23,7 +22,7 @@ from cli import app
 from core import broker_address, connect_mqtt, get_settings, ping_broker, session_scope
 from core.models import GpsPing, PlanRoute, PlanRun, VisitEvidence
 from dispatch import plan_and_store
-from tests.helpers import free_port, unique
+from tests.helpers import free_port, private_broker_conf, unique
 from tests.ingest_world import running_worker
 from tracking import IngestWorker, day_bounds, record_day_evidence
 
@@ -51,8 +50,7 @@ def planned(geodata_loaded, policies_loaded) -> list[int]:
 @pytest.fixture
 def broker(tmp_path) -> Iterator[str]:
     port = free_port()
-    (tmp_path / "mosquitto.conf").write_text(
-        f"user {getpass.getuser()}\nlistener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    (tmp_path / "mosquitto.conf").write_text(private_broker_conf(port))
     proc = subprocess.Popen([MOSQUITTO, "-c", str(tmp_path / "mosquitto.conf")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"mqtt://127.0.0.1:{port}"
