@@ -8,26 +8,20 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import psycopg
 import pytest
 
-from anpr_ingest import (
-    AnprStore,
-    Incoming,
-    match_reads,
-    refresh_cases,
-    take_van_messages,
-)
-from core import DeviceRegistry, libpq_dsn, session_scope
-from core.models import DeviceKind
+from anpr_ingest import refresh_cases
+from core import session_scope
 from tests.anpr_world import (
-    VanDevice,
     add_vehicle,
     anpr_worker,
+    commit,
     hot_case,
     hotlist_namespace,
     make_van,
+    message,
     random_vrm,
+    read,
     rows,
     tables_holding,
     unlisted_marks,
@@ -35,31 +29,12 @@ from tests.anpr_world import (
 from tests.helpers import publisher, running, unique
 
 ACTOR = "test:anpr-ingest"
-KEY = b"test-digest-key"
 
 
 @pytest.fixture
 def ns(redis_client) -> Iterator[str]:
     with hotlist_namespace(redis_client) as prefix:
         yield prefix
-
-
-def read(plate: str, ts: datetime, **extra) -> dict:
-    return {"ts": ts.isoformat(), "plate": plate, "confidence": 0.9, "lat": 50.3755, "lon": -4.1427, **extra}
-
-
-def message(van: VanDevice, *reads: dict, device_id: str | None = None) -> bytes:
-    return json.dumps({"device_id": device_id or van.device_id, "reads": list(reads)}).encode()
-
-
-def commit(van: VanDevice, redis_client, ns: str, *payloads: bytes, topic: str | None = None,
-           redelivered: bool = False):
-    """One batch through the pipeline and the store, as the worker does it."""
-    with psycopg.connect(libpq_dsn()) as conn:
-        taken = take_van_messages([Incoming(topic or f"vans/{van.van_id}/anpr", p, datetime.now(UTC), redelivered)
-                                   for p in payloads], DeviceRegistry(conn, DeviceKind.van).owner_of,
-                                  datetime.now(UTC))
-        return AnprStore(conn, KEY).commit(match_reads(taken, redis_client, 0.55, namespace=ns), taken.letters)
 
 
 def test_a_hit_is_stored_with_the_reads_metadata_and_starts_a_sighting(van, listed, redis_client, ns) -> None:
