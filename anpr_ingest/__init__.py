@@ -8,6 +8,9 @@ hotlist, tolerant of OCR's look-alike and dropped characters (``matching``); one
 way reads arrive (``pipeline``) into the store that keeps hits and only counts the rest
 (``store``, R-ANPR-PRIVACY), and the MQTT worker (``consumer``, core's ``BatchWorker``). The API and the CLI
 call ``refresh_cases`` after committing a change to a case, since core may not import this package.
+A sighting's keeper check (``keeper``, R-ANPR-KEEPER) goes through a pluggable provider; a confirmed,
+located sighting is offered to the planner as a visit at the place it was seen (``offers``,
+R-ANPR-NOCHASE), through dispatch's ``OptionalVisitSource`` protocol.
 """
 
 from anpr_ingest.admission import (
@@ -40,7 +43,15 @@ from anpr_ingest.hotlist_store import (
     read_all,
     read_dropped,
 )
+from anpr_ingest.keeper import (
+    PAYMENT_OPTION_EVENT,
+    KeeperCheckProvider,
+    KeeperOutcome,
+    LocalKeeperCheck,
+    record_keeper_check,
+)
 from anpr_ingest.matching import Match, deletion_keys, match, readings
+from anpr_ingest.offers import SightingOffer, SightingOffers
 from anpr_ingest.pipeline import TOPIC as ANPR_TOPIC
 from anpr_ingest.pipeline import (
     Incoming,
@@ -73,6 +84,7 @@ __all__ = [
     "HOTLIST_ADMITTED_KEY",
     "HOTLIST_DROPPED_KEY",
     "HOTLIST_KEY",
+    "PAYMENT_OPTION_EVENT",
     "REASON_RULES",
     "SIGHTING_WINDOW",
     "AnprIngestConfig",
@@ -85,12 +97,17 @@ __all__ = [
     "HotlistEntry",
     "HotlistUnavailable",
     "Incoming",
+    "KeeperCheckProvider",
+    "KeeperOutcome",
     "Letter",
+    "LocalKeeperCheck",
     "Match",
     "PlateRead",
     "ReadReject",
     "RebuildReport",
     "SightingRecord",
+    "SightingOffer",
+    "SightingOffers",
     "Taken",
     "Totals",
     "VanRead",
@@ -112,6 +129,7 @@ __all__ = [
     "read_dropped",
     "readings",
     "rebuild_hotlist",
+    "record_keeper_check",
     "refresh_cases",
     "refresh_vehicles",
     "require_hotlist",

@@ -23,6 +23,7 @@ from api.routers import (
     plans,
     policies,
     replan,
+    sightings,
     users,
     visits,
 )
@@ -35,6 +36,6 @@ def create_app() -> FastAPI:
                   description="Field operations for UK civil enforcement: cases, rounds, GPS evidence, ANPR.")
     install_error_handlers(app)
     for module in (health, auth, users, caseload, geography, case_intake, cases, ledger, visits, policies,
-                   dispatch, plans, pins, replan, live, evidence, case_anpr, anpr):
+                   dispatch, plans, pins, replan, live, evidence, case_anpr, anpr, sightings):
         app.include_router(module.router)
     return app

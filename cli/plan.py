@@ -83,6 +83,7 @@ def plan(day: PlanDay, region: PlanRegion = None, time_limit: TimeLimit = TIME_L
     """Plan DAY from the database, store the plan and publish each agent's day; exit 1 listing any
     validator violation, 3 when no plan was found within the time limit (nothing is then stored or
     sent, and the current plan stays)."""
+    from anpr_ingest import SightingOffers
     from core import LONDON, session_scope
     from dispatch import plan_and_store
 
@@ -97,7 +98,7 @@ def plan(day: PlanDay, region: PlanRegion = None, time_limit: TimeLimit = TIME_L
         now = datetime.now(UTC) if the_day == datetime.now(LONDON).date() else None
         with planning_progress(console, str(the_day)) as progress:
             outcome = plan_and_store(db, the_day, region=region, time_limit_s=time_limit, actor="cli",
-                                     publish=publish, now=now, progress=progress)
+                                     publish=publish, now=now, progress=progress, sources=[SightingOffers(db)])
     report_outcome(outcome, region, publish, "plan")
 
 

@@ -51,6 +51,7 @@ def replan(
     dispatchers' pins hold, agents start from their live positions (Redis). Stores the plan and
     publishes each agent's day; exits 1 listing any validator violation, 3 when no plan was found within
     the time limit (nothing is then stored or sent, and the current plan stays)."""
+    from anpr_ingest import SightingOffers
     from core import connect_redis, session_scope
     from dispatch import replan_day
 
@@ -64,5 +65,5 @@ def replan(
         region = region_option(db, region)
         with console.status(f"{the_day}: re-planning from {moment:%H:%M} UTC"):
             outcome = replan_day(db, connect_redis(), the_day, now=moment, region=region, time_limit_s=time_limit,
-                                 actor="cli", publish=publish)
+                                 actor="cli", publish=publish, sources=[SightingOffers(db)])
     report_outcome(outcome, region, publish, "re-plan")

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     # character 0.85 on its own: recall 0.98 under simulated OCR noise at under one false alert in
     # 10,000 reads of unlisted vehicles (tests/test_anpr_matching.py).
     anpr_match_threshold: float = Field(default=0.55, ge=0, le=1)
+    # Hours after a confirmed sighting's last read that its place is offered to the planner as a visit
+    # (R-ANPR-NOCHASE: a parked vehicle, not a pursuit); a vehicle left longer has likely moved on.
+    anpr_offer_hours: float = Field(default=3.0, gt=0, le=24)
 
     @model_validator(mode="after")
     def _derive_paths(self) -> "Settings":

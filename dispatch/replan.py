@@ -46,6 +46,7 @@ from core import LONDON, load_case_facts, read_positions, visit_history
 from core.models import Address, Case, PlanKind, Visit
 from dispatch.eligibility import (
     EligibilityResult,
+    OptionalVisitSource,
     case_sites,
     eligible_tasks,
     load_eligibility,
@@ -240,16 +241,16 @@ def _recorded(db: Session, day: date, now: datetime, agent_ids: Sequence[int],
 def replan_day(db: Session, client: redis.Redis, day: date, *, now: datetime, region: str | None = None,
                time_limit_s: float, actor: str, publish: bool = True, matrix: MatrixProvider | None = None,
                positions_namespace: str = "", role: str | None = None,
-               audit: dict[str, Any] | None = None) -> PlanOutcome:
-    """Re-plan the rest of ``day`` (in ``region``) at ``now`` (module docstring) with the same pieces
-    and the same rules as ``dispatch.service.plan_and_store``: validated with the case facts and
+               audit: dict[str, Any] | None = None, sources: Sequence[OptionalVisitSource] = ()) -> PlanOutcome:
+    """Re-plan the rest of ``day`` (in ``region``) at ``now`` (module docstring) with the same pieces,
+    the same rules and the same optional-visit ``sources`` as ``dispatch.service.plan_and_store``: validated with the case facts and
     histories of every warrant, stored as a ``replan`` run and committed only when it breaks nothing,
     then (``publish``) sent to each agent. ``matrix`` defaults to the planner's travel times;
     ``client`` is the Redis holding the live positions (under ``positions_namespace``); ``role`` and
     ``audit`` go on the audit row stored with the run. A re-plan the solver did not finish within
     ``time_limit_s`` is refused as ``plan_and_store`` refuses one: nothing stored or sent, the current
     plan stays, ``PlanOutcome.unsolved`` counts the visits left unplanned."""
-    eligibility = load_eligibility(db, day, region, now=now)
+    eligibility = load_eligibility(db, day, region, now=now, sources=sources)
     shifts = shifts_for_day(db, day, region)
     agent_ids = [s.agent_id for s in shifts]
     started, completed = _recorded(db, day, now, agent_ids, eligibility.carried)

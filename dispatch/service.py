@@ -39,7 +39,12 @@ from sqlalchemy.orm import Session
 
 from core import CaseFacts, VisitFact, load_case_facts, visit_allowed, visit_history
 from core.models import PlanKind
-from dispatch.eligibility import EligibilityResult, load_eligibility, shifts_for_day
+from dispatch.eligibility import (
+    EligibilityResult,
+    OptionalVisitSource,
+    load_eligibility,
+    shifts_for_day,
+)
 from dispatch.fairness import NO_FEASIBLE_PLAN
 from dispatch.matrix import AreaType, BngMatrixProvider, area_type_of_lad
 from dispatch.model import Plan, Point, Shift
@@ -144,15 +149,17 @@ def check_plan(db: Session, plan: Plan, eligibility: EligibilityResult, shifts: 
 
 def plan_and_store(db: Session, day: date, *, region: str | None = None, time_limit_s: float = 30.0, actor: str,
                    publish: bool = True, now: datetime | None = None, progress: Progress | None = None,
-                   role: str | None = None, audit: dict[str, Any] | None = None) -> PlanOutcome:
-    """Plan ``day`` (in ``region``, an ITL1 code; None: the whole country) from the database, validate,
+                   role: str | None = None, audit: dict[str, Any] | None = None,
+                   sources: Sequence[OptionalVisitSource] = ()) -> PlanOutcome:
+    """Plan ``day`` (in ``region``, an ITL1 code; None: the whole country) from the database, with the
+    optional visits ``sources`` offer (ANPR sightings, composed by the caller), validate,
     and store and publish the plan only when the solver finished it and it has no violation (module
     docstring). ``actor`` is recorded on the run ("user:12", "cli") and, with ``role`` and ``audit``
     (extra data), on the audit row stored with it. The stored run is committed before it is published, so a
     phone never gets a plan the database does not have."""
     step = progress or (lambda _step, _done, _total: None)
     step("eligibility", 0, 1)
-    eligibility = load_eligibility(db, day, region=region, now=now)
+    eligibility = load_eligibility(db, day, region=region, now=now, sources=sources)
     eligibility = replace(eligibility, tasks=apply_pins(eligibility.tasks, load_pins(db, day)))
     shifts = _available(shifts_for_day(db, day, region=region), now)
     travel = travel_provider(db, model_points(eligibility.tasks, shifts))

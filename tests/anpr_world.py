@@ -22,6 +22,7 @@ from anpr_ingest import (
     AnprIngestWorker,
     AnprStore,
     Incoming,
+    Written,
     match_reads,
     refresh_cases,
     take_van_messages,
@@ -46,6 +47,7 @@ from tests.helpers import unique
 
 NOW = datetime.now(UTC)
 VAN_SECRET = "van-secret"
+DIGEST_KEY = b"test-digest-key"
 
 
 def random_vrm() -> str:
@@ -126,10 +128,32 @@ def make_van(*, active: bool = True) -> VanDevice:
         return VanDevice(device.device_id, van.id)
 
 
-def list_vehicle(client: redis.Redis, ns: str, actor: str) -> tuple[str, int]:
-    """A vehicle of a hot case, put on the hotlist of namespace ``ns``: (its mark, its id)."""
+def read(plate: str, ts: datetime, **extra) -> dict:
+    """One read of the van message form, in Plymouth."""
+    return {"ts": ts.isoformat(), "plate": plate, "confidence": 0.9, "lat": 50.3755, "lon": -4.1427, **extra}
+
+
+def message(van: VanDevice, *reads: dict, device_id: str | None = None) -> bytes:
+    """A van message of ``reads``, as ``van``'s device (or another ``device_id``)."""
+    return json.dumps({"device_id": device_id or van.device_id, "reads": list(reads)}).encode()
+
+
+def commit(van: VanDevice, redis_client: redis.Redis, ns: str, *payloads: bytes, topic: str | None = None,
+           redelivered: bool = False) -> Written:
+    """One batch through the pipeline and the store, as the worker does it, matching against the
+    hotlist of namespace ``ns``."""
+    with psycopg.connect(libpq_dsn()) as conn:
+        taken = take_van_messages([Incoming(topic or f"vans/{van.van_id}/anpr", p, datetime.now(UTC), redelivered)
+                                   for p in payloads], DeviceRegistry(conn, DeviceKind.van).owner_of,
+                                  datetime.now(UTC))
+        return AnprStore(conn, DIGEST_KEY).commit(match_reads(taken, redis_client, 0.55, namespace=ns), taken.letters)
+
+
+def list_vehicle(client: redis.Redis, ns: str, actor: str, **case_fields) -> tuple[str, int]:
+    """A vehicle of a hot case (``hot_case(**case_fields)``), put on the hotlist of namespace ``ns``:
+    (its mark, its id)."""
     with session_scope() as db:
-        case = hot_case(db)
+        case = hot_case(db, **case_fields)
         vehicle = add_vehicle(db, case)
         db.commit()
         refresh_cases(db, client, [case.id], actor, namespace=ns)
@@ -173,26 +197,3 @@ def anpr_worker(namespace: str = "", **config) -> AnprIngestWorker:
     the broker takes the test's messages), matching against the hotlist of ``namespace``."""
     return AnprIngestWorker(AnprIngestConfig(**{"client_id": unique("anpr"), "group": unique("g"), "batch_ms": 50,
                                                 "namespace": namespace, "session_expiry_s": 60, **config}))
-
-
-DIGEST_KEY = b"test-digest-key"
-
-
-def read(plate: str, ts: datetime, **extra) -> dict:
-    """One read of the van message form, in Plymouth."""
-    return {"ts": ts.isoformat(), "plate": plate, "confidence": 0.9, "lat": 50.3755, "lon": -4.1427, **extra}
-
-
-def message(van: VanDevice, *reads: dict, device_id: str | None = None) -> bytes:
-    """A van message of ``reads``, as ``van``'s device (or another ``device_id``)."""
-    return json.dumps({"device_id": device_id or van.device_id, "reads": list(reads)}).encode()
-
-
-def commit(van: VanDevice, redis_client, ns: str, *payloads: bytes, topic: str | None = None,
-           redelivered: bool = False):
-    """One batch through the pipeline and the store, as the worker does it."""
-    with psycopg.connect(libpq_dsn()) as conn:
-        taken = take_van_messages([Incoming(topic or f"vans/{van.van_id}/anpr", p, datetime.now(UTC), redelivered)
-                                   for p in payloads], DeviceRegistry(conn, DeviceKind.van).owner_of,
-                                  datetime.now(UTC))
-        return AnprStore(conn, DIGEST_KEY).commit(match_reads(taken, redis_client, 0.55, namespace=ns), taken.letters)

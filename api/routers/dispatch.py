@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
+from anpr_ingest import SightingOffers
 from api.deps import DB, OFFICE_STAFF_AND_BUYERS, People, audit_buyer_view
 from api.errors import SIGNED_IN, error, errors, not_found_404
 from api.schemas.common import CaseId, Day
@@ -36,7 +37,7 @@ def why_case(case_id: CaseId, db: DB, principal: People,
     if principal.role not in OFFICE_STAFF_AND_BUYERS:
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {principal.role.value} may not ask why")
     day = day or datetime.now(LONDON).date()
-    answer = why(db, case_id, day)
+    answer = why(db, case_id, day, sources=[SightingOffers(db)])
     audit_buyer_view(db, principal, "dispatch.why", f"case:{case_id}", {"day": day.isoformat()})
     task = answer.task
     return WhyOut(case_id=case_id, day=day, eligible=answer.eligible, rule_ids=list(answer.rule_ids),

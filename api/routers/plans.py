@@ -20,6 +20,7 @@ from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.orm import Session
 
+from anpr_ingest import SightingOffers
 from api.checks import check_region
 from api.deps import (
     DB,
@@ -64,7 +65,7 @@ def create_plan(body: PlanIn, db: DB, principal: DispatchStaff) -> PlanSummary |
     check_region(db, body.region, ("body", "region"))
     outcome = plan_and_store(db, body.day, region=body.region, time_limit_s=body.time_limit_s,
                              actor=principal.actor, publish=body.publish, role=principal.role.value,
-                             audit={"publish": body.publish})
+                             audit={"publish": body.publish}, sources=[SightingOffers(db)])
     return refusal(outcome, body.time_limit_s, "plan") or run_summary(body.day, body.region, outcome)
 
 

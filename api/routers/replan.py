@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
+from anpr_ingest import SightingOffers
 from api.checks import check_on_day, check_region
 from api.deps import DB, DispatchStaff
 from api.errors import WITH_BODY, errors
@@ -32,5 +33,6 @@ def replan(day: PathDay, body: ReplanIn, db: DB, principal: DispatchStaff) -> Pl
     check_on_day(now, day, ("body", "now") if body.now else ("path", "day"))
     outcome = replan_day(db, connect_redis(), day, now=now.astimezone(UTC), region=body.region,
                          time_limit_s=body.time_limit_s, actor=principal.actor, publish=body.publish,
-                         role=principal.role.value, audit={"now": now.isoformat(), "publish": body.publish})
+                         role=principal.role.value, audit={"now": now.isoformat(), "publish": body.publish},
+                         sources=[SightingOffers(db)])
     return refusal(outcome, body.time_limit_s, "re-plan") or run_summary(day, body.region, outcome)

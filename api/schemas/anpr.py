@@ -1,6 +1,10 @@
 """``POST /anpr/webhooks/platerecognizer`` and ``POST /anpr/webhooks/openalpr``: the vendors' own bodies
-go in (described here for the spec, decoded by ``anpr_ingest``), a count of what was taken comes out."""
+go in (described here for the spec, decoded by ``anpr_ingest``), a count of what was taken comes out.
+``POST /anpr/sightings/{id}/keeper-check``: a keeper check's result in, what it did out."""
 from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -10,3 +14,22 @@ class WebhookReceipt(BaseModel):
     hits: int = Field(ge=0, description="new hotlist hits stored (a re-sent read adds none)")
     rejected: int = Field(ge=0, description="parts of the body refused and dead-lettered with their field and "
                                             "reason, never their plates")
+
+
+class KeeperCheckIn(BaseModel):
+    result: Literal["confirmed", "new_address", "different_keeper"] = Field(
+        description="the keeper check's answer (a DVLA enquiry): the customer at the warrant's address; the "
+                    "customer at a new address; or someone else")
+
+
+class KeeperCheckOut(BaseModel):
+    sighting_id: int
+    vehicle_id: int
+    result: str = Field(description="the result recorded (the keeper-check provider's answer)")
+    actionable: bool = Field(description="the sighting may become a visit at the place it was seen")
+    checked_at: datetime
+    checked_by: str
+    case_ids: list[int] = Field(description="the warrants the sighting found the vehicle on")
+    payment_option_case_ids: list[int] = Field(
+        description="warrants this check flagged: the customer may pay as at the compliance stage (new_address)")
+    off_hotlist: bool = Field(description="the vehicle was taken off every van's hotlist (different_keeper)")

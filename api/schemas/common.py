@@ -2,7 +2,7 @@
 the calendar code cannot hold gets past validation: such a value is a 422 naming the field, not a 500.
 
 Ids are bounded by their columns: ``integer`` for every id a client names (cases, agents, users),
-``bigint`` for money. Dates are bounded to years the planner's calendar (UK time, bank holidays) can
+``bigint`` for money and ANPR sightings. Dates are bounded to years the planner's calendar (UK time, bank holidays) can
 work with; instants likewise, and they carry their UTC offset.
 """
 from __future__ import annotations
@@ -15,6 +15,7 @@ from fastapi import Path, Query
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 
 INT4_MAX = 2**31 - 1  # PostgreSQL integer: the id columns
+INT8_MAX = 2**63 - 1  # PostgreSQL bigint: the ids of rows written in bulk (ANPR sightings)
 FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2099, 12, 31)
 # Money in pence: a figure above £1bn is a typo, not a warrant (as core.placement.MAX_BALANCE_PENCE).
@@ -91,6 +92,7 @@ Pence = Annotated[int, Field(gt=0, le=MAX_PENCE, strict=True)]  # strict: 12.5 o
 # Route parameters: the same bounds, declared where FastAPI reads them.
 CaseId = Annotated[int, Path(ge=1, le=INT4_MAX)]
 AgentId = Annotated[int, Path(ge=1, le=INT4_MAX)]
+SightingId = Annotated[int, Path(ge=1, le=INT8_MAX)]
 PathText = Annotated[Text, Path()]
 PathDay = Annotated[Day, Path(description="a day, YYYY-MM-DD")]
 Limit = Annotated[int, Query(ge=1, le=200)]
