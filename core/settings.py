@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     # character 0.85 on its own: recall 0.98 under simulated OCR noise at under one false alert in
     # 10,000 reads of unlisted vehicles (tests/test_anpr_matching.py).
     anpr_match_threshold: float = Field(default=0.55, ge=0, le=1)
+    # How far (km, straight line) from a new sighting an agent may be and still be alerted to it: about
+    # half an hour's drive in town, so the vehicle may still be there when the agent arrives.
+    anpr_alert_radius_km: float = Field(default=25.0, gt=0)
 
     @model_validator(mode="after")
     def _derive_paths(self) -> "Settings":
