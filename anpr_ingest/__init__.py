@@ -6,7 +6,8 @@ refresh, all audited; ``hotlist_store``: its Redis hash, one ``HGET`` per plate,
 dropped-character keys); decoding plate reads from vans, Plate Recognizer and OpenALPR into one form (``reads``); and matching them against the
 hotlist, tolerant of OCR's look-alike and dropped characters (``matching``); one pipeline for every
 way reads arrive (``pipeline``) into the store that keeps hits and only counts the rest
-(``store``, R-ANPR-PRIVACY), and the MQTT worker (``consumer``, core's ``BatchWorker``). The API and the CLI
+(``store``, R-ANPR-PRIVACY), the MQTT worker (``consumer``, core's ``BatchWorker``), and the alert of
+each new sighting to the nearest available agent with what dispatchers see of them (``alerts``). The API and the CLI
 call ``refresh_cases`` after committing a change to a case, since core may not import this package.
 A sighting's keeper check (``keeper``, R-ANPR-KEEPER) goes through a pluggable provider; a confirmed,
 located sighting is offered to the planner as a visit at the place it was seen (``offers``,
@@ -18,6 +19,18 @@ from anpr_ingest.admission import (
     HotlistUnavailable,
     admit_once,
     require_hotlist,
+)
+from anpr_ingest.alerts import (
+    ALERT_QOS,
+    NOT_ACTIONABLE,
+    AgentCandidate,
+    Alert,
+    SightingAlert,
+    alert_topic,
+    alerts_geojson,
+    choose_agent,
+    raise_alerts,
+    read_alerts,
 )
 from anpr_ingest.consumer import GROUP as ANPR_GROUP
 from anpr_ingest.consumer import AnprIngestConfig, AnprIngestWorker, Totals, digest_key
@@ -79,14 +92,18 @@ from anpr_ingest.store import SIGHTING_WINDOW, AnprStore, Letter, VanRead, Writt
 __all__ = [
     "ADD_RULE",
     "ADMIT_EVERY_S",
+    "ALERT_QOS",
     "ANPR_GROUP",
     "ANPR_TOPIC",
     "HOTLIST_ADMITTED_KEY",
     "HOTLIST_DROPPED_KEY",
     "HOTLIST_KEY",
+    "NOT_ACTIONABLE",
     "PAYMENT_OPTION_EVENT",
     "REASON_RULES",
     "SIGHTING_WINDOW",
+    "AgentCandidate",
+    "Alert",
     "AnprIngestConfig",
     "AnprIngestWorker",
     "AnprStore",
@@ -105,6 +122,7 @@ __all__ = [
     "PlateRead",
     "ReadReject",
     "RebuildReport",
+    "SightingAlert",
     "SightingOffer",
     "SightingOffers",
     "SightingRecord",
@@ -114,6 +132,9 @@ __all__ = [
     "Written",
     "admit_due",
     "admit_once",
+    "alert_topic",
+    "alerts_geojson",
+    "choose_agent",
     "decode_openalpr",
     "decode_platerecognizer",
     "decode_van_message",
@@ -124,6 +145,8 @@ __all__ = [
     "lookup_dropped_many",
     "match",
     "match_reads",
+    "raise_alerts",
+    "read_alerts",
     "read_all",
     "read_case_sightings",
     "read_dropped",

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from api.errors import install_error_handlers
 from api.routers import (
     anpr,
+    anpr_alerts,
     auth,
     case_anpr,
     case_intake,
@@ -36,6 +37,7 @@ def create_app() -> FastAPI:
                   description="Field operations for UK civil enforcement: cases, rounds, GPS evidence, ANPR.")
     install_error_handlers(app)
     for module in (health, auth, users, caseload, geography, case_intake, cases, ledger, visits, policies,
-                   dispatch, plans, pins, replan, live, evidence, case_anpr, anpr, sightings):
+                   dispatch, plans, pins, replan, live, evidence, case_anpr, anpr, sightings,
+                   anpr_alerts):
         app.include_router(module.router)
     return app

@@ -178,8 +178,9 @@ CurrentVanDevice = Annotated[VanDevice, Depends(get_van_device)]
 
 @dataclass(frozen=True)
 class Hotlist:
-    """The Redis hash reads are matched against; tests override ``get_hotlist`` with their own
-    ``namespace``, so that they neither depend on nor disturb the live list."""
+    """The Redis hash reads are matched against (and the live positions their alerts search); tests
+    override ``get_hotlist`` with their own ``namespace``, so that they neither depend on nor disturb
+    the live keys."""
 
     client: redis.Redis
     namespace: str = ""

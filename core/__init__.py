@@ -55,7 +55,7 @@ from core.ledger import (
 from core.lifecycle import Transition, apply_transition
 from core.migrate import downgrade as downgrade_schema
 from core.migrate import upgrade as upgrade_schema
-from core.mqtt import broker_address, ping_broker
+from core.mqtt import PublishError, broker_address, ping_broker, publish_acked
 from core.mqtt import connect as connect_mqtt
 from core.mqtt import new_client as new_mqtt_client
 from core.mqtt_worker import (
@@ -79,8 +79,8 @@ from core.placement import (
     read_csv,
     read_jsonl,
 )
+from core.positions import Nearby, agents_near, read_positions, write_positions
 from core.positions import connect as connect_redis
-from core.positions import read_positions, write_positions
 from core.security import hash_device_secret, verify_device_secret
 from core.settings import PROJECT_ROOT, Settings, get_settings
 from core.users import UserError, authenticate, create_user
@@ -96,6 +96,7 @@ from core.visit_policy import (
     save_policy_version,
 )
 from core.visit_rules import (
+    OPTIONAL_SKILLS,
     CaseFacts,
     StageDue,
     TimeWindow,
@@ -109,17 +110,17 @@ from core.visits import record_visit
 from core.vrm import InvalidVRM, normalise_vrm
 
 __all__ = [
-    "GEOFENCE_RADIUS_M", "LONDON", "POLICY_DIR", "PROJECT_ROOT", "WEEKDAYS", "AddressIn", "BadUpload",
+    "GEOFENCE_RADIUS_M", "LONDON", "OPTIONAL_SKILLS", "POLICY_DIR", "PROJECT_ROOT", "WEEKDAYS", "AddressIn", "BadUpload",
     "BatchHandler", "BatchWorker", "BatchWorkerConfig", "CancelReason", "CaseFacts", "CaseSearch", "DatabaseHandler", "DebtorIn",
     "DeviceError", "DeviceRegistry", "DeviceRow", "DomainError", "InvalidVRM", "LedgerLine", "Message",
-    "NotFound", "PlacementIn", "PolicyError", "Settings", "StageDue", "TimeWindow", "TooManyRows", "Transition",
-    "UserError", "VehicleIn", "VisitFact", "VisitPolicy", "add_device", "apply_transition", "authenticate",
+    "Nearby", "NotFound", "PlacementIn", "PolicyError", "PublishError", "Settings", "StageDue", "TimeWindow", "TooManyRows", "Transition",
+    "UserError", "VehicleIn", "VisitFact", "VisitPolicy", "add_device", "agents_near", "apply_transition", "authenticate",
     "broker_address", "cancel_fees", "case_detail", "case_history", "case_in_scope", "case_visits",
     "connect_mqtt", "connect_redis", "create_user", "csv_field", "current_versions", "downgrade_schema",
     "fee_breakdown", "geofence_name", "get_engine", "get_settings", "hash_device_secret", "id_in", "insert_letters", "json_field",
     "ledger_of", "libpq_dsn", "list_devices", "load_case_facts", "load_cases", "load_policies",
     "missing_time_bands", "new_mqtt_client", "normalise_vrm", "owntracks_cmd_topic", "ping_broker", "place_batch",
-    "place_stream", "policy_versions", "raw_connection", "read_csv", "read_jsonl", "read_policy_file",
+    "place_stream", "policy_versions", "publish_acked", "raw_connection", "read_csv", "read_jsonl", "read_policy_file",
     "read_positions", "record_audit", "record_payment", "record_refund", "record_visit", "save_policy_version",
     "search_cases", "session_scope", "stage_due", "upgrade_schema", "verify_device_secret", "visit_allowed",
     "visit_history", "visit_windows", "write_broker_files", "write_positions",

@@ -3,12 +3,18 @@ once, and MQTT v5 clients built the same way everywhere."""
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 
 from core.settings import get_settings
+
+
+class PublishError(ConnectionError):
+    """The broker could not be reached, refused the connection, or did not acknowledge a message."""
 
 
 @dataclass(frozen=True)
@@ -83,3 +89,40 @@ def ping_broker(url: str | None = None, timeout: float = 2.0) -> None:
     client = connect(broker_address(url), timeout=timeout, keepalive=10)
     client.disconnect()
     client.loop_stop()
+
+
+def publish_acked(client: mqtt.Client, messages: Sequence[tuple[str, str | bytes, int]], *, retain: bool = False,
+                  timeout_s: float = 10.0) -> list[str | None]:
+    """Publish each (topic, payload, QoS) of ``messages`` on ``client`` (connected, its network loop
+    running) and wait for every acknowledgement: for each message, None once the broker took it, else
+    why not (not sent, no PUBACK within ``timeout_s``, refused by the broker). All are sent before any
+    is waited for, so a batch costs one round trip, not one per message."""
+    refused: dict[int, object] = {}
+    chained = client.on_publish
+
+    def on_publish(c, userdata, mid, reason_code, properties):
+        if reason_code.is_failure:
+            refused[mid] = reason_code
+        if chained is not None:
+            chained(c, userdata, mid, reason_code, properties)
+
+    client.on_publish = on_publish
+    problems: list[str | None] = []
+    try:
+        sent = [(topic, client.publish(topic, payload, qos=qos, retain=retain)) for topic, payload, qos in messages]
+        deadline = time.monotonic() + timeout_s  # one deadline for the batch, not one per message
+        for topic, info in sent:
+            try:
+                info.wait_for_publish(max(0.0, deadline - time.monotonic()))
+            except (RuntimeError, ValueError) as exc:
+                problems.append(f"{topic}: not sent: {exc}")
+                continue
+            if not info.is_published():
+                problems.append(f"{topic}: no PUBACK within {timeout_s:g}s")
+            elif info.mid in refused:
+                problems.append(f"{topic}: the broker refused it: {refused[info.mid]}")
+            else:
+                problems.append(None)
+    finally:
+        client.on_publish = chained
+    return problems

@@ -10,10 +10,10 @@ acknowledges each message only once the handler has committed it.
 - ``ReceiveMaximum`` is a whole batch, so the broker does not stall a batch at its default of 20
   unacknowledged messages.
 - A batch is up to ``batch_size`` messages or ``batch_ms`` milliseconds, whichever comes first.
-- A database or Redis outage (``psycopg.OperationalError``/``InterfaceError``, ``redis.RedisError``
-  raised by the handler) is retried once a second with the batch held, unacknowledged; the handler's
-  ``reset`` drops what the failure may have broken first. The after-commit step is retried on its own,
-  so an outage there does not commit the batch again.
+- A database, Redis or broker outage (``psycopg.OperationalError``/``InterfaceError``,
+  ``redis.RedisError``, ``core.PublishError`` raised by the handler) is retried once a second with the
+  batch held, unacknowledged; the handler's ``reset`` drops what the failure may have broken first.
+  The after-commit step is retried on its own, so an outage there does not commit the batch again.
 - A message the handler may have committed already is flagged: ``Message.dup`` (the broker resent it
   after a lost connection) or ``retried`` (an earlier attempt at its batch failed, perhaps after the
   database had committed it), so the handler can avoid writing anything twice that its keys do not
@@ -39,14 +39,15 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from core.db import raw_connection
-from core.mqtt import broker_address, new_client
+from core.mqtt import PublishError, broker_address, new_client
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
 T = TypeVar("T")
 
-# Failures of a service that may come back: the batch is retried rather than dead-lettered or dropped.
-RETRYABLE = (psycopg.OperationalError, psycopg.InterfaceError, redis.RedisError)
+# Failures of a service that may come back: the batch is retried rather than dead-lettered or dropped
+# (``PublishError``: a handler's own publish, an ANPR alert say, that the broker did not acknowledge).
+RETRYABLE = (psycopg.OperationalError, psycopg.InterfaceError, redis.RedisError, PublishError)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ import redis
 
 from core.settings import get_settings
 
-__all__ = ["AT_KEY", "GEO_KEY", "Fix", "PointLike", "connect", "read_positions", "write_positions"]
+__all__ = ["AT_KEY", "GEO_KEY", "Fix", "Nearby", "PointLike", "agents_near", "connect", "read_positions",
+           "write_positions"]
 
 GEO_KEY = "agents:positions"
 AT_KEY = "agents:position_at"
@@ -106,6 +107,34 @@ def read_positions(client: redis.Redis, agent_ids: Iterable[int], *, namespace: 
             continue
         when = datetime.fromisoformat(at.decode() if isinstance(at, bytes) else at)
         out[agent_id] = Fix(float(pos[0]), float(pos[1]), when.astimezone(UTC))
+    return out
+
+
+@dataclass(frozen=True)
+class Nearby:
+    """An agent found near a place: its last fix and how far that is from the place."""
+
+    agent_id: int
+    distance_m: float
+    fix: Fix
+
+
+def agents_near(client: redis.Redis, lon: float, lat: float, radius_m: float, *,
+                namespace: str = "") -> list[Nearby]:
+    """The agents whose last fix is within ``radius_m`` of (``lon``, ``lat``), nearest first: one
+    ``GEOSEARCH … FROMLONLAT … BYRADIUS … ASC``, then the fixes' times in one ``HMGET``. An agent with
+    no time (only one of the two keys) is left out, as ``read_positions`` does."""
+    found = client.geosearch(namespace + GEO_KEY, longitude=lon, latitude=lat, radius=radius_m, unit="m",
+                             sort="ASC", withdist=True, withcoord=True)
+    if not found:
+        return []
+    times = client.hmget(namespace + AT_KEY, [member for member, _, _ in found])
+    out = []
+    for (member, dist, (x, y)), at in zip(found, times, strict=True):
+        if at is None:
+            continue
+        when = datetime.fromisoformat(at.decode() if isinstance(at, bytes) else at).astimezone(UTC)
+        out.append(Nearby(int(member), float(dist), Fix(float(x), float(y), when)))
     return out
 
 

@@ -41,9 +41,12 @@ class Settings(BaseSettings):
     # Hours after a confirmed sighting's last read that its place is offered to the planner as a visit
     # (R-ANPR-NOCHASE: a parked vehicle, not a pursuit); a vehicle left longer has likely moved on.
     anpr_offer_hours: float = Field(default=3.0, gt=0, le=24)
+    # How far (km, straight line) from a new sighting an agent may be and still be alerted to it: about
+    # half an hour's drive in town, so the vehicle may still be there when the agent arrives.
+    anpr_alert_radius_km: float = Field(default=25.0, gt=0)
 
     @model_validator(mode="after")
-    def _derive_paths(self) -> "Settings":
+    def _derive_paths(self) -> Settings:
         if self.geodata_dir is None:
             self.geodata_dir = self.shared_dir / "geodata"
         return self

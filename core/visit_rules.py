@@ -26,6 +26,11 @@ import holidays
 from core.clock import LONDON
 from core.visit_policy import WEEKDAYS, StageTimetable, TimeRange, VisitPolicy
 
+# What an optional visit to an ANPR sighting asks of the agent: it may end in clamping the vehicle, so
+# a vehicle-capable agent. One definition for the planner's optional tasks (dispatch) and the alerts
+# that send an agent to a sighting (anpr_ingest).
+OPTIONAL_SKILLS = frozenset({"vehicle"})
+
 
 class Nation(enum.StrEnum):
     """The bank-holiday calendar an address follows (R-VISIT-HOLIDAY)."""

@@ -50,6 +50,7 @@ from sqlalchemy.orm import Session
 
 from core import (
     LONDON,
+    OPTIONAL_SKILLS,
     WEEKDAYS,
     CaseFacts,
     StageDue,
@@ -78,7 +79,6 @@ DEBT_TYPE_SKILLS: Mapping[str, frozenset[str]] = {
     "business_rates": frozenset({"business_rates"}),
     "commercial_rent": frozenset({"commercial"}),
 }
-OPTIONAL_SKILLS = frozenset({"vehicle"})  # an ANPR task may end in clamping: a vehicle-capable agent
 
 # Default shift, local time, for every active agent every day (no rota is stored yet). It covers an
 # early, an office and an evening band of every buyer's policy and stays inside the legal 06:00–21:00

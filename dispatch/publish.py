@@ -61,7 +61,14 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from core import GEOFENCE_RADIUS_M, connect_mqtt, geofence_name, owntracks_cmd_topic
+from core import (
+    GEOFENCE_RADIUS_M,
+    PublishError,
+    connect_mqtt,
+    geofence_name,
+    owntracks_cmd_topic,
+    publish_acked,
+)
 from dispatch.geojson import iso_local
 from dispatch.model import Plan, PlannedVisit, Point, Route, Shift
 from dispatch.store import OwnTracksPhone, VisitAddress
@@ -71,10 +78,6 @@ __all__ = ["PLAN_QOS", "WAYPOINTS_QOS", "PublishError", "agent_day", "plan_topic
 
 PLAN_QOS = 1
 WAYPOINTS_QOS = 1
-
-
-class PublishError(ConnectionError):
-    """The broker could not be reached, refused the connection, or did not acknowledge a message."""
 
 
 def plan_topic(agent_id: int) -> str:
@@ -162,31 +165,14 @@ def _send(messages: Sequence[tuple[str, dict[str, Any], int]], client: mqtt.Clie
             client = connect_mqtt(timeout=timeout_s)
         except ConnectionError as exc:
             raise PublishError(f"the MQTT broker did not accept the connection: {exc}") from exc
-    refused: dict[int, Any] = {}
-    chained = client.on_publish
-
-    def on_publish(c, userdata, mid, reason_code, properties):
-        if reason_code.is_failure:
-            refused[mid] = reason_code
-        if chained is not None:
-            chained(c, userdata, mid, reason_code, properties)
-
-    client.on_publish = on_publish
     try:
-        sent = [(topic, client.publish(topic, json.dumps(payload), qos=qos, retain=True))
-                for topic, payload, qos in messages]
-        for topic, info in sent:
-            try:
-                info.wait_for_publish(timeout_s)
-            except (RuntimeError, ValueError) as exc:
-                raise PublishError(f"{topic}: not sent: {exc}") from exc
-            if not info.is_published():
-                raise PublishError(f"{topic}: no PUBACK within {timeout_s:g}s")
-            if info.mid in refused:
-                raise PublishError(f"{topic}: the broker refused it: {refused[info.mid]}")
+        problems = publish_acked(client, [(topic, json.dumps(payload), qos) for topic, payload, qos in messages],
+                                 retain=True, timeout_s=timeout_s)
     finally:
-        client.on_publish = chained
         if own:
             client.disconnect()
             client.loop_stop()
+    problem = next((p for p in problems if p is not None), None)
+    if problem is not None:
+        raise PublishError(problem)
     return len(messages)

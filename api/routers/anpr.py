@@ -8,6 +8,8 @@ take the bodies the vendors send, as they send them, into the same pipeline as t
 - What: at most :data:`MAX_BODY` bytes, refused with 413 before more is read. Plate Recognizer:
   Snapshot's JSON, or Stream's ``multipart/form-data`` with the JSON in the field ``json`` (the
   ``upload`` image part is skipped as it is parsed, never kept). OpenALPR: JSON.
+- After the commit, each sighting the body started is alerted to the nearest available agent, as the
+  MQTT worker's are (``api.alerting``).
 - Answer: 200 ``{"reads", "hits", "rejected"}`` once the body was understood, even when some or all of
   its reads were refused: they are dead-lettered with their field and reason, and a vendor re-sending
   them would only be refused again. A body that is not a JSON object at all (or a form without its
@@ -39,6 +41,7 @@ from anpr_ingest import (
     require_hotlist,
     take_webhook,
 )
+from api.alerting import alert_new_sightings
 from api.checks import invalid
 from api.deps import CurrentVanDevice, Hotlist, LiveHotlist, VanDevice
 from api.errors import error
@@ -148,13 +151,15 @@ def _form_field(body: bytes, content_type: str, name: str) -> bytes | None:
 
 
 def _commit(taken: Taken, hotlist: Hotlist) -> int:
-    """Match and store ``taken`` in one transaction; the new hits. ``HotlistUnavailable`` while Redis
-    has no hotlist (a restart, until the ingest's admission rebuilds it): matched then, every hit would
-    be missed."""
+    """Match and store ``taken`` in one transaction, then alert the sightings it started; the new hits.
+    ``HotlistUnavailable`` while Redis has no hotlist (a restart, until the ingest's admission rebuilds
+    it): matched then, every hit would be missed."""
     require_hotlist(hotlist.client, namespace=hotlist.namespace)
     reads = match_reads(taken, hotlist.client, get_settings().anpr_match_threshold, namespace=hotlist.namespace)
     with raw_connection() as conn:
-        return AnprStore(conn, digest_key()).commit(reads, taken.letters).hits
+        written = AnprStore(conn, digest_key()).commit(reads, taken.letters)
+        alert_new_sightings(conn, written.new_sightings, hotlist.client, hotlist.namespace)
+    return written.hits
 
 
 async def _take(decode: Callable[[bytes, datetime], DecodedReads], route: str, body: bytes | None, raw: bytes,

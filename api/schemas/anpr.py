@@ -1,12 +1,13 @@
 """``POST /anpr/webhooks/platerecognizer`` and ``POST /anpr/webhooks/openalpr``: the vendors' own bodies
 go in (described here for the spec, decoded by ``anpr_ingest``), a count of what was taken comes out.
-``POST /anpr/sightings/{id}/keeper-check``: a keeper check's result in, what it did out."""
+``POST /anpr/sightings/{id}/keeper-check``: a keeper check's result in, what it did out.
+``GET /anpr/alerts``: the sightings and their alert state, an RFC 7946 FeatureCollection."""
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 
 class WebhookReceipt(BaseModel):
@@ -33,3 +34,39 @@ class KeeperCheckOut(BaseModel):
     payment_option_case_ids: list[int] = Field(
         description="warrants this check flagged: the customer may pay as at the compliance stage (new_address)")
     off_hotlist: bool = Field(description="the vehicle was taken off every van's hotlist (different_keeper)")
+
+
+class AlertProperties(BaseModel):
+    sighting_id: int
+    vrm: str = Field(description="the hotlist vehicle's mark (only hits are ever stored)")
+    case_ids: list[int] = Field(description="the warrants that had the vehicle on the hotlist")
+    van_id: int
+    first_seen_at: AwareDatetime
+    last_seen_at: AwareDatetime
+    reads: int = Field(ge=1)
+    alerted: bool = Field(description="an agent was alerted; false: no place, or no available agent in range")
+    alerted_agent_id: int | None
+    alerted_at: AwareDatetime | None
+    keeper_result: str | None = Field(description="the keeper check's result, null until one is recorded")
+    actionable: bool = Field(description="false until a keeper check confirms the keeper [R-ANPR-KEEPER]")
+
+
+class AlertPoint(BaseModel):
+    type: Literal["Point"]
+    coordinates: list[float] = Field(min_length=2, max_length=2, description="[lon, lat], WGS 84")
+
+
+class AlertFeature(BaseModel):
+    type: Literal["Feature"]
+    id: int = Field(description="the sighting id")
+    geometry: AlertPoint | None = Field(description="where the vehicle was last seen; null: the camera gave "
+                                                    "no place")
+    properties: AlertProperties
+
+
+class AlertCollection(BaseModel):
+    type: Literal["FeatureCollection"]
+    total: int = Field(ge=0, description="sightings in the range, on every page")
+    limit: int
+    offset: int
+    features: list[AlertFeature]
