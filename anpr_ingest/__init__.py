@@ -37,6 +37,7 @@ from anpr_ingest.hotlist_store import (
     HotlistEntry,
     lookup,
     lookup_dropped_many,
+    lookup_many,
     read_all,
     read_dropped,
 )
@@ -99,6 +100,7 @@ __all__ = [
     "digest_key",
     "lookup",
     "lookup_dropped_many",
+    "lookup_many",
     "match",
     "match_reads",
     "read_all",

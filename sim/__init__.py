@@ -44,6 +44,7 @@ from sim.agents import (
     simulate_agents,
 )
 from sim.generator import Scenario, generate
+from sim.plate_noise import noisy_read, random_mark
 from sim.pool import EmptyPool, PostcodePool, load_pool
 from sim.seed import SeedReport, seed_scenario
 from sim.spec import SCENARIOS, ScenarioSpec, UnknownScenario
@@ -88,7 +89,9 @@ __all__ = [
     "generate_agent_days",
     "generate_van_day",
     "load_pool",
+    "noisy_read",
     "publish_messages",
+    "random_mark",
     "read_agent_plans",
     "read_vans",
     "seed_scenario",
