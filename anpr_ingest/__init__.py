@@ -53,6 +53,7 @@ from anpr_ingest.hotlist_store import (
     HotlistEntry,
     lookup,
     lookup_dropped_many,
+    lookup_many,
     read_all,
     read_dropped,
 )
@@ -143,6 +144,7 @@ __all__ = [
     "digest_key",
     "lookup",
     "lookup_dropped_many",
+    "lookup_many",
     "match",
     "match_reads",
     "raise_alerts",

@@ -47,8 +47,8 @@ CASE_STATE = [
 ]
 
 
-def clear(client) -> None:
-    keys = list(client.scan_iter(match=NAMESPACE + "*"))
+def clear(client, namespace: str = NAMESPACE) -> None:
+    keys = list(client.scan_iter(match=namespace + "*"))
     if keys:
         client.delete(*keys)
 
@@ -69,17 +69,23 @@ def row_by_row(url: str, client, vehicle_ids: list[int]) -> tuple[float, dict[st
     return time.perf_counter() - started, written
 
 
-def main() -> None:
-    url = bench_url()
+def prepare_national(url: str) -> list[int]:
+    """``url`` created, migrated, with the reference geography, the ``national`` scenario seeded and
+    its case state set (``CASE_STATE``); returns the vehicle ids."""
     ensure_database(url)
     geodata.load_all(get_settings().geodata_dir, url, progress=False)  # skips unchanged files
-    print(f"database: {make_url(url).render_as_string(hide_password=True)}")
+    print(f"database: {make_url(url).render_as_string(hide_password=True)}", flush=True)
     report = sim.seed_scenario("national", seed=SEED, progress=False, url=url)
-    print(f"seeded national in {report.seconds:.1f} s")
+    print(f"seeded national in {report.seconds:.1f} s", flush=True)
     with session_scope(url) as db:
         for statement in CASE_STATE:
             db.execute(text(statement))
-        vehicle_ids = list(db.scalars(select(Vehicle.id).order_by(Vehicle.id)))
+        return list(db.scalars(select(Vehicle.id).order_by(Vehicle.id)))
+
+
+def main() -> None:
+    url = bench_url()
+    vehicle_ids = prepare_national(url)
 
     client = connect_redis()
     clear(client)

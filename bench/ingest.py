@@ -192,7 +192,7 @@ def raw_rate(port: int, devices, publishers: int, count: int) -> float:
     client.subscribe("agents/+/gps", qos=1)
     client.loop_start()
     time.sleep(0.5)
-    ticker = _ticker(lambda: f"raw: received {received}")
+    ticker = progress_ticker(lambda: f"raw: received {received}")
     publish(port, devices, publishers, count=count)
     done.wait(60)
     ticker.set()
@@ -203,7 +203,7 @@ def raw_rate(port: int, devices, publishers: int, count: int) -> float:
     return rate
 
 
-def _ticker(line, every: float = 5.0) -> threading.Event:
+def progress_ticker(line, every: float = 5.0) -> threading.Event:
     stop = threading.Event()
 
     def run() -> None:
@@ -313,7 +313,7 @@ def _drive(n: int, dsn: str, port: int, devices, publishers: int, count: int,
 
         poller = threading.Thread(target=poll, daemon=True)
         poller.start()
-        ticker = _ticker(lambda: f"{n} worker(s): {samples[-1][1] if samples else 0} rows")
+        ticker = progress_ticker(lambda: f"{n} worker(s): {samples[-1][1] if samples else 0} rows")
         sent = publish(port, devices, publishers, count=count)
         poll_stop.set()
         poller.join()
@@ -388,7 +388,7 @@ def _national_run(dsn: str, port: int, devices, publishers: int, seconds: float)
 
     poller = threading.Thread(target=poll, daemon=True)
     poller.start()
-    ticker = _ticker(lambda: f"national: {len(seen)} rows committed")
+    ticker = progress_ticker(lambda: f"national: {len(seen)} rows committed")
     sent = publish(port, devices, publishers, interval_s=2.0, seconds=seconds)
     deadline = time.time() + 30
     while len(seen) < len(sent) and time.time() < deadline:

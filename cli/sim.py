@@ -1,5 +1,6 @@
 """``bailiwick sim agents``: simulated agents' days published over MQTT as their phones would
-(``sim.simulate_agents``), with the ground truth written beside them."""
+(``sim.simulate_agents``); ``bailiwick sim vans``: the ANPR vans' plate reads as their devices would
+(``sim.simulate_vans``); each with the ground truth written beside them."""
 from __future__ import annotations
 
 from datetime import date, time
@@ -77,5 +78,67 @@ def agents(
             raise typer.Exit(1) from None
     if report.agents == 0:
         typer.echo(f"no agent has a stored plan for {d} (run `bailiwick plan --day {d}` first)", err=True)
+        raise typer.Exit(1)
+    typer.echo(report.describe())
+
+
+@app.command()
+def vans(
+    scenario: Annotated[str, typer.Option("--scenario", help="the seeded scenario (tiny, demo, national)")] = "demo",
+    day: Annotated[str | None, typer.Option("--day", help="the London day, YYYY-MM-DD (default: the "
+                                                          "scenario's day)")] = None,
+    speed: Annotated[float, typer.Option("--speed", help="time compression: X times real time")] = 60.0,
+    replay: Annotated[bool, typer.Option("--replay", help="publish as fast as the broker takes the messages "
+                                                          "(the reads keep their original timestamps)")] = False,
+    until: Annotated[str | None, typer.Option("--until", help="end the day at this London time, HH:MM")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="the same seed gives the same reads, message for "
+                                                     "message")] = 1,
+    scenario_seed: Annotated[int, typer.Option("--scenario-seed", help="the seed the scenario was seeded with "
+                                                                       "(`bailiwick seed --seed`): the van "
+                                                                       "devices' secrets derive from it")] = 1,
+    truth: Annotated[Path | None, typer.Option("--truth", help="ground-truth CSV (default "
+                                                               "out/sim_vans_truth_<day>.csv)")] = None,
+) -> None:
+    """Publish the reads of the scenario's ANPR vans, each signed in as its van device: they patrol
+    from their bases along road-like routes through an 08:00-18:00 shift, reading passing traffic
+    (random marks of every DVLA shape and, among them, hotlist vehicles from Redis) with OCR noise,
+    confidences and vendor candidates; every read's truth goes to the CSV."""
+    import sim
+    from anpr_ingest import read_all
+    from core import connect_redis
+
+    try:
+        spec = sim.SCENARIOS[scenario]
+    except KeyError:
+        raise _fail(f"--scenario: unknown scenario {scenario!r}; choose one of {', '.join(sim.SCENARIOS)}") from None
+    try:
+        d = date.fromisoformat(day) if day is not None else spec.as_of
+    except ValueError:
+        raise _fail(f"--day must be a date YYYY-MM-DD, got {day!r}") from None
+    try:
+        end = time.fromisoformat(until) if until is not None else None
+    except ValueError:
+        raise _fail(f"--until must be a time HH:MM, got {until!r}") from None
+    if not replay and not speed > 0:
+        raise _fail(f"--speed must be a positive number, got {speed:g}")
+    listed = list(read_all(connect_redis()))
+    if not listed:
+        typer.echo("the Redis hotlist is empty: the vans read no listed vehicle "
+                   "(run `bailiwick anpr hotlist rebuild` first)", err=True)
+    path = truth or PROJECT_ROOT / "out" / f"sim_vans_truth_{d.isoformat()}.csv"
+    with Progress(TextColumn("{task.description}"), BarColumn(bar_width=30), MofNCompleteColumn(),
+                  TimeElapsedColumn()) as bar:
+        def progress(total: int):
+            task = bar.add_task(f"publishing {d}", total=total)
+            return lambda n: bar.advance(task, n)
+
+        try:
+            report = sim.simulate_vans(d, listed, scenario=scenario, scenario_seed=scenario_seed, seed=seed,
+                                       speed=None if replay else speed, until=end, truth=path, progress=progress)
+        except ConnectionError as exc:
+            typer.echo(f"error: the broker: {exc}", err=True)
+            raise typer.Exit(1) from None
+    if report.vans == 0:
+        typer.echo("no active van with an active device (run `bailiwick seed` first)", err=True)
         raise typer.Exit(1)
     typer.echo(report.describe())

@@ -14,6 +14,10 @@ Simulated agent days over MQTT (``bailiwick sim agents``): ``read_agent_plans`` 
 day), ``generate_agent_day(s)`` (pure: trajectory, phone fixes, messages, ground truth),
 ``simulate_agents`` (read, generate, write the truth CSV, publish; ``until=time(12, 0)`` replays a
 simulated morning).
+
+Simulated ANPR vans over MQTT (``bailiwick sim vans``): ``generate_van_day`` (pure: the patrol, the
+camera's reads of passing traffic under ``plate_noise``'s OCR model, the messages, the truth) and
+``simulate_vans`` (read the vans, generate, write the truth CSV, publish as each van's device).
 """
 from sim.agent_day import (
     AgentDay,
@@ -40,9 +44,18 @@ from sim.agents import (
     simulate_agents,
 )
 from sim.generator import Scenario, generate
+from sim.plate_noise import noisy_read, random_mark
 from sim.pool import EmptyPool, PostcodePool, load_pool
 from sim.seed import SeedReport, seed_scenario
 from sim.spec import SCENARIOS, ScenarioSpec, UnknownScenario
+from sim.vans import (
+    VanDay,
+    VanPlan,
+    VanSimReport,
+    generate_van_day,
+    read_vans,
+    simulate_vans,
+)
 
 __all__ = [
     "REPORT_RULE",
@@ -67,14 +80,22 @@ __all__ = [
     "Transition",
     "TrueStop",
     "UnknownScenario",
+    "VanDay",
+    "VanPlan",
+    "VanSimReport",
     "all_messages",
     "generate",
     "generate_agent_day",
     "generate_agent_days",
+    "generate_van_day",
     "load_pool",
+    "noisy_read",
     "publish_messages",
+    "random_mark",
     "read_agent_plans",
+    "read_vans",
     "seed_scenario",
     "simulate_agents",
+    "simulate_vans",
     "write_truth",
 ]

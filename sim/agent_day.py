@@ -99,7 +99,9 @@ class Message:
     at: datetime  # sim time of publishing
     topic: str
     payload: bytes
-    fixes: int
+    fixes: int  # positions (or plate reads) it carries
+    # The device that publishes it, when each device signs in to the broker on its own (vans do).
+    device_id: str | None = None
 
 
 @dataclass

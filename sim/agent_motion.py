@@ -32,7 +32,7 @@ FUEL_S = (240.0, 480.0)
 LUNCH_S = (1200.0, 2400.0)
 
 
-class _Builder:
+class RouteBuilder:
     def __init__(self, t0: datetime, x: float, y: float, rng: np.random.Generator) -> None:
         self.traj = Trajectory(t0, [0.0], [x], [y])
         self.rng = rng
@@ -153,7 +153,7 @@ def move_day(plan: AgentPlan, rng: np.random.Generator) -> tuple[Trajectory, lis
     lead = math.hypot(doors[0][0] - plan.start[0], doors[0][1] - plan.start[1]) * 1.3 / 9.0 if doors else 0.0
     t0 = max(plan.shift_start, first - timedelta(seconds=lead + 120))
     t0 = t0.replace(microsecond=0)
-    b = _Builder(t0, *plan.start, rng)
+    b = RouteBuilder(t0, *plan.start, rng)
     # The phone reports from the moment the agent sets off until it is back: agents' bases are at
     # case postcodes, and a phone left on at home would look like a visit there.
     b.hold(rng.uniform(0, 20))

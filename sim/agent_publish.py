@@ -1,12 +1,14 @@
-"""Publishing simulated phones' messages over real MQTT (QoS 1), in the order and at the pace they were
+"""Publishing simulated devices' messages over real MQTT (QoS 1), in the order and at the pace they were
 sent: ``speed`` times real time, or as fast as the broker takes them (``speed=None``); the fixes keep
-their original timestamps either way. And the ground truth written beside them as CSV."""
+their original timestamps either way. Phones share the connection of ``BAILIWICK_MQTT_URL``; devices
+given their secrets (vans) each sign in as themselves. And the ground truth written beside them as CSV."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import geodata
@@ -21,11 +23,13 @@ TRUTH_COLUMNS = ["agent_id", "device_id", "mode", "form", "kind", "case_id", "ar
                  "lat", "lon"]
 
 
-def _connect(mqtt_url: str | None, timeout: float = 10.0):
+def _connect(mqtt_url: str | None, timeout: float = 10.0, login: tuple[str, str] | None = None):
     """A connected client with a wide in-flight window (paho's default of 20 unacknowledged QoS 1
-    messages would pace a replay by the round trip); ``ConnectionError`` when the broker does not
-    accept it within ``timeout``."""
+    messages would pace a replay by the round trip), signed in as ``login`` (username, password) when
+    given; ``ConnectionError`` when the broker does not accept it within ``timeout``."""
     address = broker_address(mqtt_url)
+    if login is not None:
+        address = dataclasses.replace(address, username=login[0], password=login[1])
     client = new_mqtt_client(address=address)
     client.max_inflight_messages_set(WINDOW)
     answered = threading.Event()
@@ -49,12 +53,26 @@ def _connect(mqtt_url: str | None, timeout: float = 10.0):
 
 
 def publish_messages(messages: Sequence[Message], *, speed: float | None, mqtt_url: str | None = None,
-                     advance: Callable[[int], None] = lambda n: None) -> int:
+                     advance: Callable[[int], None] = lambda n: None,
+                     secrets: Mapping[str, str] | None = None) -> int:
     """Publish ``messages`` (sorted by ``at``) with QoS 1; returns how many. ``advance`` is told each
-    one published (a progress bar)."""
+    one published (a progress bar). With ``secrets`` (device_id → secret), each message goes out on
+    its own device's connection, as the broker's ACL wants of a device in production."""
     if not messages:
         return 0
-    client = _connect(mqtt_url)
+    if secrets is None:
+        shared = _connect(mqtt_url)
+        clients = {m.device_id: shared for m in messages}
+    else:
+        clients = {}
+        try:
+            for device_id in dict.fromkeys(m.device_id for m in messages):
+                if device_id is None or device_id not in secrets:
+                    raise ConnectionError(f"no secret for device {device_id!r}")
+                clients[device_id] = _connect(mqtt_url, login=(device_id, secrets[device_id]))
+        except ConnectionError:
+            _disconnect(set(clients.values()))
+            raise
     try:
         wall0, sim0 = time.monotonic(), messages[0].at
         pending = []
@@ -64,7 +82,7 @@ def publish_messages(messages: Sequence[Message], *, speed: float | None, mqtt_u
                 wait = due - time.monotonic()
                 if wait > 0:
                     time.sleep(wait)
-            pending.append(client.publish(m.topic, m.payload, qos=1))
+            pending.append(clients[m.device_id].publish(m.topic, m.payload, qos=1))
             if len(pending) >= WINDOW:
                 for info in pending:
                     info.wait_for_publish(60)
@@ -73,9 +91,14 @@ def publish_messages(messages: Sequence[Message], *, speed: float | None, mqtt_u
         for info in pending:
             info.wait_for_publish(60)
     finally:
+        _disconnect(set(clients.values()))
+    return len(messages)
+
+
+def _disconnect(clients) -> None:
+    for client in clients:
         client.disconnect()
         client.loop_stop()
-    return len(messages)
 
 
 def _when(t) -> str:

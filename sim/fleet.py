@@ -3,6 +3,7 @@ bases, ANPR vans, and one MQTT device per agent and per van."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -86,16 +87,28 @@ def draw_vans(spec: ScenarioSpec, rng: Streams, addresses: pd.DataFrame, cases: 
     })
 
 
+def _credentials(rng: Streams, device_ids: list[str]) -> Iterator[tuple[str, str, bytes]]:
+    """(device_id, secret, salt) of each device, in the order the scenario's devices were drawn."""
+    r = rng("device.secret")
+    for device_id in device_ids:
+        yield device_id, base64.urlsafe_b64encode(r.bytes(18)).decode(), r.bytes(12)
+
+
+def seeded_secrets(scenario: str, seed: int, device_ids: list[str]) -> dict[str, str]:
+    """The secrets of a seeded scenario's devices, re-derived from the seed (the database holds only
+    their hashes): ``device_ids`` are all the scenario's devices in the order stored (phones, then
+    vans), since each secret is drawn after the ones before it."""
+    return {device_id: secret for device_id, secret, _ in _credentials(Streams(seed, scenario), device_ids)}
+
+
 def draw_devices(rng: Streams, agents: pd.DataFrame, vans: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
     """One MQTT device per agent (phone) and per van. Secrets and salts come from the seeded stream:
     these credentials are for simulated devices only and must never be issued to real ones."""
     device_ids = [f"phone-{ref}" for ref in agents["reference"]] + [f"van-{ref}" for ref in vans["reference"]]
-    r = rng("device.secret")
     secrets, hashes = {}, []
-    for device_id in device_ids:
-        secret = base64.urlsafe_b64encode(r.bytes(18)).decode()
+    for device_id, secret, salt in _credentials(rng, device_ids):
         secrets[device_id] = secret
-        hashes.append(hash_device_secret(secret, r.bytes(12)))
+        hashes.append(hash_device_secret(secret, salt))
     n_agents = len(agents)
     return pd.DataFrame({
         "id": np.arange(1, len(device_ids) + 1),

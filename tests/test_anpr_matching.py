@@ -19,6 +19,7 @@ from anpr_ingest import (
     readings,
 )
 from core import Settings
+from sim.plate_noise import noisy_read, random_mark
 
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
 THRESHOLD = Settings().anpr_match_threshold
@@ -150,50 +151,10 @@ def test_a_threshold_above_the_score_refuses_without_looking_up() -> None:
 
 # --- simulated OCR noise -----------------------------------------------------------------------
 
-LETTERS = "ABCDEFGHJKLMNOPRSTUVWXYZ"   # DVLA issues no I or Q
-LOOK_ALIKES = {"O": "0", "D": "0", "Q": "0", "I": "1", "Z": "2", "S": "5", "B": "8", "G": "6",
-               "0": "ODQ", "1": "I", "2": "Z", "5": "S", "8": "B", "6": "G"}
-P_SWAP = 0.1    # each character with a look-alike of the other kind is misread as it
-P_DROP = 0.04   # one character of the plate is lost
-
-
-def random_mark(rng: random.Random) -> str:
-    """A valid mark, the shapes in rough proportion to the vehicles on the road."""
-    def letters(n: int) -> str:
-        return "".join(rng.choice(LETTERS) for _ in range(n))
-    x = rng.random()
-    if x < 0.8:
-        return f"{letters(2)}{rng.randrange(100):02d}{letters(3)}"
-    if x < 0.92:
-        return f"{letters(1)}{rng.randrange(1, 1000)}{letters(3)}"
-    if x < 0.96:
-        return f"{letters(3)}{rng.randrange(1, 1000)}{letters(1)}"
-    tail = letters(rng.choices([1, 2, 3], [1, 24, 576])[0])
-    number = str(rng.randrange(1, 10_000))
-    return number + tail if rng.random() < 0.5 else tail + number
-
-
-def misread(rng: random.Random, mark: str) -> tuple[str, float]:
-    """What a camera reports: look-alikes and perhaps a lost character, its confidence lower the more
-    it got wrong."""
-    chars, errors = [], 0
-    for c in mark:
-        if c in LOOK_ALIKES and rng.random() < P_SWAP:
-            chars.append(rng.choice(LOOK_ALIKES[c]))
-            errors += 1
-        else:
-            chars.append(c)
-    if rng.random() < P_DROP:
-        del chars[rng.randrange(len(chars))]
-        errors += 1
-    return "".join(chars), rng.uniform(0.75, 0.99) - 0.05 * errors
-
-
-def noisy_read(rng: random.Random, mark: str) -> PlateRead:
-    """Half the reads carry two vendor candidates, each a further misreading."""
-    plate, confidence = misread(rng, mark)
-    candidates = [misread(rng, mark) for _ in range(2)] if rng.random() < 0.5 else []
-    return read(plate, confidence, *((p, c * 0.95) for p, c in candidates))
+def noisy(rng: random.Random, mark: str) -> PlateRead:
+    """A read of ``mark`` under the simulator's OCR noise (``sim.plate_noise``)."""
+    plate, confidence, candidates = noisy_read(rng, mark)
+    return read(plate, confidence, *candidates)
 
 
 def test_recall_and_false_alerts_under_ocr_noise(capsys: pytest.CaptureFixture[str]) -> None:
@@ -208,14 +169,14 @@ def test_recall_and_false_alerts_under_ocr_noise(capsys: pytest.CaptureFixture[s
     found = 0
     for _ in range(n):
         mark = rng.choice(marks)
-        m = h.match(noisy_read(rng, mark))
+        m = h.match(noisy(rng, mark))
         found += m is not None and m.vrm == mark
     false = 0
     for _ in range(n):
         mark = random_mark(rng)
         while mark in listed:
             mark = random_mark(rng)
-        false += h.match(noisy_read(rng, mark)) is not None
+        false += h.match(noisy(rng, mark)) is not None
     with capsys.disabled():
         print(f"\nANPR matching under OCR noise: recall {found / n:.4f}, "
               f"false alerts {false} in {n} reads of unlisted vehicles ({false / n * 10_000:.2f} per 10,000)")
