@@ -5,6 +5,8 @@ and reads that match nothing leave only counts [R-ANPR-PRIVACY]."""
 from __future__ import annotations
 
 import json
+import random
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -254,3 +256,87 @@ def test_while_redis_has_no_hotlist_a_webhook_is_refused_with_503_and_nothing_is
             client.app.dependency_overrides.pop(get_hotlist)
     assert r.status_code == 503 and r.headers["Retry-After"] == "5"
     assert rows("SELECT count(*) FROM anpr_read_count WHERE van_id = %s", van.van_id) == [(0,)]
+
+
+def _fuzzed_webhook(rng: random.Random, route: str, now: datetime) -> bytes:
+    """A body ``route``'s vendor would never send: not JSON, not an object, over 1 MiB, or its own form
+    with one field broken (each always a reject, never a read)."""
+    # Every body carries something of ``rng``'s own, so that no two runs send the same bytes.
+    kind, nonce = rng.randrange(6), rng.random()
+    if kind == 0:
+        return rng.choice([rng.randbytes(rng.randint(1, 300)), b'{"hook": {"id": %f, "event": "image.done"' % nonce,
+                           b"\xff\xfe{%f}" % nonce])
+    if kind == 1:
+        return json.dumps(rng.choice([[1, nonce], f"AB12CDE {nonce}", nonce])).encode()
+    if kind == 2:
+        return b'{"pad": "' + b"x" * MAX_BODY + b'"}'
+    if route == PLATERECOGNIZER:
+        body = json.loads(snapshot("XQ12ABC"))
+        body["hook"]["id"] = nonce
+        result = body["data"]["results"][0]
+        field, value = rng.choice([("plate", ""), ("plate", 12), ("plate", "X" * 17), ("score", 1.5), ("score", "hi"),
+                                   ("candidates", "XQ12ABC"), ("timestamp", "yesterday"), ("event", "image.failed"),
+                                   ("results", {"plate": "XQ12ABC"})])
+        if field in ("timestamp", "results"):
+            body["data"][field] = value
+        elif field == "event":
+            body["hook"]["event"] = value
+        else:
+            result[field] = value
+    else:
+        body = json.loads(alpr_group("XQ12ABC"))
+        body["best_uuid"] = f"fuzz-{nonce}"
+        field, value = rng.choice([("plate", None), ("plate", ""), ("confidence", 101), ("confidence", "x"),
+                                   ("epoch_start", "soon"), ("epoch_start", (now + timedelta(days=3)).timestamp()),
+                                   ("candidates", [{"plate": 5}]), ("best_plate", [])])
+        if field in ("epoch_start", "best_plate"):
+            body[field] = value
+        else:
+            body["best_plate"][field] = value
+    return json.dumps(body).encode()
+
+
+def test_500_fuzzed_webhooks_are_refused_with_reasons_while_valid_ones_keep_their_hits(client, van, listed) -> None:
+    """Every bad body is a 413, a 422 naming the field, or a 200 counting it rejected; each refused body
+    is dead-lettered (a 413 is refused unread); none is a server error; the valid bodies between them
+    all become hits."""
+    vrm, vehicle_id = listed
+    # Seeded by the van: each run sends bytes no earlier run sent (the store keeps one letter per body).
+    rng = random.Random(van.device_id)
+    now = datetime.now(UTC).replace(microsecond=0)
+    auth = (van.device_id, VAN_SECRET)
+    hits_sent = 0
+    refused: set[tuple[str, bytes]] = set()
+    statuses: Counter[int] = Counter()
+    # 500 here, beside the 1,000 van messages of tests/test_anpr_reliability.py: the routes share the
+    # pipeline, and each request costs a sign-in and a commit.
+    for i in range(500):
+        route = (PLATERECOGNIZER, OPENALPR)[i % 2]
+        body = _fuzzed_webhook(rng, route, now)
+        r = client.post(route, content=body, auth=auth, headers={"content-type": "application/json"})
+        statuses[r.status_code] += 1
+        assert r.status_code in (200, 413, 422), (r.status_code, r.text)
+        if r.status_code == 200:
+            assert r.json() == {"reads": 0, "hits": 0, "rejected": 1}, r.text
+        elif r.status_code == 422:
+            assert r.json()["errors"] and "XQ12ABC" not in r.text
+        if r.status_code != 413:
+            refused.add((route, body))
+        if i % 10 == 0:  # a valid body between the bad ones, each read at its own second
+            at = now - timedelta(minutes=30, seconds=i)
+            if route == PLATERECOGNIZER:
+                good = json.loads(snapshot(vrm))
+                good["data"]["timestamp"] = at.isoformat()
+            else:
+                good = json.loads(alpr_group(vrm))
+                good["epoch_start"] = int(at.timestamp() * 1000)
+            r = client.post(route, json=good, auth=auth)
+            assert r.json() == {"reads": 1, "hits": 1, "rejected": 0}, r.text
+            hits_sent += 1
+    assert set(statuses) == {200, 413, 422}, statuses  # the fuzz reached every kind of refusal
+    assert len(hits_of(vehicle_id)) == hits_sent
+    # One letter per distinct refused body: a vendor re-sends a body it got no 2xx for, so the same
+    # bytes again are taken as that and not lettered twice.
+    letters = rows("SELECT field, reason FROM anpr_dead_letter WHERE device_id = %s", van.device_id)
+    assert len(letters) == len(refused)
+    assert not [r for _, r in letters if "XQ12ABC" in r]
