@@ -1,17 +1,25 @@
-"""ANPR plate reads: the MQTT consumer for vans, VRM normalisation, the hotlist derived from case state
-(R-ANPR-24H, R-ANPR-DELETE), matching, hits, the keeper-check workflow (R-ANPR-KEEPER) and alerts.
+"""ANPR: plate reads from vans, the hotlist derived from the law, privacy by design, and what a hit
+leads to. The modules, in the order a read meets them:
 
-So far: the hotlist (``hotlist``: the rule, written once as SQL, the full rebuild and the incremental
-refresh, all audited; ``hotlist_store``: its Redis hash, one ``HGET`` per plate, and its index of
-dropped-character keys); decoding plate reads from vans, Plate Recognizer and OpenALPR into one form (``reads``); and matching them against the
-hotlist, tolerant of OCR's look-alike and dropped characters (``matching``); one pipeline for every
-way reads arrive (``pipeline``) into the store that keeps hits and only counts the rest
-(``store``, R-ANPR-PRIVACY), the MQTT worker (``consumer``, core's ``BatchWorker``), and the alert of
-each new sighting to the nearest available agent with what dispatchers see of them (``alerts``). The API and the CLI
-call ``refresh_cases`` after committing a change to a case, since core may not import this package.
-A sighting's keeper check (``keeper``, R-ANPR-KEEPER) goes through a pluggable provider; a confirmed,
-located sighting is offered to the planner as a visit at the place it was seen (``offers``,
-R-ANPR-NOCHASE), through dispatch's ``OptionalVisitSource`` protocol.
+- ``reads``: the van message form and the vendors' webhook bodies (Plate Recognizer, OpenALPR)
+  decoded into one ``PlateRead``, with rejects that name the field and never quote a plate;
+- ``pipeline``: one way in for MQTT and webhooks: the device and van checked, every read of a batch
+  matched in one round trip;
+- ``matching``: tolerant matching (look-alike characters by position, vendor candidates, a dropped
+  character) with a score and a threshold;
+- ``hotlist`` / ``hotlist_store`` / ``hotlist_entry``: the rule (R-ANPR-24H, R-ANPR-DELETE) written
+  once as SQL, the atomic rebuild and the incremental refresh, all audited, and the Redis hash (plus
+  its dropped-character index) a read is looked up in; ``admission``: admitting the clocks that ran
+  out, rebuilding a hotlist Redis lost, and holding ingest until then;
+- ``store``: hits and sightings kept, every other read only counted, dead letters without payloads
+  (R-ANPR-PRIVACY); ``consumer``: the MQTT worker (core's ``BatchWorker``);
+- ``alerts``: each new sighting to the nearest available agent (Redis GEOSEARCH over the live
+  positions); ``keeper``: the keeper check through a pluggable provider (R-ANPR-KEEPER); ``offers``:
+  confirmed sightings offered to the planner as visits at the place seen (R-ANPR-NOCHASE), through
+  dispatch's ``OptionalVisitSource`` protocol; ``sightings_read``: what a buyer may see of its case.
+
+The API and the CLI call ``refresh_cases`` after committing a change to a case, since core may not
+import this package.
 """
 
 from anpr_ingest.admission import (
