@@ -32,12 +32,15 @@ def _worker(kind: str, index: int) -> None:
     worker.run()
 
 
-def _run(kind: str, workers: int, every: Callable[[], object] | None = None, every_s: float = 0.0) -> None:
-    """Start ``workers`` processes of ``kind`` and wait for them; ``every`` runs here every ``every_s``
-    seconds meanwhile."""
+def _check_workers(workers: int) -> None:
     if not 1 <= workers <= 64:
         typer.echo(f"--workers: {workers} is not between 1 and 64", err=True)
         raise typer.Exit(2)
+
+
+def _run(kind: str, workers: int, every: Callable[[], object] | None = None, every_s: float = 0.0) -> None:
+    """Start ``workers`` processes of ``kind`` and wait for them; ``every`` runs here every ``every_s``
+    seconds meanwhile."""
     context = multiprocessing.get_context("spawn")
     procs = [context.Process(target=_worker, args=(kind, i), name=f"{kind}-{i}") for i in range(workers)]
     for p in procs:
@@ -68,6 +71,7 @@ def _run(kind: str, workers: int, every: Callable[[], object] | None = None, eve
 def gps(workers: Workers = 1) -> None:
     """Ingest agents' GPS fixes (agents/+/gps, owntracks/+/+, owntracks/+/+/event) into gps_ping and the
     live positions until stopped; bad messages go to gps_dead_letter with their reason."""
+    _check_workers(workers)
     _run("gps", workers)
 
 
@@ -76,6 +80,7 @@ def anpr(workers: Workers = 1) -> None:
     """Ingest the vans' plate reads (vans/+/anpr) until stopped: the hotlist is rebuilt from PostGIS
     first; reads that match it are stored as hits and sightings, every other read is only counted
     (R-ANPR-PRIVACY); bad messages go to anpr_dead_letter with the field and reason, never the plates."""
+    _check_workers(workers)
     from anpr_ingest import ADMIT_EVERY_S, admit_once, rebuild_hotlist
     from core import connect_redis, session_scope
 
