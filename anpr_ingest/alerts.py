@@ -43,7 +43,13 @@ import redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import OPTIONAL_SKILLS, PublishError, agents_near, get_settings, publish_acked
+from core import (
+    OPTIONAL_SKILLS,
+    PublishError,
+    agents_near_many,
+    get_settings,
+    publish_acked,
+)
 from core.models import AnprSighting
 
 log = logging.getLogger(__name__)
@@ -133,8 +139,10 @@ def raise_alerts(conn: psycopg.Connection, positions: redis.Redis, publisher: mq
     with conn.transaction(), conn.cursor() as cur:
         pending = [PendingSighting(r[0], r[1], tuple(r[2]), r[3], r[4], r[5], r[6], r[7])
                    for r in cur.execute(_PENDING, (list(sighting_ids),))]
-        near = {s.id: agents_near(positions, s.lon, s.lat, radius_m, namespace=namespace)
-                for s in pending if s.lon is not None and s.lat is not None}
+        placed = [s for s in pending if s.lon is not None and s.lat is not None]
+        near = dict(zip((s.id for s in placed),
+                        agents_near_many(positions, [(s.lon, s.lat) for s in placed], radius_m, namespace=namespace),
+                        strict=True))
         ids = sorted({n.agent_id for found in near.values() for n in found})
         agents = {r[0]: r[1:] for r in cur.execute(_AGENTS, (ids,))} if ids else {}
         now = datetime.now(UTC)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import product
 
 from anpr_ingest.hotlist_entry import HotlistEntry
@@ -102,6 +103,29 @@ def _fits(text: str, shape: str) -> Iterator[tuple[str, int]]:
         yield "".join(chars), swaps
 
 
+def _bits(pattern: str) -> int:
+    """A letter/digit pattern as bits, 1 per digit position."""
+    return sum(1 << i for i, c in enumerate(pattern) if c == "N")
+
+
+# Each shape with its bits: a text's digit positions XOR a shape's gives the positions to swap, so
+# the shapes needing more than MAX_SUBSTITUTIONS swaps are passed over without a character loop.
+_SHAPE_BITS = {n: tuple((shape, _bits(shape)) for shape in shapes) for n, shapes in _SHAPES.items()}
+
+
+@lru_cache(maxsize=65_536)
+def _marks_of(text: str) -> tuple[tuple[str, int], ...]:
+    """Every (mark, swaps) ``text`` becomes under some shape (``_fits`` over its length's shapes), in
+    the order ``_fits`` gives them. Pure in ``text``, hence cached: a batch asks for each read's texts
+    twice (its lookups, then its match), and vans read the same plates again."""
+    digits = _bits("".join("N" if c.isdigit() else "L" for c in text))
+    out: list[tuple[str, int]] = []
+    for shape, bits in _SHAPE_BITS.get(len(text), ()):
+        if (digits ^ bits).bit_count() <= MAX_SUBSTITUTIONS:
+            out += _fits(text, shape)
+    return tuple(out)
+
+
 def _texts(read: PlateRead) -> list[tuple[str, float, bool]]:
     """(compact text, confidence, is a candidate) for the read and its best candidates."""
     out = []
@@ -118,13 +142,12 @@ def _texts(read: PlateRead) -> list[tuple[str, float, bool]]:
 def _readings(texts: list[tuple[str, float, bool]]) -> dict[str, tuple[float, str]]:
     found: dict[str, tuple[float, str]] = {}
     for text, confidence, is_candidate in texts:
-        for shape in _SHAPES.get(len(text), ()):
-            for mark, swaps in _fits(text, shape):
-                score = confidence * SUBSTITUTION ** swaps
-                how = "candidate" if is_candidate else "corrected" if swaps else "exact"
-                # Strictly greater: the read itself wins a tie with a candidate repeating it.
-                if mark not in found or score > found[mark][0]:
-                    found[mark] = (score, how)
+        for mark, swaps in _marks_of(text):
+            score = confidence * SUBSTITUTION ** swaps
+            how = "candidate" if is_candidate else "corrected" if swaps else "exact"
+            # Strictly greater: the read itself wins a tie with a candidate repeating it.
+            if mark not in found or score > found[mark][0]:
+                found[mark] = (score, how)
     return found
 
 

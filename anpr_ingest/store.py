@@ -32,7 +32,11 @@ from core import insert_letters
 SIGHTING_WINDOW = timedelta(minutes=5)
 _LETTER_LOCK = 0x616E70725F646561  # "anpr_dea"
 
-_COUNT = """INSERT INTO anpr_read_count (van_id, hour, reads, hits) VALUES (%s, %s, %s, %s)
+# One statement for a batch's van-hours (an executemany costs a round of protocol messages per row, and
+# a batch of 500 reads touches hundreds of van-hours); rows in the order given (WITH ORDINALITY).
+_COUNT = """INSERT INTO anpr_read_count (van_id, hour, reads, hits)
+SELECT van, hour, n, hits FROM unnest(%s::int[], %s::timestamptz[], %s::bigint[], %s::bigint[])
+    WITH ORDINALITY AS c(van, hour, n, hits, i) ORDER BY i
 ON CONFLICT (van_id, hour) DO UPDATE
 SET reads = anpr_read_count.reads + EXCLUDED.reads, hits = anpr_read_count.hits + EXCLUDED.hits"""
 
@@ -123,10 +127,11 @@ class AnprStore:
             "digest": letter_digest(self.digest_key, letter.source, letter.payload, letter.field)})
             for letter in letters]
         with self.conn.transaction():
-            with self.conn.cursor() as cur:
+            if counts:
                 # Sorted, so that two workers adding to the same van-hours lock them in one order.
-                cur.executemany(_COUNT, [(van, hour, n, matched[van, hour])
-                                         for (van, hour), n in sorted(counts.items())])
+                keys = sorted(counts)
+                self.conn.execute(_COUNT, ([van for van, _ in keys], [hour for _, hour in keys],
+                                           [counts[k] for k in keys], [matched[k] for k in keys]))
             new_hits, started = self._write_hits(hits)
             lettered = insert_letters(self.conn, "anpr_dead_letter", rows, _LETTER_LOCK)
         return Written(len(reads), new_hits, lettered, tuple(started))

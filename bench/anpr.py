@@ -12,11 +12,19 @@ against its own Mosquitto on a spare port (``--port``, default 18884).
    out by ``--publishers`` processes, received by a discarding paho consumer (QoS 1), then by one
    ``AnprIngestWorker`` (its own process); the worker's rate is reads committed (``anpr_read_count``)
    per second from the first committed to the last, polled from the database.
-4. Latency at ``--rate`` reads/s for ``--seconds`` (5 % of listed vehicles, each read's ``ts`` its
-   publish time) into one worker. There is no alert step on this branch (alerts to agents are being
-   built elsewhere), so ``alert_p99_ms`` is ``nan``, and what exists is measured instead:
-   publish → hit committed, the commit time bounded from above by the first 100 ms database poll
-   that sees the ``anpr_hit`` row (overstating by at most one poll).
+4. Latency at ``--rate`` reads/s for ``--seconds`` into one worker, each read's ``ts`` its publish
+   time; 5 % of reads are of listed vehicles, none read twice, so that every hit starts a sighting (they
+   collapse per van and vehicle within 5 minutes) and every sighting is alerted. Each van reads a few
+   km from the home base of one of the alertable agents (active, certificated, with the skills an ANPR
+   visit asks), whose live positions are written fresh (``core.write_positions``) into this bench's
+   Redis keys before each worker phase (so the throughput phase alerts too).
+   ``alert_p99_ms``: hit committed → alert received by a subscriber on ``agents/+/alerts``; the commit
+   time is taken in the worker process as its batch's transaction returns (a wrapper around the
+   handler's ``commit``, the worker otherwise as it runs), the receipt time in the subscriber's
+   network thread, one clock. Printed beside it: hit committed → the broker's PUBACK recorded
+   (``alerted_at``), and how many alerts the p99 is over (``nan`` under 100). Still printed apart:
+   publish → hit committed, the commit time bounded from above by the first 100 ms database poll that
+   sees the ``anpr_hit`` row (overstating by at most one poll).
 
 Run: ``PYTHONPATH=. .venv/bin/python bench/anpr.py``; not beside another bench. Ends with ``RESULT …``.
 """
@@ -27,11 +35,13 @@ import json
 import math
 import multiprocessing
 import os
+import queue
 import random
 import shutil
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -56,12 +66,14 @@ from anpr_ingest import (
     rebuild_hotlist,
 )
 from core import (
+    OPTIONAL_SKILLS,
     InvalidVRM,
     connect_redis,
     get_settings,
     libpq_dsn,
     normalise_vrm,
     session_scope,
+    write_positions,
 )
 
 NAMESPACE = "bench:anpr:"
@@ -69,6 +81,7 @@ SEED = 20261207
 BATCH = 500
 RATE_LISTED = 0.01
 LATENCY_LISTED = 0.05
+SPAWN = multiprocessing.get_context("spawn")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -144,9 +157,43 @@ def van_devices(dsn: str) -> list[tuple[str, int]]:
                             "ORDER BY van_id").fetchall()
 
 
-def payload(device_id: str, ts: datetime, plate: str, confidence: float, candidates) -> bytes:
+@dataclass(frozen=True)
+class Place:
+    lon: float
+    lat: float
+
+
+def alertable_agents(dsn: str) -> list[tuple[int, Place]]:
+    """The agents an alert may go to (active, certificated, with the skills a sighting's visit asks:
+    ``core.OPTIONAL_SKILLS``), at their home bases."""
+    with psycopg.connect(dsn) as conn:
+        return [(a, Place(x, y)) for a, x, y in conn.execute(
+            "SELECT id, ST_X(home_base), ST_Y(home_base) FROM agent WHERE active AND certificated "
+            "AND skills @> %s::text[] AND home_base IS NOT NULL ORDER BY id", (sorted(OPTIONAL_SKILLS),))]
+
+
+def van_places(devices: list[tuple[str, int]], agents: list[tuple[int, Place]]) -> dict[str, tuple[float, float]]:
+    """Where each van reads: a few km from an alertable agent's home base (van i beside agent i), so
+    that its sightings have an agent within ``BAILIWICK_ANPR_ALERT_RADIUS_KM``."""
+    rng = random.Random(SEED + 3)
+    out = {}
+    for i, (device_id, _) in enumerate(devices):
+        home = agents[i % len(agents)][1]
+        out[device_id] = (round(home.lon + rng.uniform(-0.04, 0.04), 5), round(home.lat + rng.uniform(-0.03, 0.03), 5))
+    return out
+
+
+def place_agents(client, agents: list[tuple[int, Place]]) -> int:
+    """Live positions, fresh now, for ``agents`` in this bench's Redis keys (``NAMESPACE``), as
+    tracking writes them (``core.write_positions``)."""
+    now = datetime.now(UTC)
+    return write_positions(client, {a: (where, now) for a, where in agents}, namespace=NAMESPACE)
+
+
+def payload(device_id: str, ts: datetime, plate: str, confidence: float, candidates,
+            place: tuple[float, float] = (-1.9, 52.5)) -> bytes:
     return json.dumps({"device_id": device_id, "reads": [{
-        "ts": ts.isoformat(), "plate": plate, "confidence": round(confidence, 3), "lat": 52.5, "lon": -1.9,
+        "ts": ts.isoformat(), "plate": plate, "confidence": round(confidence, 3), "lat": place[1], "lon": place[0],
         "heading_deg": 90.0, "speed_mps": 12.0,
         "candidates": [{"plate": p, "confidence": round(c, 3)} for p, c in candidates]}]}).encode()
 
@@ -160,7 +207,8 @@ def _traffic(rng: random.Random, listed: list[str], hot: set[str], share: float)
     return mark
 
 
-def messages(devices: list[tuple[str, int]], listed: list[str], n: int, seed: int) -> list[tuple[str, bytes]]:
+def messages(devices: list[tuple[str, int]], places: dict[str, tuple[float, float]], listed: list[str], n: int,
+             seed: int) -> list[tuple[str, bytes]]:
     """``n`` van messages of one read each, every (device, ts) distinct: a hit is unique on them."""
     rng = random.Random(seed)
     hot = set(listed)
@@ -170,7 +218,8 @@ def messages(devices: list[tuple[str, int]], listed: list[str], n: int, seed: in
         device_id, van_id = devices[i % len(devices)]
         plate, confidence, candidates = sim.noisy_read(rng, _traffic(rng, listed, hot, RATE_LISTED))
         out.append((f"vans/{van_id}/anpr",
-                    payload(device_id, t0 + timedelta(milliseconds=i), plate, confidence, candidates)))
+                    payload(device_id, t0 + timedelta(milliseconds=i), plate, confidence, candidates,
+                            places[device_id])))
     return out
 
 
@@ -232,18 +281,31 @@ def raw_rate(port: int, items: list[tuple[str, bytes]], publishers: int) -> floa
     return rate
 
 
-def _run_worker(config: AnprIngestConfig) -> None:
-    AnprIngestWorker(config).run()
+def _run_worker(config: AnprIngestConfig, commits: multiprocessing.Queue | None) -> None:
+    worker = AnprIngestWorker(config)
+    if commits is not None:
+        # The hit's commit time, taken in the worker as its batch's transaction returns (before the
+        # alerts of its new sightings): one queue item per batch that started sightings.
+        inner = worker.handler.commit
+
+        def commit(batch, retried):
+            written = inner(batch, retried)
+            if written.new_sightings:
+                commits.put((time.time(), written.new_sightings))
+            return written
+
+        worker.handler.commit = commit  # type: ignore[method-assign]
+    worker.run()
 
 
-def start_worker(url: str, port: int) -> multiprocessing.Process:
+def start_worker(url: str, port: int, commits: multiprocessing.Queue | None = None) -> multiprocessing.Process:
     """One ``AnprIngestWorker`` in its own process (not a thread beside the publishers' GIL), returned
-    once it is connected."""
+    once it is connected; ``commits`` (a spawn-context queue) gets (commit time, sightings started)."""
     config = AnprIngestConfig(client_id="bench-anpr-0", database_url=url, redis_url=get_settings().redis_url,
                               mqtt_url=f"mqtt://127.0.0.1:{port}", namespace=NAMESPACE)
     time.sleep(2)  # the $SYS count lags a second: the previous phase's clients must be gone from it
     before = connected_clients(port)
-    proc = multiprocessing.get_context("spawn").Process(target=_run_worker, args=(config,), daemon=True)
+    proc = SPAWN.Process(target=_run_worker, args=(config, commits), daemon=True)
     proc.start()
     deadline = time.monotonic() + 60
     while connected_clients(port) <= before:
@@ -310,11 +372,15 @@ def worker_rate(dsn: str, url: str, port: int, items: list[tuple[str, bytes]], p
     return rate
 
 
-def _paced(port: int, devices: list[tuple[str, int]], listed: list[str], rate: float, seconds: float,
-           seed: int, out: multiprocessing.Queue) -> None:
-    """Publish ``rate`` reads per second for ``seconds``, each read's ts its publish time."""
+def _paced(port: int, devices: list[tuple[str, int]], places: dict[str, tuple[float, float]], listed: list[str],
+           rate: float, seconds: float, seed: int, out: multiprocessing.Queue) -> None:
+    """Publish ``rate`` reads per second for ``seconds``, each read's ts its publish time; a listed
+    vehicle is never read twice (taken from ``listed`` shuffled), so that each hit starts a sighting
+    (they collapse per van and vehicle within 5 minutes) and each sighting is alerted."""
     rng = random.Random(seed)
     hot = set(listed)
+    unread = listed[:]
+    rng.shuffle(unread)
     client = _client(port)
     infos, sent = [], 0
     start = time.monotonic()
@@ -323,9 +389,10 @@ def _paced(port: int, devices: list[tuple[str, int]], listed: list[str], rate: f
         if wait > 0:
             time.sleep(wait)
         device_id, van_id = devices[sent % len(devices)]
-        plate, confidence, candidates = sim.noisy_read(rng, _traffic(rng, listed, hot, LATENCY_LISTED))
-        infos.append(client.publish(f"vans/{van_id}/anpr",
-                                    payload(device_id, datetime.now(UTC), plate, confidence, candidates), qos=1))
+        mark = unread.pop() if unread and rng.random() < LATENCY_LISTED else _traffic(rng, listed, hot, 0.0)
+        plate, confidence, candidates = sim.noisy_read(rng, mark)
+        infos.append(client.publish(f"vans/{van_id}/anpr", payload(device_id, datetime.now(UTC), plate, confidence,
+                                                                    candidates, places[device_id]), qos=1))
         sent += 1
     for info in infos:
         info.wait_for_publish(60)
@@ -334,10 +401,31 @@ def _paced(port: int, devices: list[tuple[str, int]], listed: list[str], rate: f
     out.put(sent)
 
 
-def latency(dsn: str, url: str, port: int, devices, listed: list[str], rate: float, seconds: float) -> float:
-    """p99 ms from publish to the hit committed, at ``rate`` reads/s into one worker."""
+def alert_listener(port: int) -> tuple[mqtt.Client, dict[int, float]]:
+    """A subscriber on ``agents/+/alerts`` (QoS 1): sighting id → when its alert arrived (epoch s)."""
+    got: dict[int, float] = {}
+
+    def on_message(_c, _u, m) -> None:
+        at = time.time()
+        got.setdefault(int(json.loads(m.payload)["sighting_id"]), at)
+
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-anpr-alerts", protocol=mqtt.MQTTv5)
+    client.on_message = on_message
+    client.connect("127.0.0.1", port)
+    client.subscribe("agents/+/alerts", qos=1)
+    client.loop_start()
+    return client, got
+
+
+def latency(dsn: str, url: str, port: int, devices, places, listed: list[str], rate: float,
+            seconds: float) -> dict[str, float]:
+    """At ``rate`` reads/s into one worker: p99 ms from publish to the hit committed, and from the hit
+    committed (its batch's transaction returned, timed in the worker) to its alert received by a
+    subscriber on ``agents/+/alerts`` (and to the broker's acknowledgement, ``alerted_at``)."""
     empty(dsn)
-    proc = start_worker(url, port)
+    commits: multiprocessing.Queue = SPAWN.Queue()
+    proc = start_worker(url, port, commits)
+    listener, alerts = alert_listener(port)
     seen: dict[tuple[str, datetime], float] = {}
     stop = threading.Event()
 
@@ -352,23 +440,33 @@ def latency(dsn: str, url: str, port: int, devices, listed: list[str], rate: flo
 
     poller = threading.Thread(target=poll, daemon=True)
     poller.start()
-    ticker = progress_ticker(lambda: f"latency: {len(seen)} hits committed")
+    ticker = progress_ticker(lambda: f"latency: {len(seen)} hits committed, {len(alerts)} alerts received")
+    committed_at: dict[int, float] = {}
     try:
         ctx = multiprocessing.get_context("fork")
         out: multiprocessing.Queue = ctx.Queue()
-        pub = ctx.Process(target=_paced, args=(port, devices, listed, rate, seconds, SEED + 2, out))
+        pub = ctx.Process(target=_paced, args=(port, devices, places, listed, rate, seconds, SEED + 2, out))
         pub.start()
         sent = out.get()
         pub.join()
-        time.sleep(5)  # the last hits' commits
+        time.sleep(5)  # the last hits' commits and alerts
+        while True:
+            try:
+                at, ids = commits.get(timeout=1)
+            except queue.Empty:
+                break
+            committed_at.update(dict.fromkeys(ids, at))
     finally:
         stop.set()
         poller.join()
         ticker.set()
+        listener.disconnect()
+        listener.loop_stop()
         stop_worker(proc)
     with psycopg.connect(dsn) as conn:
         hits = conn.execute("SELECT device_id, ts FROM anpr_hit").fetchall()
         reads = committed(conn)
+        sightings = dict(conn.execute("SELECT id, alerted_at FROM anpr_sighting").fetchall())
     # A hit the poll never saw in its 20 s window counts at the end: pessimistic.
     end = time.time()
     ms = [(seen.get((d, ts), end) - ts.timestamp()) * 1000 for d, ts in hits]
@@ -376,7 +474,22 @@ def latency(dsn: str, url: str, port: int, devices, listed: list[str], rate: flo
     print(f"latency: {sent} reads at {sent / seconds:.0f}/s, {reads} committed, {len(hits)} hits: publish → hit "
           f"committed p50 {p50:.0f} ms, p99 {p99:.0f} ms, max {max(ms, default=math.nan):.0f} ms ({load()})",
           flush=True)
-    return p99
+    # Every sighting the worker started (and timed) with an alert received counts; one recorded as
+    # alerted but never received counts at the end (pessimistic); one with no agent is reported apart.
+    timed = [s for s in sightings if s in committed_at]
+    recorded = [s for s in timed if sightings[s] is not None]
+    to_alert = [((alerts.get(s, end) - committed_at[s]) * 1000) for s in recorded]
+    to_ack = [(sightings[s].timestamp() - committed_at[s]) * 1000 for s in recorded]
+    a50, a99 = percentile(to_alert, 0.5), percentile(to_alert, 0.99)
+    k50, k99 = percentile(to_ack, 0.5), percentile(to_ack, 0.99)
+    print(f"alerts: {len(sightings)} sightings started ({len(timed)} with the worker's commit time), "
+          f"{len(recorded)} alerted (alerted_at), {len(alerts)} alerts received, "
+          f"{sum(s not in alerts for s in recorded)} alerted but not received, "
+          f"{len(timed) - len(recorded)} not alerted; over {len(to_alert)} alerts: hit committed → alert received "
+          f"p50 {a50:.0f} ms, p99 {a99:.0f} ms, max {max(to_alert, default=math.nan):.0f} ms; hit committed → "
+          f"broker's PUBACK recorded p50 {k50:.0f} ms, p99 {k99:.0f} ms", flush=True)
+    return {"publish_to_commit_p99": p99, "alert_p99": a99 if len(to_alert) >= 100 else math.nan,
+            "alerts": len(to_alert)}
 
 
 def main() -> None:
@@ -406,13 +519,18 @@ def main() -> None:
         figures = matching(client, listed, args.reads, get_settings().anpr_match_threshold)
 
         devices = van_devices(dsn)
-        items = messages(devices, listed, args.messages, SEED + 1)
+        agents = alertable_agents(dsn)
+        places = van_places(devices, agents)
+        items = messages(devices, places, listed, args.messages, SEED + 1)
         broker = start_broker(args.port, args.inflight, workdir)
-        print(f"mosquitto on 127.0.0.1:{args.port}; {len(devices)} van devices; {len(items)} messages", flush=True)
+        print(f"mosquitto on 127.0.0.1:{args.port}; {len(devices)} van devices, each reading a few km from one of "
+              f"{len(agents)} alertable agents; {len(items)} messages", flush=True)
         try:
             raw = raw_rate(args.port, items, args.publishers)
+            print(f"agents placed: {place_agents(client, agents)} live positions", flush=True)
             one = worker_rate(dsn, url, args.port, items, args.publishers)
-            p99 = latency(dsn, url, args.port, devices, listed, args.rate, args.seconds)
+            print(f"agents placed: {place_agents(client, agents)} live positions", flush=True)
+            lat = latency(dsn, url, args.port, devices, places, listed, args.rate, args.seconds)
         finally:
             broker.terminate()
             broker.wait(10)
@@ -422,10 +540,11 @@ def main() -> None:
     print(f"targets: recall {figures['tolerant_recall']:.4f} (>= 0.98), false {figures['tolerant_false_per_10k']:.2f} "
           f"per 10,000 (<= 1); exact baseline false {figures['exact_false_per_10k']:.2f} per 10,000; one worker "
           f"{one / raw:.0%} of raw (>= 80%, 2 shared cores); rebuild {rebuilt.seconds:.2f} s (< 10)", flush=True)
-    print("alert_p99_ms: no alert step exists on this branch; publish → hit committed instead: "
-          f"publish_to_commit_p99_ms={p99:.0f} at {args.rate:.0f} reads/s", flush=True)
+    print(f"at {args.rate:.0f} reads/s: publish_to_commit_p99_ms={lat['publish_to_commit_p99']:.0f}; "
+          f"alert_p99_ms (hit committed → alert received on agents/+/alerts) over {lat['alerts']} alerts "
+          "(nan under 100)", flush=True)
     print(f"RESULT recall={figures['tolerant_recall']:.4f} false_per_10k={figures['tolerant_false_per_10k']:.2f} "
-          f"exact_recall={figures['exact_recall']:.4f} rate_ratio={one / raw:.2f} alert_p99_ms=nan "
+          f"exact_recall={figures['exact_recall']:.4f} rate_ratio={one / raw:.2f} alert_p99_ms={lat['alert_p99']:.0f} "
           f"rebuild_s={rebuilt.seconds:.2f}", flush=True)
 
 

@@ -79,7 +79,13 @@ from core.placement import (
     read_csv,
     read_jsonl,
 )
-from core.positions import Nearby, agents_near, read_positions, write_positions
+from core.positions import (
+    Nearby,
+    agents_near,
+    agents_near_many,
+    read_positions,
+    write_positions,
+)
 from core.positions import connect as connect_redis
 from core.security import hash_device_secret, verify_device_secret
 from core.settings import PROJECT_ROOT, Settings, get_settings
@@ -114,7 +120,7 @@ __all__ = [
     "BatchHandler", "BatchWorker", "BatchWorkerConfig", "CancelReason", "CaseFacts", "CaseSearch", "DatabaseHandler", "DebtorIn",
     "DeviceError", "DeviceRegistry", "DeviceRow", "DomainError", "InvalidVRM", "LedgerLine", "Message",
     "Nearby", "NotFound", "PlacementIn", "PolicyError", "PublishError", "Settings", "StageDue", "TimeWindow", "TooManyRows", "Transition",
-    "UserError", "VehicleIn", "VisitFact", "VisitPolicy", "add_device", "agents_near", "apply_transition", "authenticate",
+    "UserError", "VehicleIn", "VisitFact", "VisitPolicy", "add_device", "agents_near", "agents_near_many", "apply_transition", "authenticate",
     "broker_address", "cancel_fees", "case_detail", "case_history", "case_in_scope", "case_visits",
     "connect_mqtt", "connect_redis", "create_user", "csv_field", "current_versions", "downgrade_schema",
     "fee_breakdown", "geofence_name", "get_engine", "get_settings", "hash_device_secret", "id_in", "insert_letters", "json_field",
