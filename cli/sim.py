@@ -26,6 +26,28 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
+def _day_options(scenario: str, day: str | None, until: str | None, speed: float, replay: bool):
+    """The day and the end time a simulated day of ``scenario`` runs with (``sim agents``, ``sim vans``),
+    each option checked and named when wrong."""
+    import sim
+
+    try:
+        spec = sim.SCENARIOS[scenario]
+    except KeyError:
+        raise _fail(f"--scenario: unknown scenario {scenario!r}; choose one of {', '.join(sim.SCENARIOS)}") from None
+    try:
+        d = date.fromisoformat(day) if day is not None else spec.as_of
+    except ValueError:
+        raise _fail(f"--day must be a date YYYY-MM-DD, got {day!r}") from None
+    try:
+        end = time.fromisoformat(until) if until is not None else None
+    except ValueError:
+        raise _fail(f"--until must be a time HH:MM, got {until!r}") from None
+    if not replay and not speed > 0:
+        raise _fail(f"--speed must be a positive number, got {speed:g}")
+    return d, end
+
+
 @app.command()
 def agents(
     scenario: Annotated[str, typer.Option("--scenario", help="the seeded scenario (tiny, demo, national)")] = "demo",
@@ -49,20 +71,7 @@ def agents(
     outliers and signal gaps; the truth of every stop goes to the CSV."""
     import sim
 
-    try:
-        spec = sim.SCENARIOS[scenario]
-    except KeyError:
-        raise _fail(f"--scenario: unknown scenario {scenario!r}; choose one of {', '.join(sim.SCENARIOS)}") from None
-    try:
-        d = date.fromisoformat(day) if day is not None else spec.as_of
-    except ValueError:
-        raise _fail(f"--day must be a date YYYY-MM-DD, got {day!r}") from None
-    try:
-        end = time.fromisoformat(until) if until is not None else None
-    except ValueError:
-        raise _fail(f"--until must be a time HH:MM, got {until!r}") from None
-    if not replay and not speed > 0:
-        raise _fail(f"--speed must be a positive number, got {speed:g}")
+    d, end = _day_options(scenario, day, until, speed, replay)
     path = truth or PROJECT_ROOT / "out" / f"sim_truth_{d.isoformat()}.csv"
     with Progress(TextColumn("{task.description}"), BarColumn(bar_width=30), MofNCompleteColumn(),
                   TimeElapsedColumn()) as bar:
@@ -107,20 +116,7 @@ def vans(
     from anpr_ingest import read_all
     from core import connect_redis
 
-    try:
-        spec = sim.SCENARIOS[scenario]
-    except KeyError:
-        raise _fail(f"--scenario: unknown scenario {scenario!r}; choose one of {', '.join(sim.SCENARIOS)}") from None
-    try:
-        d = date.fromisoformat(day) if day is not None else spec.as_of
-    except ValueError:
-        raise _fail(f"--day must be a date YYYY-MM-DD, got {day!r}") from None
-    try:
-        end = time.fromisoformat(until) if until is not None else None
-    except ValueError:
-        raise _fail(f"--until must be a time HH:MM, got {until!r}") from None
-    if not replay and not speed > 0:
-        raise _fail(f"--speed must be a positive number, got {speed:g}")
+    d, end = _day_options(scenario, day, until, speed, replay)
     listed = list(read_all(connect_redis()))
     if not listed:
         typer.echo("the Redis hotlist is empty: the vans read no listed vehicle "
