@@ -197,3 +197,17 @@ def anpr_worker(namespace: str = "", **config) -> AnprIngestWorker:
     the broker takes the test's messages), matching against the hotlist of ``namespace``."""
     return AnprIngestWorker(AnprIngestConfig(**{"client_id": unique("anpr"), "group": unique("g"), "batch_ms": 50,
                                                 "namespace": namespace, "session_expiry_s": 60, **config}))
+
+
+@contextmanager
+def app_hotlist(client, redis_client: redis.Redis) -> Iterator[str]:
+    """A ``hotlist_namespace`` the in-process app reads and writes while it is open (its hotlist
+    dependency overridden), so an API test neither depends on nor disturbs the live list."""
+    from api.deps import Hotlist, get_hotlist
+
+    with hotlist_namespace(redis_client) as prefix:
+        client.app.dependency_overrides[get_hotlist] = lambda: Hotlist(redis_client, prefix)
+        try:
+            yield prefix
+        finally:
+            client.app.dependency_overrides.pop(get_hotlist)

@@ -11,16 +11,16 @@ import pytest
 from sqlalchemy import select, update
 
 from anpr_ingest import PAYMENT_OPTION_EVENT, SightingOffers, lookup
-from api.deps import Hotlist, get_hotlist
 from core import LONDON, session_scope
 from core.models import Agent, AnprSighting, AuditEvent, Case, CaseEvent, Vehicle
 from tests.anpr_world import (
+    app_hotlist,
     audits,
     commit,
-    hotlist_namespace,
     list_vehicle,
     message,
     read,
+    rows,
 )
 from tests.case_world import make_agent, make_buyer, make_user
 from tests.helpers import bearer
@@ -33,12 +33,8 @@ SEEN_AT = (-4.1427, 50.3755)  # where ``read`` places a van's reads (Plymouth)
 @pytest.fixture
 def ns(client, redis_client) -> Iterator[str]:
     """The test's own hotlist namespace, which the app refreshes while the test runs."""
-    with hotlist_namespace(redis_client) as prefix:
-        client.app.dependency_overrides[get_hotlist] = lambda: Hotlist(redis_client, prefix)
-        try:
-            yield prefix
-        finally:
-            client.app.dependency_overrides.pop(get_hotlist)
+    with app_hotlist(client, redis_client) as prefix:
+        yield prefix
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +49,9 @@ def sighting(van, vrm: str, redis_client, ns: str, at: datetime | None = None,
              place: tuple[float, float] = SEEN_AT) -> int:
     """A new sighting of ``vrm`` by ``van`` at ``place``, committed through the pipeline."""
     plate_read = read(vrm, at or datetime.now(UTC) - timedelta(minutes=2), lon=place[0], lat=place[1])
+    floor = rows("SELECT coalesce(max(id), 0) FROM audit_event")[0][0]
     (sighting_id,) = commit(van, redis_client, ns, message(van, plate_read)).new_sightings
+    _AUDIT_FLOOR[sighting_id] = floor
     return sighting_id
 
 
@@ -61,8 +59,14 @@ def check(client, users, sighting_id: int, result: str, who: str = "dispatcher")
     return client.post(KEEPER.format(sighting_id), headers=users[who], json={"result": result})
 
 
+# A reseed (other tests run ``bailiwick seed``) restarts the sighting ids while audit rows stay: a
+# sighting's audit starts after the last row written before it was made.
+_AUDIT_FLOOR: dict[int, int] = {}
+
+
 def keeper_audits(db, sighting_id: int) -> list[AuditEvent]:
-    return list(db.scalars(select(AuditEvent).where(AuditEvent.target == f"anpr_sighting:{sighting_id}")
+    return list(db.scalars(select(AuditEvent).where(AuditEvent.target == f"anpr_sighting:{sighting_id}",
+                                                    AuditEvent.id > _AUDIT_FLOOR.get(sighting_id, 0))
                            .order_by(AuditEvent.id)))
 
 

@@ -18,7 +18,7 @@ from core.models import Device
 from tests.anpr_world import (
     VAN_SECRET,
     VanDevice,
-    hotlist_namespace,
+    app_hotlist,
     make_van,
     namespace,
     rows,
@@ -37,12 +37,8 @@ MAX_BODY = 1 << 20
 @pytest.fixture
 def ns(client, redis_client) -> Iterator[str]:
     """The test's own hotlist namespace, which the app matches against while the test runs."""
-    with hotlist_namespace(redis_client) as prefix:
-        client.app.dependency_overrides[get_hotlist] = lambda: Hotlist(redis_client, prefix)
-        try:
-            yield prefix
-        finally:
-            client.app.dependency_overrides.pop(get_hotlist)
+    with app_hotlist(client, redis_client) as prefix:
+        yield prefix
 
 
 def sample(name: str) -> dict:
