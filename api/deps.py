@@ -38,6 +38,7 @@ class Principal:
     role: Role
     buyer_id: int | None
     agent_id: int | None
+    subcontractor_id: int | None = None
 
     @property
     def is_buyer(self) -> bool:
@@ -70,7 +71,7 @@ def get_principal(db: DB, token: Annotated[str | None, Depends(oauth2_scheme)]) 
     user = db.get(User, claims["uid"])
     if user is None or not user.active or user.username != claims["sub"]:
         raise _unauthorized("user unknown or disabled")
-    return Principal(user.id, user.username, Role(user.role), user.buyer_id, user.agent_id)
+    return Principal(user.id, user.username, Role(user.role), user.buyer_id, user.agent_id, user.subcontractor_id)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
@@ -99,6 +100,8 @@ def require_roles(*roles: Role):
 
 
 # Every signed-in person; devices (MQTT identities) are not people and use no human routes.
+# Subcontractor users are not here: they see only what names their firm (its declarations, and the
+# cases assigned to it), so every route admitting them says so on its own.
 PEOPLE = frozenset({Role.admin, Role.dispatcher, Role.regional_manager, Role.buyer, Role.agent})
 # The supplier's staff who run cases and plans: every case transition, clearing a sensitive flag,
 # planning, pins, refunds.

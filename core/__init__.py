@@ -10,7 +10,8 @@
   (``case_query``, ``case_read``, ``case_facts``), vehicle marks (``vrm``);
 - money: the fee scale (``fees``) and the ledger that posts it (``ledger``);
 - visits: buyer policies (``visit_policy``), the pure visit rules (``visit_rules``) and recording
-  visits (``visits``); agents' live positions (``positions``) and the geofences on their phones
+  visits (``visits``); the priority classes buyers' shares are compared within (``priority``);
+  agents' live positions (``positions``) and the geofences on their phones
   (``geofence``);
 - people and trust: users (``users``), devices and their broker files (``devices``), credentials
   (``security``), the audit trail (``audit``) and the domain errors naming their rules (``errors``).
@@ -87,6 +88,7 @@ from core.positions import (
     write_positions,
 )
 from core.positions import connect as connect_redis
+from core.priority import CLASS_FLOORS, PriorityClass, priority_class, priority_class_sql
 from core.security import hash_device_secret, verify_device_secret
 from core.settings import PROJECT_ROOT, Settings, get_settings
 from core.users import UserError, authenticate, create_user
@@ -116,17 +118,17 @@ from core.visits import record_visit
 from core.vrm import InvalidVRM, normalise_vrm
 
 __all__ = [
-    "GEOFENCE_RADIUS_M", "LONDON", "OPTIONAL_SKILLS", "POLICY_DIR", "PROJECT_ROOT", "WEEKDAYS", "AddressIn", "BadUpload",
+    "CLASS_FLOORS", "GEOFENCE_RADIUS_M", "LONDON", "OPTIONAL_SKILLS", "POLICY_DIR", "PROJECT_ROOT", "WEEKDAYS", "AddressIn", "BadUpload",
     "BatchHandler", "BatchWorker", "BatchWorkerConfig", "CancelReason", "CaseFacts", "CaseSearch", "DatabaseHandler", "DebtorIn",
     "DeviceError", "DeviceRegistry", "DeviceRow", "DomainError", "InvalidVRM", "LedgerLine", "Message",
-    "Nearby", "NotFound", "PlacementIn", "PolicyError", "PublishError", "Settings", "StageDue", "TimeWindow", "TooManyRows", "Transition",
+    "Nearby", "NotFound", "PlacementIn", "PolicyError", "PriorityClass", "PublishError", "Settings", "StageDue", "TimeWindow", "TooManyRows", "Transition",
     "UserError", "VehicleIn", "VisitFact", "VisitPolicy", "add_device", "agents_near", "agents_near_many", "apply_transition", "authenticate",
     "broker_address", "cancel_fees", "case_detail", "case_history", "case_in_scope", "case_visits",
     "connect_mqtt", "connect_redis", "create_user", "csv_field", "current_versions", "downgrade_schema",
     "fee_breakdown", "geofence_name", "get_engine", "get_settings", "hash_device_secret", "id_in", "insert_letters", "json_field",
     "ledger_of", "libpq_dsn", "list_devices", "load_case_facts", "load_cases", "load_policies",
     "missing_time_bands", "new_mqtt_client", "normalise_vrm", "owntracks_cmd_topic", "ping_broker", "place_batch",
-    "place_stream", "policy_versions", "publish_acked", "raw_connection", "read_csv", "read_jsonl", "read_policy_file",
+    "place_stream", "policy_versions", "priority_class", "priority_class_sql", "publish_acked", "raw_connection", "read_csv", "read_jsonl", "read_policy_file",
     "read_positions", "record_audit", "record_payment", "record_refund", "record_visit", "save_policy_version",
     "search_cases", "session_scope", "stage_due", "upgrade_schema", "verify_device_secret", "visit_allowed",
     "visit_history", "visit_windows", "write_broker_files", "write_positions",

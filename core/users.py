@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.audit import record_audit
-from core.models import Agent, Buyer, Role, User
+from core.models import Agent, Buyer, Role, Subcontractor, User
 from core.security import hash_password, verify_password
 
 MIN_PASSWORD_LENGTH = 8
@@ -24,9 +24,11 @@ class UserError(ValueError):
 
 
 def create_user(db: Session, *, username: str, password: str, role: str, actor: str,
-                buyer_reference: str | None = None, agent_reference: str | None = None) -> User:
-    """Create a user. A ``buyer`` user is bound to exactly one buyer; no other role has a buyer
-    scope (a dispatcher scoped to one buyer would be a different role, not a flag)."""
+                buyer_reference: str | None = None, agent_reference: str | None = None,
+                subcontractor_reference: str | None = None) -> User:
+    """Create a user. A ``buyer`` user is bound to exactly one buyer and a ``subcontractor`` user to
+    exactly one subcontractor; no other role has either scope (a dispatcher scoped to one buyer would
+    be a different role, not a flag)."""
     username = username.strip()
     if not username:
         raise UserError("username", "must not be empty")
@@ -49,6 +51,16 @@ def create_user(db: Session, *, username: str, password: str, role: str, actor: 
     elif buyer_reference:
         raise UserError("buyer", f"only buyer users are bound to a buyer, not {role} users")
 
+    subcontractor_id = None
+    if role == Role.subcontractor:
+        if not subcontractor_reference:
+            raise UserError("subcontractor", "a subcontractor user needs the subcontractor reference it works for")
+        subcontractor_id = db.scalar(select(Subcontractor.id).where(Subcontractor.reference == subcontractor_reference))
+        if subcontractor_id is None:
+            raise UserError("subcontractor", f"no subcontractor with reference {subcontractor_reference!r}")
+    elif subcontractor_reference:
+        raise UserError("subcontractor", f"only subcontractor users are bound to a subcontractor, not {role} users")
+
     agent_id = None
     if agent_reference:
         agent_id = db.scalar(select(Agent.id).where(Agent.reference == agent_reference))
@@ -56,11 +68,12 @@ def create_user(db: Session, *, username: str, password: str, role: str, actor: 
             raise UserError("agent", f"no agent with reference {agent_reference!r}")
 
     user = User(username=username, password_hash=hash_password(password), role=role,
-                buyer_id=buyer_id, agent_id=agent_id, active=True)
+                buyer_id=buyer_id, subcontractor_id=subcontractor_id, agent_id=agent_id, active=True)
     db.add(user)
     db.flush()
     record_audit(db, actor=actor, action="user.create", target=f"user:{user.id}",
-                 data={"username": username, "role": role, "buyer_id": buyer_id, "agent_id": agent_id})
+                 data={"username": username, "role": role, "buyer_id": buyer_id,
+                       "subcontractor_id": subcontractor_id, "agent_id": agent_id})
     return user
 
 

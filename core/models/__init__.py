@@ -11,6 +11,7 @@ that a new value is a one-line migration rather than a type rewrite.
 from core.models.anpr import AnprDeadLetter, AnprHit, AnprReadCount, AnprSighting
 from core.models.audit import AuditEvent
 from core.models.base import Base, created_at_column, enum_check, point_4326
+from core.models.capacity import CapacityDeclaration
 from core.models.cases import (
     Case,
     CaseEvent,
@@ -40,12 +41,22 @@ from core.models.parties import (
 )
 from core.models.plans import PlanDropped, PlanKind, PlanPin, PlanRoute, PlanRun, PlanVisit
 from core.models.policies import VisitPolicyVersion
-from core.models.tracking import GPS_PARTITION_PREFIX, GpsDeadLetter, GpsPing, GpsTransition, UnmatchedStop, VisitEvidence
+from core.models.tracking import (
+    GPS_PARTITION_PREFIX,
+    GpsDeadLetter,
+    GpsPing,
+    GpsTransition,
+    TrackedDay,
+    UnmatchedStop,
+    VisitEvidence,
+)
 
 __all__ = [
     "AnprDeadLetter", "AnprHit", "AnprReadCount", "AnprSighting",
-    "GPS_PARTITION_PREFIX", "GpsDeadLetter", "GpsPing", "GpsTransition", "UnmatchedStop", "VisitEvidence",
-    "Address", "Agent", "AuditEvent", "Base", "Buyer", "BuyerKind", "Case", "CaseEvent", "CaseStatus",
+    "GPS_PARTITION_PREFIX", "GpsDeadLetter", "GpsPing", "GpsTransition", "TrackedDay", "UnmatchedStop",
+    "VisitEvidence",
+    "Address", "Agent", "AuditEvent", "Base", "Buyer", "BuyerKind", "CapacityDeclaration", "Case",
+    "CaseEvent", "CaseStatus",
     "CaseVehicle", "DebtType", "Debtor", "Device", "DeviceKind", "FeeType", "GeodataLoad", "Itl1Region",
     "KeeperCheck", "LedgerEntry", "LedgerKind", "LocalAuthority", "PlanDropped", "PlanKind", "PlanPin",
     "PlanRoute", "PlanRun", "PlanVisit", "Postcode", "Role", "SensitivePremises", "Stage", "Subcontractor",

@@ -35,6 +35,7 @@ class Role(enum.StrEnum):
     dispatcher = "dispatcher"
     regional_manager = "regional_manager"
     buyer = "buyer"
+    subcontractor = "subcontractor"
     agent = "agent"
     device = "device"
 
@@ -183,6 +184,8 @@ class User(Base):
     __table_args__ = (
         enum_check("role", Role),
         CheckConstraint("(role = 'buyer') = (buyer_id IS NOT NULL)", name="buyer_scope_iff_buyer_role"),
+        CheckConstraint("(role = 'subcontractor') = (subcontractor_id IS NOT NULL)",
+                        name="subcontractor_scope_iff_subcontractor_role"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -190,6 +193,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20))
     buyer_id: Mapped[int | None] = mapped_column(ForeignKey("buyer.id"), index=True)
+    # A subcontractor user works for exactly one firm: it declares that firm's outside work and (the
+    # portal) sees only the cases assigned to it.
+    subcontractor_id: Mapped[int | None] = mapped_column(ForeignKey("subcontractor.id"), index=True)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = created_at_column()

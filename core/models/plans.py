@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -109,6 +110,9 @@ class PlanVisit(Base):
     service_s: Mapped[int] = mapped_column(Integer)
     location: Mapped[WKBElement] = mapped_column(point_4326())
     region: Mapped[str | None] = mapped_column(String(3))
+    # The task's priority when planned (0-100, ``core.priority_class`` gives its class); null in runs
+    # stored before it was kept.
+    priority: Mapped[int | None] = mapped_column(SmallInteger)
 
 
 class PlanDropped(Base):
@@ -130,6 +134,7 @@ class PlanDropped(Base):
     reason: Mapped[str] = mapped_column(Text)
     location: Mapped[WKBElement] = mapped_column(point_4326())
     region: Mapped[str | None] = mapped_column(String(3))
+    priority: Mapped[int | None] = mapped_column(SmallInteger)  # as PlanVisit.priority
 
 
 class PlanPin(Base):

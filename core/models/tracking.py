@@ -4,12 +4,13 @@ geofence events (``gps_transition``); the stops matched
 to case addresses (``visit_evidence``) and those that were not (``unmatched_stop``)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from geoalchemy2 import WKBElement
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Date,
     DateTime,
     Double,
     ForeignKey,
@@ -148,3 +149,20 @@ class UnmatchedStop(Base):
     location: Mapped[WKBElement] = mapped_column(point_4326())
     nearest_postcode: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = created_at_column()
+
+
+class TrackedDay(Base):
+    """An agent's tracked working time on one London day, from its phones' fixes: the first and last
+    fix, and ``tracked_s``, the time between consecutive fixes no more than ``tracking.TRACKED_GAP_S``
+    apart (a longer silence is not known to be work). Written with the day's evidence
+    (``tracking.record_day_evidence``) and kept after gps_ping's partitions are pruned: it is the
+    denominator of the agents' time in the capacity report [000 §1.8]."""
+
+    __tablename__ = "tracked_day"
+
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    first_fix_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_fix_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    tracked_s: Mapped[int] = mapped_column(Integer)
+    fix_count: Mapped[int] = mapped_column(Integer)
