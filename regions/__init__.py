@@ -6,13 +6,13 @@ buyer, H3 aggregation and the monthly reports buyers are owed ([000 §1.8, §2.9
 - ``months``: a reporting month, ``YYYY-MM``, and its bounds in UK time (``parse_month``, ``month_bounds``);
 - ``hexes``: a month's open cases, evidenced visits and GPS agent-hours per H3 hexagon at the capacity
   map's resolutions (``hex_figures``);
-- ``capacity_view``: what one viewer may see of them (a buyer sees other clients only summed) and the
+- ``hex_view``: what one viewer may see of them (a buyer sees other clients only summed) and the
   under-served hexagons (``capacity_view``);
 - ``outlines``: the ITL1 regions' boundaries, simplified for a map (``region_outlines``);
 - ``performance``: a buyer's month per subcontractor and region: visits per case, contact rate,
   collected, returns by reason (``performance_report``).
 """
-from regions.capacity_view import (
+from regions.hex_view import (
     MIN_CASES,
     OTHER_CLIENTS,
     UNDER_SERVED_SHARE,
