@@ -134,7 +134,9 @@ class _ResolutionSwitch(MacroElement):
 
 
 def _legend(view: CapacityView) -> folium.Element:
-    zooms = ", ".join(f"zoom {'≤ ' + str(top) if top else 'beyond'}: res {res}" for top, res in ZOOM_RESOLUTION)
+    tops = [top for top, _ in ZOOM_RESOLUTION]
+    zooms = ", ".join(f"zoom {f'≤ {top}' if top is not None else f'> {tops[i - 1]}'}: res {res}"
+                      for i, (top, res) in enumerate(ZOOM_RESOLUTION))
     scope = ("Other clients summed" if not view.others_named else "Every buyer named")
     return folium.Element(
         '<div class="capacity-legend" style="position:fixed;bottom:28px;right:12px;z-index:1000;background:#fff;'
@@ -164,13 +166,16 @@ def capacity_map(view: CapacityView, outlines: Sequence[RegionOutline]) -> foliu
         group = folium.FeatureGroup(name=name, show=shown).add_to(fmap)
         by_res = []
         for res in RESOLUTIONS:
+            data = _features(view, key, res, measure)
             layer = folium.GeoJson(
-                _features(view, key, res, measure),
+                data,
                 style_function=lambda f, key=key: {
                     "fillColor": f["properties"]["fill"], "fillOpacity": 0.6 if key != "under_served" else 0.35,
                     "color": UNDER_SERVED_COLOUR if key == "under_served" else "#666666",
                     "weight": 2 if key == "under_served" else 0.5, "className": f"capacity-hex capacity-{key}"},
-                tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False)).add_to(group)
+                # folium refuses a tooltip field that no feature has: an empty layer gets none.
+                tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False) if data["features"] else None,
+            ).add_to(group)
             by_res.append((res, layer.get_name()))
         switch.append((group.get_name(), by_res))
     folium.LayerControl(collapsed=False).add_to(fmap)

@@ -12,6 +12,13 @@ buyer, H3 aggregation and the monthly reports buyers are owed ([000 §1.8, §2.9
 - ``performance``: a buyer's month per subcontractor and region: visits per case, contact rate,
   collected, returns by reason (``performance_report``).
 """
+from regions.declarations import (
+    DeclarationError,
+    Declared,
+    declarations,
+    declare,
+    month_start,
+)
 from regions.hex_view import (
     MIN_CASES,
     OTHER_CLIENTS,
@@ -23,17 +30,16 @@ from regions.hex_view import (
     expected_visits,
     regional_rates,
 )
-from regions.declarations import (
-    DeclarationError,
-    Declared,
-    declarations,
-    declare,
-    month_start,
-)
 from regions.hexes import FINEST, RESOLUTIONS, HexFigures, HexTally, hex_figures
 from regions.months import month_bounds, parse_month
 from regions.outlines import RegionOutline, region_outlines
-from regions.performance import NO_REASON, Measures, PerformanceLine, PerformanceReport, performance_report
+from regions.performance import (
+    NO_REASON,
+    Measures,
+    PerformanceLine,
+    PerformanceReport,
+    performance_report,
+)
 from regions.summary import CaseloadSummary, RegionLine, caseload_summary
 
 __all__ = [

@@ -105,24 +105,22 @@ def _agent_hours(db: Session, params: dict[str, object]) -> list[tuple[int, str,
     if not cells:
         return []
     parents = [(cell, res, h3.cell_to_parent(cell, res)) for cell in cells for res in RESOLUTIONS]
+    # Dropped at commit; and here first, should an earlier map in the same transaction have made them.
+    db.execute(text("DROP TABLE IF EXISTS capacity_hex, capacity_hex_parent"))
     db.execute(text("CREATE TEMPORARY TABLE capacity_hex (cell text PRIMARY KEY, geom geometry(Polygon, 4326)) "
                     "ON COMMIT DROP"))
     db.execute(text("CREATE TEMPORARY TABLE capacity_hex_parent (finest text, res int, cell text) ON COMMIT DROP"))
-    try:
-        db.execute(text("INSERT INTO capacity_hex SELECT cell, ST_GeomFromText(wkt, 4326) "
-                        "FROM unnest(CAST(:cells AS text[]), CAST(:wkts AS text[])) AS t(cell, wkt)"),
-                   {"cells": cells, "wkts": [_polygon_wkt(c) for c in cells]})
-        db.execute(text("INSERT INTO capacity_hex_parent SELECT * FROM unnest(CAST(:finest AS text[]), "
-                        "CAST(:res AS int[]), CAST(:cell AS text[]))"),
-                   {"finest": [p[0] for p in parents], "res": [p[1] for p in parents], "cell": [p[2] for p in parents]})
-        db.execute(text("CREATE INDEX ON capacity_hex USING gist (geom)"))
-        db.execute(text("CREATE INDEX ON capacity_hex_parent (finest)"))
-        db.execute(text("ANALYZE capacity_hex"))
-        db.execute(text("ANALYZE capacity_hex_parent"))
-        return [tuple(row) for row in db.execute(text(_AGENT_HOURS), params)]
-    finally:
-        # The caller's transaction goes on: a second map in it makes the tables afresh.
-        db.execute(text("DROP TABLE capacity_hex, capacity_hex_parent"))
+    db.execute(text("INSERT INTO capacity_hex SELECT cell, ST_GeomFromText(wkt, 4326) "
+                    "FROM unnest(CAST(:cells AS text[]), CAST(:wkts AS text[])) AS t(cell, wkt)"),
+               {"cells": cells, "wkts": [_polygon_wkt(c) for c in cells]})
+    db.execute(text("INSERT INTO capacity_hex_parent SELECT * FROM unnest(CAST(:finest AS text[]), "
+                    "CAST(:res AS int[]), CAST(:cell AS text[]))"),
+               {"finest": [p[0] for p in parents], "res": [p[1] for p in parents], "cell": [p[2] for p in parents]})
+    db.execute(text("CREATE INDEX ON capacity_hex USING gist (geom)"))
+    db.execute(text("CREATE INDEX ON capacity_hex_parent (finest)"))
+    db.execute(text("ANALYZE capacity_hex"))
+    db.execute(text("ANALYZE capacity_hex_parent"))
+    return [tuple(row) for row in db.execute(text(_AGENT_HOURS), params)]
 
 
 def _tally(cells: dict[int, dict[str, HexTally]], rows: Iterable, counter: str) -> None:

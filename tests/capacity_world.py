@@ -23,7 +23,7 @@ from tracking import ensure_gps_partitions
 MONTH = date(2026, 5, 1)
 # H1: the centre child of a res-6 cell in mid-Wales, so that its six neighbours share its res-6 parent.
 H1 = h3.cell_to_center_child(h3.latlng_to_cell(52.30, -3.60, 6), 7)
-H1_NEIGHBOUR = sorted(h3.grid_ring(H1, 1))[0]
+H1_NEIGHBOUR = min(h3.grid_ring(H1, 1))
 # H2: some 55 km north, in another res-5 hexagon, still in Wales.
 H2 = h3.latlng_to_cell(52.80, -3.60, 7)
 

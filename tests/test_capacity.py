@@ -25,7 +25,14 @@ from regions import (
     performance_report,
     region_outlines,
 )
-from tests.capacity_world import H1, H1_NEIGHBOUR, H2, MONTH, CapacityWorld, make_capacity_world
+from tests.capacity_world import (
+    H1,
+    H1_NEIGHBOUR,
+    H2,
+    MONTH,
+    CapacityWorld,
+    make_capacity_world,
+)
 
 
 @pytest.fixture(scope="module")
