@@ -11,7 +11,7 @@ from sqlalchemy import select
 from core import session_scope
 from core.models import AuditEvent, Buyer
 from regions import capacity_view, hex_figures
-from tests.capacity_world import H1, MONTH, CapacityWorld, make_capacity_world
+from tests.hex_world import H1, MONTH, HexWorld, make_hex_world
 from tests.case_world import bearer, make_user
 from tests.helpers import CHROMIUM, browser_check
 
@@ -20,9 +20,9 @@ MONTH_Q = f"{MONTH:%Y-%m}"
 
 
 @pytest.fixture(scope="module")
-def world(geodata_loaded) -> CapacityWorld:
+def world(geodata_loaded) -> HexWorld:
     with session_scope() as db:
-        return make_capacity_world(db)
+        return make_hex_world(db)
 
 
 @pytest.fixture(scope="module")

@@ -46,7 +46,7 @@ class Party:
 
 
 @dataclass(frozen=True)
-class CapacityWorld:
+class HexWorld:
     """Plain values, read after the world's session has ended."""
 
     a: Party  # the buyer in focus
@@ -83,7 +83,7 @@ def _fix(db: Session, device: str, agent: Agent, cell: str, when: datetime, i: i
                    location=WKTElement(f"POINT({lon} {lat})", srid=4326)))
 
 
-def make_capacity_world(db: Session) -> CapacityWorld:
+def make_hex_world(db: Session) -> HexWorld:
     """The month of ``MONTH`` (see the tests for the figures it makes). Call it with nothing read from
     gps_ping in ``db``'s transaction: making a day's partition waits for every reader of the table."""
     with raw_connection() as conn:
@@ -145,5 +145,5 @@ def make_capacity_world(db: Session) -> CapacityWorld:
     _fix(db, dev_y, y, H1, at(9, minute=30))
     _fix(db, dev_x, x, H1, at(9, day=28, month=4))
     db.flush()
-    return CapacityWorld(Party(a.id, a.reference, a.name), Party(b.id, b.reference, b.name), f1, f2,
+    return HexWorld(Party(a.id, a.reference, a.name), Party(b.id, b.reference, b.name), f1, f2,
                          {key: case.id for key, case in cases.items()}, tuple(case.id for case in other))

@@ -1,6 +1,6 @@
 """The capacity figures of a month: per H3 hexagon (open cases, evidenced visits, GPS agent-hours,
 under-served), what a buyer may see of them, and the buyer's performance report, each against figures
-worked out by hand from ``tests.capacity_world``."""
+worked out by hand from ``tests.hex_world``."""
 from __future__ import annotations
 
 from collections import Counter
@@ -25,23 +25,23 @@ from regions import (
     performance_report,
     region_outlines,
 )
-from tests.capacity_world import (
+from tests.hex_world import (
     H1,
     H1_NEIGHBOUR,
     H2,
     MONTH,
-    CapacityWorld,
-    make_capacity_world,
+    HexWorld,
+    make_hex_world,
 )
 
 
 @pytest.fixture(scope="module")
-def world(geodata_loaded) -> tuple[CapacityWorld, HexFigures, HexFigures]:
+def world(geodata_loaded) -> tuple[HexWorld, HexFigures, HexFigures]:
     """The world, with the month's hexagons before and after it was added."""
     with session_scope() as db:
         before = hex_figures(db, MONTH)
     with session_scope() as db:
-        made = make_capacity_world(db)
+        made = make_hex_world(db)
     with session_scope() as db:
         return made, before, hex_figures(db, MONTH)
 
