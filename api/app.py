@@ -11,6 +11,7 @@ from api.routers import (
     anpr_alerts,
     auth,
     case_anpr,
+    capacity,
     case_intake,
     caseload,
     cases,
@@ -38,6 +39,6 @@ def create_app() -> FastAPI:
     install_error_handlers(app)
     for module in (health, auth, users, caseload, geography, case_intake, cases, ledger, visits, policies,
                    dispatch, plans, pins, replan, live, evidence, case_anpr, anpr, sightings,
-                   anpr_alerts):
+                   anpr_alerts, capacity):
         app.include_router(module.router)
     return app
