@@ -10,6 +10,7 @@ from api.routers import (
     anpr,
     anpr_alerts,
     auth,
+    capacity,
     capacity_maps,
     case_anpr,
     case_intake,
@@ -39,6 +40,6 @@ def create_app() -> FastAPI:
     install_error_handlers(app)
     for module in (health, auth, users, caseload, geography, case_intake, cases, ledger, visits, policies,
                    dispatch, plans, pins, replan, live, evidence, case_anpr, anpr, sightings,
-                   anpr_alerts, capacity_maps):
+                   anpr_alerts, capacity, capacity_maps):
         app.include_router(module.router)
     return app

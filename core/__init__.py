@@ -88,7 +88,13 @@ from core.positions import (
     write_positions,
 )
 from core.positions import connect as connect_redis
-from core.priority import CLASS_FLOORS, PriorityClass, priority_class, priority_class_sql
+from core.priority import (
+    CLASS_FLOORS,
+    COMPETING_REASONS,
+    PriorityClass,
+    priority_class,
+    priority_class_sql,
+)
 from core.security import hash_device_secret, verify_device_secret
 from core.settings import PROJECT_ROOT, Settings, get_settings
 from core.users import UserError, authenticate, create_user
@@ -118,7 +124,7 @@ from core.visits import record_visit
 from core.vrm import InvalidVRM, normalise_vrm
 
 __all__ = [
-    "CLASS_FLOORS", "GEOFENCE_RADIUS_M", "LONDON", "OPTIONAL_SKILLS", "POLICY_DIR", "PROJECT_ROOT", "WEEKDAYS", "AddressIn", "BadUpload",
+    "CLASS_FLOORS", "COMPETING_REASONS", "GEOFENCE_RADIUS_M", "LONDON", "OPTIONAL_SKILLS", "POLICY_DIR", "PROJECT_ROOT", "WEEKDAYS", "AddressIn", "BadUpload",
     "BatchHandler", "BatchWorker", "BatchWorkerConfig", "CancelReason", "CaseFacts", "CaseSearch", "DatabaseHandler", "DebtorIn",
     "DeviceError", "DeviceRegistry", "DeviceRow", "DomainError", "InvalidVRM", "LedgerLine", "Message",
     "Nearby", "NotFound", "PlacementIn", "PolicyError", "PriorityClass", "PublishError", "Settings", "StageDue", "TimeWindow", "TooManyRows", "Transition",

@@ -3,15 +3,28 @@ buyer, H3 aggregation and the monthly reports buyers are owed ([000 §1.8, §2.9
 
 - ``summary``: cases per region and buyer, and active agents per region (``caseload_summary``);
 - ``declarations``: subcontractors' declared work outside the platform (``declare``, ``declarations``);
-- ``months``: a reporting month, ``YYYY-MM``, and its bounds in UK time (``parse_month``, ``month_bounds``);
+- ``capacity``: the month's [000 §1.8] table, agent time from GPS and the deprioritisation index with
+  its interval and flags, overall, per priority class and week by week (``capacity_report``), built on
+  ``sql`` (the set-based CTEs), ``index`` (the index and its bootstrap, pure) and ``period``;
+- ``explain``: the rows behind each figure (``explain``);
 - ``hexes``: a month's open cases, evidenced visits and GPS agent-hours per H3 hexagon at the capacity
-  map's resolutions (``hex_figures``);
+  map's resolutions (``hex_figures``; ``month_sql``: which cases a month counts);
 - ``hex_view``: what one viewer may see of them (a buyer sees other clients only summed) and the
   under-served hexagons (``capacity_view``);
 - ``outlines``: the ITL1 regions' boundaries, simplified for a map (``region_outlines``);
 - ``performance``: a buyer's month per subcontractor and region: visits per case, contact rate,
   collected, returns by reason (``performance_report``).
 """
+from regions.capacity import (
+    OUTSIDE,
+    CapacityReport,
+    IndexLine,
+    SubcontractorLine,
+    TableLine,
+    WeekLine,
+    capacity_report,
+    regions_flagged,
+)
 from regions.declarations import (
     DeclarationError,
     Declared,
@@ -19,6 +32,7 @@ from regions.declarations import (
     declare,
     month_start,
 )
+from regions.explain import MEASURES, Explanation, explain
 from regions.hex_view import (
     MIN_CASES,
     OTHER_CLIENTS,
@@ -31,7 +45,7 @@ from regions.hex_view import (
     regional_rates,
 )
 from regions.hexes import FINEST, RESOLUTIONS, HexFigures, HexTally, hex_figures
-from regions.months import month_bounds, parse_month
+from regions.index import IndexEstimate, index_estimates
 from regions.outlines import RegionOutline, region_outlines
 from regions.performance import (
     NO_REASON,
@@ -40,38 +54,53 @@ from regions.performance import (
     PerformanceReport,
     performance_report,
 )
+from regions.period import Period, PeriodError, month_period
 from regions.summary import CaseloadSummary, RegionLine, caseload_summary
 
 __all__ = [
     "FINEST",
+    "MEASURES",
     "MIN_CASES",
     "NO_REASON",
     "OTHER_CLIENTS",
+    "OUTSIDE",
     "RESOLUTIONS",
     "UNDER_SERVED_SHARE",
+    "CapacityReport",
     "CapacityView",
     "CaseloadSummary",
     "DeclarationError",
     "Declared",
+    "Explanation",
     "HexFigures",
     "HexTally",
     "HexView",
+    "IndexEstimate",
+    "IndexLine",
     "Measures",
     "PerformanceLine",
     "PerformanceReport",
+    "Period",
+    "PeriodError",
     "RegionLine",
     "RegionOutline",
+    "SubcontractorLine",
+    "TableLine",
     "UnderServed",
+    "WeekLine",
+    "capacity_report",
     "capacity_view",
     "caseload_summary",
     "declarations",
     "declare",
     "expected_visits",
+    "explain",
     "hex_figures",
-    "month_bounds",
+    "index_estimates",
+    "month_period",
     "month_start",
-    "parse_month",
     "performance_report",
     "region_outlines",
     "regional_rates",
+    "regions_flagged",
 ]

@@ -2,7 +2,7 @@
 between as it zooms (``RESOLUTIONS``): per hexagon, the open cases and the evidenced visits of each
 buyer in each ITL1 region, and the agents' GPS presence.
 
-- Open cases: the cases open at some time during the month (``months.OPEN_DURING``), at their
+- Open cases: the cases open at some time during the month (``month_sql.OPEN_DURING``), at their
   address.
 - Evidenced visits: ``visit_evidence`` rows (GPS stops matched to a case) arriving in the month, at
   the case's address, so that a hexagon's visits are those its own cases received.
@@ -24,7 +24,7 @@ import h3
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from regions.months import OPEN_DURING, month_params
+from regions.month_sql import OPEN_DURING, month_params
 
 __all__ = ["FINEST", "RESOLUTIONS", "HexFigures", "HexTally", "hex_figures", "presence_candidates"]
 

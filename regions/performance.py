@@ -2,7 +2,7 @@
 its cases and what they collect, in total, per subcontractor, per ITL1 region and per both.
 
 Per group of the buyer's cases (by the firm the case is assigned to, and the region of its address):
-- open cases: open at some time during the month (``months.OPEN_DURING``);
+- open cases: open at some time during the month (``month_sql.OPEN_DURING``);
 - visits: ``visit`` rows arriving in the month, with those whose outcome is anything but
   ``no_contact`` (contact) and those whose GPS times agree with the reported ones (``gps_verified``);
   visits per case is visits ÷ open cases, the contact rate contact ÷ visits;
@@ -20,7 +20,7 @@ from datetime import date
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from regions.months import OPEN_DURING, month_params
+from regions.month_sql import OPEN_DURING, month_params
 
 __all__ = ["NO_REASON", "Measures", "PerformanceLine", "PerformanceReport", "performance_report"]
 

@@ -20,8 +20,6 @@ from regions import (
     capacity_view,
     expected_visits,
     hex_figures,
-    month_bounds,
-    parse_month,
     performance_report,
     region_outlines,
 )
@@ -164,15 +162,6 @@ def test_a_month_of_nothing_is_a_report_of_zeros(world) -> None:
         report = performance_report(db, w.a.id, date(2020, 1, 1))
     assert report.total == Measures() and report.total.visits_per_case is None and report.total.contact_rate is None
     assert report.by_subcontractor == report.by_region == report.by_subcontractor_region == ()
-
-
-def test_months_are_uk_calendar_months() -> None:
-    lo, hi = month_bounds(date(2026, 5, 17))
-    assert (lo.isoformat(), hi.isoformat()) == ("2026-04-30T23:00:00+00:00", "2026-05-31T23:00:00+00:00")
-    assert parse_month("2026-05") == date(2026, 5, 1)
-    for bad in ("2026-5", "2026-13", "May 2026", "+026-05"):
-        with pytest.raises(ValueError, match="YYYY-MM"):
-            parse_month(bad)
 
 
 def test_region_outlines_are_simplified_geojson(geodata_loaded) -> None:

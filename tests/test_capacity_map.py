@@ -11,9 +11,9 @@ from sqlalchemy import select
 from core import session_scope
 from core.models import AuditEvent, Buyer
 from regions import capacity_view, hex_figures
-from tests.hex_world import H1, MONTH, HexWorld, make_hex_world
 from tests.case_world import bearer, make_user
 from tests.helpers import CHROMIUM, browser_check
+from tests.hex_world import H1, MONTH, HexWorld, make_hex_world
 
 URL = "/maps/capacity"
 MONTH_Q = f"{MONTH:%Y-%m}"

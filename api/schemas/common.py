@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import Path, Query
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 
-from regions import parse_month
+from regions import PeriodError, month_period
 
 INT4_MAX = 2**31 - 1  # PostgreSQL integer: the id columns
 INT8_MAX = 2**63 - 1  # PostgreSQL bigint: the ids of rows written in bulk (ANPR sightings)
@@ -55,7 +55,11 @@ def a_month(value: Any) -> date:
     """A query's ``YYYY-MM`` as the first day of that month, within the calendar's years."""
     if isinstance(value, date):
         return in_day_range(value.replace(day=1))
-    return in_day_range(parse_month(no_nul(str(value))))
+    try:
+        first = month_period(no_nul(str(value))).first
+    except PeriodError as exc:
+        raise ValueError(exc.message) from None
+    return in_day_range(first)
 
 
 def in_moment_range(value: datetime) -> datetime:
