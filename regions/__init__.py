@@ -2,11 +2,11 @@
 buyer, H3 aggregation and the monthly reports buyers are owed ([000 §1.8, §2.94, §1.136]).
 
 - ``summary``: cases per region and buyer, and active agents per region (``caseload_summary``);
-- ``declarations``: subcontractors' declared work outside the platform (``declare``, ``declarations``);
+- ``outside_work``: subcontractors' declared work outside the platform (``declare``, ``declarations``);
 - ``capacity``: the month's [000 §1.8] table, agent time from GPS and the deprioritisation index with
   its interval and flags, overall, per priority class and week by week (``capacity_report``), built on
   ``sql`` (the set-based CTEs), ``index`` (the index and its bootstrap, pure) and ``period``;
-- ``explain``: the rows behind each figure (``explain``);
+- ``provenance``: the rows behind each figure (``explain``);
 - ``hexes``: a month's open cases, evidenced visits and GPS agent-hours per H3 hexagon at the capacity
   map's resolutions (``hex_figures``; ``month_sql``: which cases a month counts);
 - ``hex_view``: what one viewer may see of them (a buyer sees other clients only summed) and the
@@ -14,6 +14,7 @@ buyer, H3 aggregation and the monthly reports buyers are owed ([000 §1.8, §2.9
 - ``outlines``: the ITL1 regions' boundaries, simplified for a map (``region_outlines``);
 - ``performance``: a buyer's month per subcontractor and region: visits per case, contact rate,
   collected, returns by reason (``performance_report``).
+- ``report``: one buyer's monthly report as HTML or XLSX with its chart (``buyer_report``, ``render``).
 """
 from regions.capacity import (
     OUTSIDE,
@@ -25,14 +26,6 @@ from regions.capacity import (
     capacity_report,
     regions_flagged,
 )
-from regions.declarations import (
-    DeclarationError,
-    Declared,
-    declarations,
-    declare,
-    month_start,
-)
-from regions.explain import MEASURES, Explanation, explain
 from regions.hex_view import (
     MIN_CASES,
     OTHER_CLIENTS,
@@ -47,6 +40,13 @@ from regions.hex_view import (
 from regions.hexes import FINEST, RESOLUTIONS, HexFigures, HexTally, hex_figures
 from regions.index import IndexEstimate, index_estimates
 from regions.outlines import RegionOutline, region_outlines
+from regions.outside_work import (
+    DeclarationError,
+    Declared,
+    declarations,
+    declare,
+    month_start,
+)
 from regions.performance import (
     NO_REASON,
     Measures,
@@ -55,17 +55,22 @@ from regions.performance import (
     performance_report,
 )
 from regions.period import Period, PeriodError, month_period
+from regions.provenance import MEASURES, Explanation, explain
+from regions.report import FORMATS, MEDIA_TYPES, BuyerReport, buyer_report, render
 from regions.summary import CaseloadSummary, RegionLine, caseload_summary
 
 __all__ = [
     "FINEST",
+    "FORMATS",
     "MEASURES",
+    "MEDIA_TYPES",
     "MIN_CASES",
     "NO_REASON",
     "OTHER_CLIENTS",
     "OUTSIDE",
     "RESOLUTIONS",
     "UNDER_SERVED_SHARE",
+    "BuyerReport",
     "CapacityReport",
     "CapacityView",
     "CaseloadSummary",
@@ -88,6 +93,7 @@ __all__ = [
     "TableLine",
     "UnderServed",
     "WeekLine",
+    "buyer_report",
     "capacity_report",
     "capacity_view",
     "caseload_summary",
@@ -103,4 +109,5 @@ __all__ = [
     "region_outlines",
     "regional_rates",
     "regions_flagged",
+    "render",
 ]

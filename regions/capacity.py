@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from core import PriorityClass, get_settings
 from regions.index import BOOTSTRAP_SAMPLES, IndexEstimate, flagged, index_estimates
+from regions.month_sql import OPEN_DURING
 from regions.period import Period, month_period
 from regions.sql import materialise, params
 
@@ -237,12 +238,10 @@ def _outside_caseload(db: Session, declared: pd.DataFrame) -> pd.DataFrame:
 def _tables(db: Session, period: Period, names: dict, time_rows: pd.DataFrame, declared: pd.DataFrame,
             ) -> tuple[list[TableLine], list[SubcontractorLine]]:
     p = params(period)
-    counts = db.execute(text("""
+    counts = db.execute(text(f"""
         WITH cases AS (
             SELECT c.id, c.buyer_id, coalesce(c.assigned_subcontractor_id, 0) AS sub, a.itl1_cd AS region,
-                   c.received_on >= :d0 AND c.received_on < :d1 AS placed,
-                   c.received_on < :d1 AND (c.status = 'open'
-                       OR coalesce(c.paid_at, c.returned_at, c.closed_at) >= :t0) AS open
+                   c.received_on >= :d0 AND c.received_on < :d1 AS placed, {OPEN_DURING} AS open
             FROM enforcement_case c JOIN address a ON a.id = c.address_id
             WHERE a.itl1_cd IS NOT NULL AND c.received_on < :d1
         ),
@@ -366,9 +365,9 @@ def _weekly(time_rows: pd.DataFrame, competing: pd.DataFrame, outside: pd.DataFr
         for region, cases in cw.groupby("region"):
             load = {client: (float(g["weighted"].sum()), int(g["case_days"].sum())) for client, g in cases.groupby("client")}
             times = tw[tw["region"] == region] if not tw.empty else tw
-            ests = dict((client, est) for client, est, *_ in _unit_estimates(
+            ests = {client: est for client, est, *_ in _unit_estimates(
                 times[["agent_id", "day", "client", "seconds"]] if not times.empty else
-                pd.DataFrame(columns=["agent_id", "day", "client", "seconds"]), load, 1.0, 0, 0))
+                pd.DataFrame(columns=["agent_id", "day", "client", "seconds"]), load, 1.0, 0, 0)}
             for client in sorted(load):
                 if client != OUTSIDE:
                     est = ests.get(client)

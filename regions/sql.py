@@ -1,6 +1,6 @@
 """The set-based SQL every capacity measure is built from, as common table expressions over one
 period (``:t0``/``:t1`` its UTC bounds, ``:d0``/``:d1`` its London days, half open), so that a figure
-and its explanation (``regions.explain``) read the very same rows.
+and its explanation (``regions.provenance``) read the very same rows.
 
 ``CURRENT_PLAN`` — the competing visits of the period's plans [000 §1.8, §2.94]: every planned visit
 and every visit dropped for a competing reason (``core.COMPETING_REASONS``, ``:competing``) of the
@@ -102,9 +102,9 @@ FROM visit_evidence WHERE arrival >= :t0 AND arrival < :t1"""
 
 
 def params(period: Period) -> dict:
-    """The bind parameters of the CTEs for ``period``."""
+    """The bind parameters of the CTEs for ``period``, and of ``month_sql.OPEN_DURING``."""
     return {"t0": period.utc_start, "t1": period.utc_end, "d0": period.first, "d1": period.end,
-            "competing": sorted(COMPETING_REASONS)}
+            "lo": period.utc_start, "next_first": period.end, "competing": sorted(COMPETING_REASONS)}
 
 
 def materialise(db: Session, period: Period) -> float:

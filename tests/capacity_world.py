@@ -2,7 +2,7 @@
 one subcontractor's agents, cases in one ITL1 region, day plans, and agent-days of stops written as
 tracking writes them (``visit_evidence``, ``unmatched_stop``, ``tracked_day``).
 
-Each world lives in a month of its own, drawn at random from the past, so that a test's hand-computed
+Each world lives in a month of its own, drawn at random from the past and used by no earlier world, so that a test's hand-computed
 figures see only its own rows although the test database persists between runs."""
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import random
 from datetime import UTC, date, datetime, timedelta
 
 from geoalchemy2 import WKTElement
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import LONDON
@@ -29,8 +30,15 @@ from tests.case_world import LAT, LON, make_buyer, make_case
 from tests.helpers import unique
 
 
-def random_month() -> date:
-    return date(random.randint(1950, 2005), random.randint(1, 12), 1)
+def unused_month(db: Session) -> date:
+    """A month of the past no earlier world used (no plan, no tracked day in it)."""
+    while True:
+        month = date(random.randint(1900, 2005), random.randint(1, 12), 1)
+        end = (month + timedelta(days=32)).replace(day=1)
+        if db.scalar(select(func.count()).select_from(PlanRun).where(PlanRun.day >= month, PlanRun.day < end)) == 0 \
+                and db.scalar(select(func.count()).select_from(TrackedDay)
+                              .where(TrackedDay.day >= month, TrackedDay.day < end)) == 0:
+            return month
 
 
 def _point(lon: float, lat: float) -> WKTElement:
@@ -40,7 +48,7 @@ def _point(lon: float, lat: float) -> WKTElement:
 class CapacityWorld:
     def __init__(self, db: Session, month: date | None = None):
         self.db = db
-        self.month = month or random_month()
+        self.month = month or unused_month(db)
 
     def day(self, n: int) -> date:
         """The month's ``n``-th day (1-based)."""

@@ -68,7 +68,7 @@ def test_agent_time_shares_and_index_by_hand(world):
 
 
 def test_the_table_of_000_1_8(world):
-    a, b, firm, (x, y), _ = _small(world)
+    a, _, firm, _, _ = _small(world)
     report = capacity_report(world.db, world.month)
     line = next(t for t in report.table if t.buyer == a.reference)
     assert (line.region, line.subcontractor) == ("TLK", firm.reference)
@@ -131,7 +131,7 @@ def test_a_deprioritised_buyer_is_flagged_when_the_interval_is_clear(world):
 
 def test_a_small_sample_raises_no_false_alarm(world):
     """The same shortfall over two days: the point estimate is as low, the interval is not clear."""
-    a, b = _many_days(world, 2, 2)
+    _, b = _many_days(world, 2, 2)
     report = capacity_report(world.db, world.month)
     ib = report.index("TLK", b.reference)
     assert ib.estimate.index < 0.9
@@ -139,14 +139,14 @@ def test_a_small_sample_raises_no_false_alarm(world):
 
 
 def test_an_honest_month_flags_nobody(world):
-    a, b = _many_days(world, 20, 1)
+    _, b = _many_days(world, 20, 1)
     report = capacity_report(world.db, world.month)
     assert report.flags() == []
     assert report.index("TLK", b.reference).estimate.index == pytest.approx(1.0)
 
 
 def test_weekly_trend_follows_the_weeks(world):
-    a, b = _many_days(world, 14, 1)
+    _, b = _many_days(world, 14, 1)
     report = capacity_report(world.db, world.month)
     weeks = sorted({w.week_start for w in report.weekly if w.buyer == b.reference})
     assert len(weeks) >= 2 and weeks[0] == world.month
@@ -155,7 +155,7 @@ def test_weekly_trend_follows_the_weeks(world):
 
 def test_bootstrap_interval_direction_by_hand():
     """Two agent-days, one all A and one all B: resamples give A a share of 1, 1/2 or 0."""
-    est_a, est_b = index_estimates([[100.0, 0.0], [0.0, 100.0]], [1.0, 1.0], samples=2000, seed=1)
+    est_a, _ = index_estimates([[100.0, 0.0], [0.0, 100.0]], [1.0, 1.0], samples=2000, seed=1)
     assert est_a.index == pytest.approx(1.0) and est_a.share_of_time == pytest.approx(0.5)
     assert est_a.low == pytest.approx(0.0) and est_a.high == pytest.approx(2.0)
     # No caseload, no estimate; no seconds at all, none either.

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from regions.capacity import capacity_report
+from regions.month_sql import OPEN_DURING
 from regions.period import Period
 from regions.sql import materialise, params
 
@@ -36,8 +37,7 @@ WHERE a.itl1_cd = :region AND c.buyer_id = :buyer_id AND {cond} ORDER BY c.id LI
 _QUERIES = {
     "cases_placed": (_CASES.format(cond="c.received_on >= :d0 AND c.received_on < :d1"),
                      "cases of the buyer in the region received in the month"),
-    "cases_open": (_CASES.format(cond="c.received_on < :d1 AND (c.status = 'open' OR "
-                                      "coalesce(c.paid_at, c.returned_at, c.closed_at) >= :t0)"),
+    "cases_open": (_CASES.format(cond=OPEN_DURING),
                    "cases of the buyer in the region open at any time in the month"),
     "agents_allocated": ("""
         SELECT w.agent_id, ag.reference AS agent, s.reference AS subcontractor, bool_or(w.planned) AS planned,
@@ -54,14 +54,14 @@ _QUERIES = {
                round(t.seconds::numeric, 1)::float8 AS seconds
         FROM attributed t WHERE t.region = :region AND t.buyer_id = :buyer_id
         ORDER BY t.day, t.agent_id, t.arrival LIMIT :limit""",
-                   "seconds = dwell at the visit + travel since the agent's previous stop that day (or its first fix), "
-                   "split between cases sharing one stop"),
+                   ("seconds = dwell at the visit + travel since the agent's previous stop that day (or its first "
+                    "fix), split between cases sharing one stop")),
     "competing_caseload": ("""
         SELECT cp.day, cp.run_id, cp.case_id, cp.class, cp.served, cp.reason, cp.agent_id
         FROM current_plan cp WHERE cp.region = :region AND cp.buyer_id = :buyer_id
         ORDER BY cp.day, cp.case_id LIMIT :limit""",
-                           "case-days of the buyer's cases in the region's current plans: planned, or dropped for "
-                           "capacity, the time limit or fair share"),
+                           ("case-days of the buyer's cases in the region's current plans: planned, or dropped "
+                            "for capacity, the time limit or fair share")),
 }
 
 
