@@ -2,8 +2,9 @@
 tracking or regions), the ``--divert`` option read against the database, and the declarations stored.
 
 - ``plan_day``: ``dispatch.plan_and_store`` as ``bailiwick plan`` runs it, not published (the month's
-  phones are simulated from the stored plans), once more with twice the time when the solver found
-  no plan in time for some visits;
+  phones are simulated from the stored plans), again with twice and four times the time when the
+  solver found no plan in time for some visits (a loaded machine leaves sub-problems without a first
+  solution, and a day not planned is a day not worked);
 - ``record_day`` (in the month's worker process): the phones' fixes through the GPS ingest's batch
   store (``tracking.GpsStore``, as the MQTT consumer writes them), then ``tracking.record_day_evidence``
   (visit evidence, unmatched stops, tracked working time).
@@ -29,7 +30,7 @@ def plan_day(db: Session, day: date, *, seconds: float) -> int | None:
     """Plan and store ``day`` (the stored run's id; None when no plan could be stored)."""
     from dispatch import plan_and_store
 
-    for limit in (seconds, 2 * seconds):
+    for limit in (seconds, 2 * seconds, 4 * seconds):
         outcome = plan_and_store(db, day, time_limit_s=limit, actor=ACTOR, publish=False)
         if not outcome.unsolved:
             break
