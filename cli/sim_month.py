@@ -53,9 +53,7 @@ def record_day(day: date, phones: list[sim.PhoneDay]) -> sim.DayRecorded:
 
 
 def services(plan_seconds: float) -> sim.MonthServices:
-    from dispatch import COMPETING_REASONS
-
-    return sim.MonthServices(partial(plan_day, seconds=plan_seconds), record_day, frozenset(COMPETING_REASONS))
+    return sim.MonthServices(partial(plan_day, seconds=plan_seconds), record_day)
 
 
 def parse_divert(db: Session, text: str) -> sim.Diversion:

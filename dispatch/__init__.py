@@ -46,12 +46,7 @@ from dispatch.model import (
 )
 from dispatch.pins import Pin, PinRefused, check_pin, day_pins, remove_pin, save_pin
 from dispatch.plan_file import PlanFileError, check_pins, read_agents, read_cases
-from dispatch.planner import (
-    COMPETING_REASONS,
-    fairness_by_region,
-    plan_day,
-    served_shares,
-)
+from dispatch.planner import fairness_by_region, plan_day, served_shares
 from dispatch.replan import replan_day
 from dispatch.service import PlanOutcome, Progress, plan_and_store
 from dispatch.solomon import SolomonInstance, plan_distance, read_instance, to_problem
@@ -60,53 +55,11 @@ from dispatch.store import load_current_plan, load_route_paths, run_stats
 from dispatch.validator import Violation, validate
 
 __all__ = [
-    "COMPETING_REASONS",
-    "BngMatrixProvider",
-    "Break",
-    "Dropped",
-    "EligibilityResult",
-    "MatrixProvider",
-    "OptionalVisit",
-    "OptionalVisitSource",
-    "Pin",
-    "PinRefused",
-    "Plan",
-    "PlanFileError",
-    "PlanOutcome",
-    "PlanarMatrixProvider",
-    "PlannedVisit",
-    "Point",
-    "Progress",
-    "Route",
-    "Shift",
-    "SolomonInstance",
-    "TravelMatrix",
-    "Violation",
-    "VisitTask",
-    "WhyAnswer",
-    "check_pin",
-    "check_pins",
-    "day_pins",
-    "fairness_by_region",
-    "load_current_plan",
-    "load_eligibility",
-    "load_route_paths",
-    "plan_and_store",
-    "plan_day",
-    "plan_distance",
-    "plan_from_geojson",
-    "plan_to_geojson",
-    "read_agents",
-    "read_cases",
-    "read_instance",
-    "remove_pin",
-    "replan_day",
-    "run_stats",
-    "save_pin",
-    "served_shares",
-    "shifts_for_day",
-    "solve",
-    "to_problem",
-    "validate",
-    "why",
+    "BngMatrixProvider", "Break", "Dropped", "EligibilityResult", "MatrixProvider", "OptionalVisit",
+    "OptionalVisitSource", "Pin", "PinRefused", "Plan", "PlanFileError", "PlanOutcome", "PlannedVisit",
+    "PlanarMatrixProvider", "Point", "Progress", "Route", "Shift", "SolomonInstance", "TravelMatrix", "Violation",
+    "VisitTask", "WhyAnswer", "check_pin", "check_pins", "day_pins", "fairness_by_region", "load_current_plan",
+    "load_eligibility", "load_route_paths", "plan_and_store", "plan_day", "plan_distance", "plan_from_geojson",
+    "plan_to_geojson", "read_agents", "read_cases", "read_instance", "remove_pin", "replan_day", "run_stats",
+    "save_pin", "served_shares", "shifts_for_day", "solve", "to_problem", "validate", "why",
 ]

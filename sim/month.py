@@ -36,7 +36,7 @@ from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from core import LONDON, DomainError, record_visits, session_scope
+from core import COMPETING_REASONS, LONDON, DomainError, record_visits, session_scope
 from core.models import Address, Agent, Case, Visit
 from sim.agent_day import AgentDay, AgentPlan, SimFix, StopKind
 from sim.agent_plans import read_agent_plans
@@ -80,20 +80,19 @@ class MonthServices:
     """What the month needs of the packages sim may not import. ``plan_day(db, day)`` plans and stores
     the day, returning the stored run's id (None: no plan was stored); ``record_day(day, phones)``
     stores the phones' fixes and records the day's evidence and tracked time, in a worker process (so
-    it must be picklable: a module-level function); ``competing_reasons``: the drop reasons that mean a
-    visit competed for agents' time (the capacity measures' own)."""
+    it must be picklable: a module-level function)."""
 
     plan_day: Callable[[Session, date], int | None]
     record_day: Callable[[date, list[PhoneDay]], DayRecorded]
-    competing_reasons: frozenset[str]
 
 
 @dataclass(frozen=True)
 class Declaration:
     """A firm's outside work in a region over the month, as it declares it (``regions.declare``):
     ``outside_cases`` in case-days per planned day, consistent with its outside ``share`` of the time
-    (share / (1 - share) x its average daily competing platform visits there), and the agents who
-    worked outside cases."""
+    (share / (1 - share) x its average daily competing platform visits there: planned, or dropped
+    for a ``core.COMPETING_REASONS`` reason, as the capacity measures count them), and the agents
+    who worked outside cases."""
 
     subcontractor_id: int
     itl1_cd: str
@@ -224,8 +223,7 @@ def run_month(month: date, *, seed: int, services: MonthServices, diversion: Div
                         report.refused[r.rule_id] += 1
                     else:
                         report.outcomes[r.visit.outcome] += 1
-                for firm, region, n in db.execute(_COMPETING, {"run": run_id,
-                                                               "reasons": sorted(services.competing_reasons)}):
+                for firm, region, n in db.execute(_COMPETING, {"run": run_id, "reasons": sorted(COMPETING_REASONS)}):
                     report.competing[(firm, region)] += n
             report.days.append(day)
             report.planned_visits += sum(len(p.visits) for p in plans)
