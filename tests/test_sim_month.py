@@ -89,16 +89,20 @@ def test_a_month_plans_drives_reports_and_records_every_day(honest: Run) -> None
                   AND r.day = (v.arrived_at AT TIME ZONE 'Europe/London')::date)"""))
         assert unplanned == 0
         assert db.scalar(text("SELECT avg(gps_verified::int) FROM visit")) > 0.7
-        # Each agent-day with a plan has its tracked time, which holds all its evidence's dwell.
+        # Each agent-day with a plan has its tracked time, within the span from its first fix to its
+        # last, and the day's evidence lies within that span (the exact rule: test_tracked_day).
         rows = db.execute(text("""
             SELECT t.agent_id, t.day, t.tracked_s, extract(epoch FROM t.last_fix_at - t.first_fix_at),
-                   (SELECT coalesce(sum(dwell_s), 0) FROM visit_evidence ve WHERE ve.agent_id = t.agent_id
-                      AND (ve.arrival AT TIME ZONE 'Europe/London')::date = t.day)
-            FROM tracked_day t""")).all()
-        routes = db.scalar(text("SELECT count(*) FROM plan_route pr JOIN plan_run r ON r.id = pr.run_id"))
+                   t.first_fix_at <= min(ve.arrival) AND max(ve.departure) <= t.last_fix_at
+            FROM tracked_day t JOIN visit_evidence ve ON ve.agent_id = t.agent_id
+              AND (ve.arrival AT TIME ZONE 'Europe/London')::date = t.day
+            GROUP BY t.agent_id, t.day""")).all()
+        routes = db.scalar(text("SELECT count(*) FROM plan_route pr JOIN plan_run r ON r.id = pr.run_id "
+                                "WHERE EXISTS (SELECT 1 FROM plan_visit pv WHERE pv.run_id = r.id "
+                                "AND pv.agent_id = pr.agent_id)"))
         assert len(rows) == routes
-        for agent, day, tracked, span, dwell in rows:
-            assert 0 < dwell <= tracked <= span, (agent, day)
+        for agent, day, tracked, span, inside in rows:
+            assert 0 < tracked <= span and inside, (agent, day)
         # Other clients' doors are stops of no case.
         assert db.scalar(text("SELECT count(*) FROM unmatched_stop")) > 0
 
