@@ -29,13 +29,15 @@ from sim.generator import Scenario
 # Emptied by TRUNCATE. agent and subcontractor are referenced by
 # app_user (directly or through agent), which is kept, and PostgreSQL refuses to TRUNCATE a table
 # referenced by a table outside the statement: they are emptied with DELETE instead.
-# Stored plans and pins, visit evidence, unmatched stops and ANPR hits, sightings and read counts name
-# the replaced cases, agents, vehicles and vans, so they go with them.
-TRUNCATED = ("anpr_hit", "anpr_sighting", "anpr_read_count", "visit_evidence", "unmatched_stop", "plan_visit", "plan_dropped", "plan_route", "plan_run", "plan_pin",
+# Stored plans and pins, visit evidence, unmatched stops, tracked days, capacity declarations and ANPR
+# hits, sightings and read counts name the replaced cases, agents, firms, vehicles and vans, so they go
+# with them.
+TRUNCATED = ("anpr_hit", "anpr_sighting", "anpr_read_count", "visit_evidence", "unmatched_stop", "tracked_day",
+             "capacity_declaration", "plan_visit", "plan_dropped", "plan_route", "plan_run", "plan_pin",
              "ledger_entry", "visit", "case_vehicle", "case_event", "vehicle", "enforcement_case", "address", "debtor", "device", "van")
 DELETED = ("agent", "subcontractor")
 # The emptied tables keyed by something else than an id sequence.
-NO_ID = {"case_vehicle", "anpr_read_count"}
+NO_ID = {"case_vehicle", "anpr_read_count", "tracked_day"}
 # The phones' fixes and geofence events carry no foreign key, but they are the replaced agents' tracks:
 # the new scenario's phones (the same device ids, other routes) would otherwise mix with them, e.g. when
 # a simulated day is replayed again after a reseed.
