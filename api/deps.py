@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from api.hotlist_sync import hotlist_redis
 from api.tokens import TokenError, read_token
 from core import hash_device_secret, record_audit, session_scope, verify_device_secret
-from core.models import Device, DeviceKind, Role, User
+from core.models import Buyer, Device, DeviceKind, Role, User
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
@@ -83,6 +83,23 @@ def audit_buyer_view(db: Session, principal: Principal, action: str, target: str
     if principal.is_buyer:
         record_audit(db, actor=principal.actor, role=principal.role.value, buyer_id=principal.buyer_id,
                      action=action, target=target, data=data)
+
+
+def buyer_in_scope(db: Session, principal: Principal, reference: str | None) -> Buyer | None:
+    """The buyer a route's ``buyer`` parameter names, as the principal may see it: a buyer user gets its
+    own (``reference`` may only be its own: any other is the same 404 as a buyer that does not exist);
+    staff get the buyer named, or None for every buyer."""
+    if principal.is_buyer:
+        own = db.get(Buyer, principal.buyer_id)
+        if reference is not None and reference != own.reference:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"buyer {reference!r} not found")
+        return own
+    if reference is None:
+        return None
+    buyer = db.scalar(select(Buyer).where(Buyer.reference == reference))
+    if buyer is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"buyer {reference!r} not found")
+    return buyer
 
 
 def require_roles(*roles: Role):

@@ -12,7 +12,14 @@ from sqlalchemy import func, select
 
 from cli.caseload import render
 from cli.plan import planning_progress, summary
-from core import LONDON, PROJECT_ROOT, connect_redis, get_settings, session_scope, upgrade_schema
+from core import (
+    LONDON,
+    PROJECT_ROOT,
+    connect_redis,
+    get_settings,
+    session_scope,
+    upgrade_schema,
+)
 
 OUT = PROJECT_ROOT / "out"  # git-ignored
 DEMO_PLAN_SECONDS = 30.0  # the demo day's planning budget (issue 4: the demo day in ≤ 30 s)
@@ -20,35 +27,91 @@ DEMO_PLAN_SECONDS = 30.0  # the demo day's planning budget (issue 4: the demo da
 
 def demo(seed: int = typer.Option(1, "--seed", help="scenario seed")) -> None:
     """Migrate, load the reference geography and visit policies, seed the demo scenario, summarise it,
-    plan the demo day and write its map to out/; then replay a simulated morning of the day through the
-    GPS ingest and write one buyer's evidence map and the live map to out/."""
+    work the month up to the demo day (``sim month``); plan the demo day and write its map to out/; replay
+    a simulated morning of the day through the GPS ingest and write one buyer's evidence map and the
+    live map to out/; then the month's capacity map and one buyer's capacity report."""
     import geodata
     import sim
     from regions import caseload_summary
 
     console = Console()
-    console.rule("1/7 database schema")
+    console.rule("1/9 database schema")
     upgrade_schema()
-    console.rule("2/7 reference geography")
+    console.rule("2/9 reference geography")
     settings = get_settings()
     for report in geodata.load_all(settings.geodata_dir, settings.database_url, progress=True):
         console.print(report.describe())
-    console.rule("3/7 buyer visit policies")
+    console.rule("3/9 buyer visit policies")
     from core import load_policies
 
     with session_scope() as db:
         for report in load_policies(db, actor="cli:demo"):
             console.print(report.describe())
-    console.rule("4/7 demo scenario")
+    console.rule("4/9 demo scenario")
     console.print(sim.seed_scenario("demo", seed=seed, progress=True).describe())
-    console.rule("5/7 summary")
+    console.rule("5/9 summary")
     with session_scope() as db:
         console.print(render(caseload_summary(db)))
-    console.rule("6/7 the demo day's plan")
     day = sim.SCENARIOS["demo"].as_of
+    console.rule("6/9 the month so far: planned, worked and reported days before the demo day")
+    work_month_to_day(console, day, seed)
+    console.rule("7/9 the demo day's plan")
     plan_demo_day(console, day)
-    console.rule("7/7 a simulated morning: phones over MQTT, GPS evidence, maps")
+    console.rule("8/9 a simulated morning: phones over MQTT, GPS evidence, maps")
     replay_morning(console, day, seed)
+    console.rule("9/9 capacity: the month's map and one buyer's report")
+    capacity_outputs(console, day)
+
+
+DEMO_MONTH_PLAN_SECONDS = 6.0  # each day's planning budget in the month (``sim month``'s default)
+REPORT_BUYER = "plymouth"      # whose capacity report the demo writes
+
+
+def work_month_to_day(console: Console, day: date, seed: int) -> None:
+    """The working days of ``day``'s month before it, as ``bailiwick sim month`` works them."""
+    import sim
+    from cli.sim import month_summary, work_month
+
+    first = day.replace(day=1)
+    days = sum(d < day for d in sim.working_days(first, None))
+    if not days:
+        console.print("the demo day is the month's first working day: nothing to work before it")
+        return
+    started = _time.monotonic()
+    report, declared = work_month(first, seed=seed, plan_seconds=DEMO_MONTH_PLAN_SECONDS, days=days)
+    console.print(month_summary(report, None, declared, _time.monotonic() - started))
+
+
+def capacity_outputs(console: Console, day: date) -> None:
+    """out/capacity_map.html (every buyer, as a regional manager sees it) and REPORT_BUYER's capacity
+    report for ``day``'s month (HTML and XLSX)."""
+    from core.models import Buyer
+    from dashboards import capacity_map_html
+    from regions import (
+        buyer_report,
+        capacity_view,
+        hex_figures,
+        month_period,
+        region_outlines,
+        render,
+    )
+
+    period = month_period(day)
+    with session_scope() as db:
+        view = capacity_view(hex_figures(db, period.first))
+        (OUT / "capacity_map.html").write_text(capacity_map_html(view, region_outlines(db)))
+        console.print(f"wrote {OUT / 'capacity_map.html'}")
+        buyer = db.execute(select(Buyer.id, Buyer.name).where(Buyer.reference == REPORT_BUYER)).one()
+        report = buyer_report(db, period, buyer.id, REPORT_BUYER, buyer.name)
+        for fmt in ("html", "xlsx"):
+            path = OUT / f"capacity_{REPORT_BUYER}_{period.label}.{fmt}"
+            path.write_bytes(render(report, fmt))
+            console.print(f"wrote {path}")
+    flags = report.capacity.flags()
+    console.print(f"{REPORT_BUYER} {period.label}: {len(report.capacity.table)} region lines; "
+                  + (", ".join(f"{f.region} {f.priority_class or 'overall'} index {f.estimate.index:.2f} "
+                               f"[{f.estimate.low:.2f}, {f.estimate.high:.2f}]" for f in flags)
+                     if flags else "nothing flagged"))
 
 
 def plan_demo_day(console: Console, day) -> None:
@@ -92,8 +155,14 @@ def replay_morning(console: Console, day: date, seed: int) -> None:
     most stops) and out/live_map.html (positions as they stood at noon)."""
     import sim
     from dashboards import evidence_map_html, live_map_html
-    from tracking import (IngestConfig, IngestWorker, read_case_place, read_evidence, read_live,
-                          record_day_evidence)
+    from tracking import (
+        IngestConfig,
+        IngestWorker,
+        read_case_place,
+        read_evidence,
+        read_live,
+        record_day_evidence,
+    )
 
     # A share group of its own, so this worker receives every message even while the platform's own
     # workers (group "tracking") take their copy; its session ends with it, queueing nothing afterwards.

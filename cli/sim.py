@@ -162,7 +162,7 @@ def month(
     import time as clock
 
     import sim
-    from cli.sim_month import BadDivert, parse_divert, services, store_declarations
+    from cli.sim_month import BadDivert, parse_divert
     from core import session_scope
 
     if scenario not in sim.SCENARIOS:
@@ -184,6 +184,21 @@ def month(
             except BadDivert as exc:
                 raise _fail(f"--divert: {exc}") from None
     started = clock.monotonic()
+    try:
+        report, declared = work_month(first, seed=seed, plan_seconds=plan_seconds, diversion=diversion, days=days)
+    except sim.MonthAlreadyWorked as exc:
+        typer.echo(f"error: {exc}: reseed the scenario first (`bailiwick seed --scenario {scenario}`)", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(month_summary(report, divert, declared, clock.monotonic() - started))
+
+
+def work_month(first: date, *, seed: int, plan_seconds: float, diversion=None, days: int | None = None):
+    """``sim.run_month`` with a progress bar and the declarations stored: (the month's report, the
+    number of declarations). ``sim month`` and ``demo`` both run it."""
+    import sim
+    from cli.sim_month import services, store_declarations
+    from core import session_scope
+
     worked = sim.working_days(first, days)
     with Progress(TextColumn("{task.description}"), BarColumn(bar_width=30), MofNCompleteColumn(),
                   TimeElapsedColumn()) as bar:
@@ -197,17 +212,12 @@ def month(
                 seen.add(day)
             bar.update(task, description=f"{day}: {step}")
 
-        try:
-            report = sim.run_month(first, seed=seed, services=services(plan_seconds), diversion=diversion,
-                                   limit=days, progress=progress)
-        except sim.MonthAlreadyWorked as exc:
-            typer.echo(f"error: {exc}: reseed the scenario first (`bailiwick seed --scenario {scenario}`)",
-                       err=True)
-            raise typer.Exit(1) from None
+        report = sim.run_month(first, seed=seed, services=services(plan_seconds), diversion=diversion, limit=days,
+                               progress=progress)
         bar.update(task, completed=len(worked))
     with session_scope() as db:
         declared = store_declarations(db, first, report.declarations)
-    typer.echo(month_summary(report, divert, declared, clock.monotonic() - started))
+    return report, declared
 
 
 def month_summary(report, divert: str | None, declared: int, seconds: float) -> str:

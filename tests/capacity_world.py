@@ -33,7 +33,7 @@ from tests.helpers import unique
 def unused_month(db: Session) -> date:
     """A month of the past no earlier world used (no plan, no tracked day in it)."""
     while True:
-        month = date(random.randint(1900, 2005), random.randint(1, 12), 1)
+        month = date(random.randint(2000, 2024), random.randint(1, 12), 1)
         end = (month + timedelta(days=32)).replace(day=1)
         if db.scalar(select(func.count()).select_from(PlanRun).where(PlanRun.day >= month, PlanRun.day < end)) == 0 \
                 and db.scalar(select(func.count()).select_from(TrackedDay)

@@ -9,7 +9,14 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from sqlalchemy import select
 
 from api.checks import check_region, invalid
-from api.deps import DB, OfficeStaffOrBuyer, Principal, audit_buyer_view, require_roles
+from api.deps import (
+    DB,
+    OfficeStaffOrBuyer,
+    Principal,
+    audit_buyer_view,
+    buyer_in_scope,
+    require_roles,
+)
 from api.errors import SIGNED_IN, WITH_BODY, errors
 from api.schemas.capacity import (
     CapacityOut,
@@ -21,12 +28,12 @@ from api.schemas.capacity import (
     TableLineOut,
     WeekOut,
 )
-from core.models import Buyer, Role, Subcontractor
+from api.schemas.common import Month
+from core.models import Role, Subcontractor
 from regions import (
     MEASURES,
     DeclarationError,
     IndexLine,
-    PeriodError,
     capacity_report,
     declarations,
     declare,
@@ -39,26 +46,8 @@ router = APIRouter(prefix="/capacity", tags=["capacity"], responses=errors(*SIGN
 Declarer = Annotated[Principal, Depends(require_roles(Role.subcontractor, Role.admin))]
 DeclarationReader = Annotated[Principal, Depends(require_roles(
     Role.subcontractor, Role.admin, Role.dispatcher, Role.regional_manager))]
-MonthQuery = Annotated[str, Query(description="the month, YYYY-MM")]
+MonthQuery = Annotated[Month, Query(description="the month, YYYY-MM")]
 BuyerQuery = Annotated[str | None, Query(description="a buyer's reference; a buyer may name only itself")]
-
-
-def _period(month: str):
-    try:
-        return month_period(month)
-    except PeriodError as exc:
-        raise invalid(("query", "month"), exc.message, month) from None
-
-
-def _buyer(db: DB, principal: Principal, reference: str | None) -> Buyer | None:
-    """The buyer asked about, or None for every buyer (staff only). A buyer naming another buyer gets
-    the same 404 as a buyer that does not exist."""
-    if reference is None:
-        return db.get(Buyer, principal.buyer_id) if principal.is_buyer else None
-    buyer = db.scalar(select(Buyer).where(Buyer.reference == reference))
-    if buyer is None or (principal.is_buyer and buyer.id != principal.buyer_id):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no buyer {reference!r}")
-    return buyer
 
 
 def _index(i: IndexLine) -> IndexOut:
@@ -90,7 +79,7 @@ def post_declaration(body: DeclarationIn, db: DB, principal: Declarer) -> Declar
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no subcontractor {body.subcontractor!r}")
     check_region(db, body.itl1_cd, ("body", "itl1_cd"))
     try:
-        d = declare(db, subcontractor_id=firm_id, month=_period(body.month).first, itl1_cd=body.itl1_cd,
+        d = declare(db, subcontractor_id=firm_id, month=month_period(body.month).first, itl1_cd=body.itl1_cd,
                     outside_cases=body.outside_cases, outside_agents=body.outside_agents, actor=principal.actor,
                     role=principal.role.value)
     except DeclarationError as exc:
@@ -102,7 +91,7 @@ def post_declaration(body: DeclarationIn, db: DB, principal: Declarer) -> Declar
 def get_declarations(month: MonthQuery, db: DB, principal: DeclarationReader) -> list[DeclarationOut]:
     """The month's declarations: a subcontractor user's own firm's, or every firm's for office staff."""
     firm = principal.subcontractor_id if principal.role == Role.subcontractor else None
-    return [DeclarationOut(**d.__dict__) for d in declarations(db, _period(month).first, subcontractor_id=firm)]
+    return [DeclarationOut(**d.__dict__) for d in declarations(db, month_period(month).first, subcontractor_id=firm)]
 
 
 @router.get("", response_model=CapacityOut, responses=errors(404))
@@ -111,8 +100,8 @@ def get_capacity(month: MonthQuery, db: DB, principal: OfficeStaffOrBuyer, buyer
     subcontractors' whole caseloads and agents, agent time from GPS, and the deprioritisation index
     overall and per priority class, with its bootstrap interval, flags and weekly trend. A buyer sees
     its own lines only (other clients appear only inside the totals); each such view is audited."""
-    period = _period(month)
-    chosen = _buyer(db, principal, buyer)
+    period = month_period(month)
+    chosen = buyer_in_scope(db, principal, buyer)
     report = capacity_report(db, period)
     if chosen is not None:
         report = report.for_buyer(chosen.reference)
@@ -134,11 +123,11 @@ def get_explain(month: MonthQuery, region: Annotated[str, Query(description="an 
                 db: DB, principal: OfficeStaffOrBuyer) -> ExplainOut:
     """The rows one figure of the capacity report was computed from: the cases, agents, visits with
     their dwell and travel, or plan rows; for ``index``, its components."""
-    period = _period(month)
+    period = month_period(month)
     if measure not in MEASURES:
         raise invalid(("query", "measure"), f"unknown measure {measure!r}; one of {', '.join(MEASURES)}", measure)
     check_region(db, region, ("query", "region"))
-    chosen = _buyer(db, principal, buyer)
+    chosen = buyer_in_scope(db, principal, buyer)
     e = explain(db, period, region, chosen.id, chosen.reference, measure)
     audit_buyer_view(db, principal, "view", "capacity.explain",
                      {"month": period.label, "region": region, "measure": measure})

@@ -10,35 +10,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from api.deps import DB, OfficeStaffOrBuyer, Principal, audit_buyer_view
+from api.deps import DB, OfficeStaffOrBuyer, audit_buyer_view, buyer_in_scope
 from api.errors import SIGNED_IN, error, errors
 from api.schemas.common import Month, Text
-from core.models import Buyer
 from dashboards import capacity_map_html
 from regions import capacity_view, hex_figures, region_outlines
 
 router = APIRouter(tags=["regions"], responses=errors(*SIGNED_IN))
-
-
-def _focus(db: Session, principal: Principal, reference: str | None) -> int | None:
-    """The buyer in focus: a buyer's own (``reference`` must be its own, if given); for the office the
-    buyer named, or none."""
-    if principal.is_buyer:
-        own = db.scalar(select(Buyer.reference).where(Buyer.id == principal.buyer_id))
-        if reference is not None and reference != own:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"buyer {reference!r} not found")
-        return principal.buyer_id
-    if reference is None:
-        return None
-    buyer_id = db.scalar(select(Buyer.id).where(Buyer.reference == reference))
-    if buyer_id is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"buyer {reference!r} not found")
-    return buyer_id
 
 
 @router.get("/maps/capacity", response_class=HTMLResponse,
@@ -52,7 +33,8 @@ def get_capacity_map(db: DB, principal: OfficeStaffOrBuyer,
     """The month's capacity on a map of H3 hexagons, coarser or finer with the zoom: open cases,
     evidenced visits, GPS presence in agent-hours, and the hexagons where the buyer's open cases get
     under half the visits its regional rate expects (at least 5 cases); the ITL1 regions outlined."""
-    focus = _focus(db, principal, buyer)
+    chosen = buyer_in_scope(db, principal, buyer)
+    focus = chosen.id if chosen is not None else None
     view = capacity_view(hex_figures(db, month), focus_buyer_id=focus, others_named=not principal.is_buyer)
     audit_buyer_view(db, principal, "capacity.map", f"buyer:{principal.buyer_id}",
                      {"month": f"{month:%Y-%m}", "hexes": len(view.hexes[min(view.hexes)]),

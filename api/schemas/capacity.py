@@ -7,11 +7,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from api.schemas.common import Text
+from api.schemas.common import Month, Text
 
 
 class DeclarationIn(BaseModel):
-    month: Text = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="the month declared, YYYY-MM")
+    month: Month = Field(description="the month declared, YYYY-MM")
     itl1_cd: Text = Field(min_length=3, max_length=3, description="the ITL1 region, e.g. TLK")
     outside_cases: int = Field(ge=0, le=10_000_000, description="open cases of the firm's other clients in "
                                                                "the region during the month")
