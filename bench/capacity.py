@@ -35,14 +35,12 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from common import bench_url, ensure_database
+from common import ensure_scenario, scenario_url
 from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
 
-import geodata
 import sim
-from core import get_settings, load_policies, session_scope
-from core.models import Agent, Case, PlanRun
+from core import session_scope
+from core.models import PlanRun
 from dispatch import plan_and_store
 from regions import Period, capacity_report, declare, month_period, regions_flagged
 
@@ -53,26 +51,6 @@ BENCH_ACTOR = "bench:capacity"
 DEMO_MONTH = "2026-11"
 SEEDS = 3
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def scenario_url(scenario: str) -> str:
-    url = bench_url()
-    if scenario == "national":
-        return url
-    parsed = make_url(url)
-    return parsed.set(database=f"{parsed.database}_{scenario}").render_as_string(hide_password=False)
-
-
-def ensure_seeded(url: str, scenario: str, seed: int = 1, *, force: bool = False) -> None:
-    spec = sim.SCENARIOS[scenario]
-    ensure_database(url)
-    geodata.load_all(get_settings().geodata_dir, url, progress=False)
-    with session_scope(url) as db:
-        load_policies(db, actor=BENCH_ACTOR)
-        counts = (db.scalar(select(func.count()).select_from(Agent)), db.scalar(select(func.count()).select_from(Case)))
-    if force or counts != (spec.agents, spec.cases):
-        print(f"seeding {scenario} (seed {seed}) into {make_url(url).database} …", flush=True)
-        sim.seed_scenario(scenario, seed=seed, progress=False, url=url)
 
 
 # --- the national month ------------------------------------------------------------------------------
@@ -180,7 +158,7 @@ def ensure_national_month(url: str) -> None:
 
 
 def speed(url: str) -> tuple[float, int]:
-    ensure_seeded(url, "national")
+    ensure_scenario(url, "national", actor=BENCH_ACTOR)
     ensure_national_month(url)
     started = time.monotonic()
     with session_scope(url) as db:
@@ -209,7 +187,7 @@ def detection(seeds: int) -> tuple[float, float]:
     url = scenario_url("demo")
     true_pos = flags = planted = 0
     for seed in range(1, seeds + 1):
-        ensure_seeded(url, "demo", seed, force=True)
+        ensure_scenario(url, "demo", seed=seed, force=True, actor=BENCH_ACTOR)
         target = random.Random(seed).choice(_targets(url))
         divert = ":".join(target)
         print(f"seed {seed}: sim month {DEMO_MONTH} --divert {divert} …", flush=True)

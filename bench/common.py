@@ -1,4 +1,5 @@
-"""What every bench script needs: its own scratch database (never ``bailiwick``), migrated.
+"""What every bench script needs: its own scratch database (never ``bailiwick``), migrated, and a
+scenario seeded into it.
 
 Bench scripts run as ``python bench/NAME.py``, so this module is imported as ``common``."""
 from __future__ import annotations
@@ -9,7 +10,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from core import get_settings, libpq_dsn, upgrade_schema
+from core import get_settings, libpq_dsn, load_policies, session_scope, upgrade_schema
 
 
 def bench_url() -> str:
@@ -32,3 +33,34 @@ def ensure_database(url: str) -> None:
     with psycopg.connect(libpq_dsn(url), autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
     upgrade_schema(url)
+
+
+def scenario_url(scenario: str) -> str:
+    """The scratch database of a scenario: the bench database for ``national``, the same name with
+    ``_<scenario>`` appended for the others."""
+    url = bench_url()
+    if scenario == "national":
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{scenario}").render_as_string(hide_password=False)
+
+
+def ensure_scenario(url: str, scenario: str, *, seed: int = 1, force: bool = False, actor: str = "bench") -> None:
+    """The database created and migrated, with the reference geography and the shipped policies, and
+    seeded with ``scenario`` (``seed``) unless it already holds that scenario's agent and case counts
+    (always, with ``force``). Seeding is not a measured part of any bench."""
+    from sqlalchemy import func, select
+
+    import geodata
+    import sim
+    from core.models import Agent, Case
+
+    spec = sim.SCENARIOS[scenario]
+    ensure_database(url)
+    geodata.load_all(get_settings().geodata_dir, url, progress=False)  # skips unchanged files
+    with session_scope(url) as db:
+        load_policies(db, actor=actor)
+        counts = (db.scalar(select(func.count()).select_from(Agent)), db.scalar(select(func.count()).select_from(Case)))
+    if force or counts != (spec.agents, spec.cases):
+        print(f"seeding {scenario} (seed {seed}) into {make_url(url).database} …", flush=True)
+        print(sim.seed_scenario(scenario, seed=seed, progress=False, url=url).describe(), flush=True)

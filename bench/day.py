@@ -39,20 +39,14 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from common import bench_url, ensure_database
-from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
+from common import ensure_scenario, scenario_url
 
-import geodata
 import sim
 from core import (
-    get_settings,
     load_case_facts,
-    load_policies,
     session_scope,
     visit_history,
 )
-from core.models import Agent, Case
 from dispatch import (
     BngMatrixProvider,
     Plan,
@@ -93,27 +87,6 @@ class DayResult:
     repaired: int
     plan_limit_s: float
     plan_overrun_s: float
-
-
-def scenario_url(scenario: str) -> str:
-    url = bench_url()
-    if scenario == "national":
-        return url
-    parsed = make_url(url)
-    return parsed.set(database=f"{parsed.database}_{scenario}").render_as_string(hide_password=False)
-
-
-def ensure_seeded(url: str, scenario: str) -> None:
-    spec = sim.SCENARIOS[scenario]
-    ensure_database(url)
-    geodata.load_all(get_settings().geodata_dir, url, progress=False)  # skips unchanged files
-    with session_scope(url) as db:
-        load_policies(db, actor="bench:day")
-        agents = db.scalar(select(func.count()).select_from(Agent))
-        cases = db.scalar(select(func.count()).select_from(Case))
-    if (agents, cases) != (spec.agents, spec.cases):
-        print(f"seeding {scenario} into {make_url(url).database} …", flush=True)
-        print(sim.seed_scenario(scenario, seed=SEED, progress=False, url=url).describe(), flush=True)
 
 
 def travel_seconds(matrix: BngMatrixProvider):
@@ -194,7 +167,7 @@ def main() -> None:
     fields: list[str] = []
     for scenario in scenarios:
         url = scenario_url(scenario)
-        ensure_seeded(url, scenario)
+        ensure_scenario(url, scenario, seed=SEED, actor="bench:day")
         result, tasks, shifts = plan_and_validate(scenario, url, args.workers)
         report(scenario, result)
         results[scenario] = result

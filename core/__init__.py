@@ -42,7 +42,7 @@ from core.devices import (
     list_devices,
     write_broker_files,
 )
-from core.errors import DomainError, NotFound
+from core.errors import DomainError, FieldError, NotFound
 from core.geofence import GEOFENCE_RADIUS_M, geofence_name, owntracks_cmd_topic
 from core.ledger import (
     CancelReason,
@@ -126,7 +126,7 @@ from core.vrm import InvalidVRM, normalise_vrm
 __all__ = [
     "CLASS_FLOORS", "COMPETING_REASONS", "GEOFENCE_RADIUS_M", "LONDON", "OPTIONAL_SKILLS", "POLICY_DIR", "PROJECT_ROOT", "WEEKDAYS", "AddressIn", "BadUpload",
     "BatchHandler", "BatchWorker", "BatchWorkerConfig", "CancelReason", "CaseFacts", "CaseSearch", "DatabaseHandler", "DebtorIn",
-    "DeviceError", "DeviceRegistry", "DeviceRow", "DomainError", "InvalidVRM", "LedgerLine", "Message",
+    "DeviceError", "DeviceRegistry", "DeviceRow", "DomainError", "FieldError", "InvalidVRM", "LedgerLine", "Message",
     "Nearby", "NotFound", "PlacementIn", "PolicyError", "PriorityClass", "PublishError", "Settings", "StageDue", "TimeWindow", "TooManyRows", "Transition",
     "UserError", "VehicleIn", "VisitFact", "VisitPolicy", "VisitReport", "add_device", "agents_near", "agents_near_many", "apply_transition", "authenticate",
     "broker_address", "cancel_fees", "case_detail", "case_history", "case_in_scope", "case_visits",

@@ -36,6 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.audit import record_audit
+from core.errors import FieldError
 from core.models import Agent, Device, DeviceKind, Van
 from core.mqtt import broker_address
 from core.security import hash_device_secret
@@ -49,13 +50,8 @@ SERVICE_USER = "bailiwick"  # the service username when BAILIWICK_MQTT_URL carri
 SERVICE_SECRET_FILE = "mqtt_service_secret"
 
 
-class DeviceError(ValueError):
+class DeviceError(FieldError):
     """A device cannot be registered as asked; ``field`` names the offending input."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -16,3 +16,13 @@ class DomainError(Exception):
 class NotFound(LookupError):
     """The thing asked for does not exist (or is outside the caller's scope: the API answers 404
     either way so existence does not leak)."""
+
+
+class FieldError(ValueError):
+    """An input that cannot be taken as given; ``field`` names it, so that the CLI and the API (a 422)
+    can say which one. Each kind of input has its own subclass (``UserError``, ``DeviceError`` …)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message

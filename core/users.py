@@ -8,19 +8,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.audit import record_audit
+from core.errors import FieldError
 from core.models import Agent, Buyer, Role, Subcontractor, User
 from core.security import hash_password, verify_password
 
 MIN_PASSWORD_LENGTH = 8
 
 
-class UserError(ValueError):
+class UserError(FieldError):
     """A user cannot be created as asked; ``field`` names the offending input."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 def create_user(db: Session, *, username: str, password: str, role: str, actor: str,
@@ -41,25 +37,8 @@ def create_user(db: Session, *, username: str, password: str, role: str, actor: 
     if db.scalar(select(User.id).where(User.username == username)) is not None:
         raise UserError("username", f"{username!r} already exists")
 
-    buyer_id = None
-    if role == Role.buyer:
-        if not buyer_reference:
-            raise UserError("buyer", "a buyer user needs the buyer reference it works for")
-        buyer_id = db.scalar(select(Buyer.id).where(Buyer.reference == buyer_reference))
-        if buyer_id is None:
-            raise UserError("buyer", f"no buyer with reference {buyer_reference!r}")
-    elif buyer_reference:
-        raise UserError("buyer", f"only buyer users are bound to a buyer, not {role} users")
-
-    subcontractor_id = None
-    if role == Role.subcontractor:
-        if not subcontractor_reference:
-            raise UserError("subcontractor", "a subcontractor user needs the subcontractor reference it works for")
-        subcontractor_id = db.scalar(select(Subcontractor.id).where(Subcontractor.reference == subcontractor_reference))
-        if subcontractor_id is None:
-            raise UserError("subcontractor", f"no subcontractor with reference {subcontractor_reference!r}")
-    elif subcontractor_reference:
-        raise UserError("subcontractor", f"only subcontractor users are bound to a subcontractor, not {role} users")
+    buyer_id = _scope(db, role, Role.buyer, Buyer, buyer_reference)
+    subcontractor_id = _scope(db, role, Role.subcontractor, Subcontractor, subcontractor_reference)
 
     agent_id = None
     if agent_reference:
@@ -75,6 +54,23 @@ def create_user(db: Session, *, username: str, password: str, role: str, actor: 
                  data={"username": username, "role": role, "buyer_id": buyer_id,
                        "subcontractor_id": subcontractor_id, "agent_id": agent_id})
     return user
+
+
+def _scope(db: Session, role: str, scoped: Role, model: type[Buyer | Subcontractor],
+           reference: str | None) -> int | None:
+    """The id of the buyer or firm a ``scoped`` user is bound to (required for that role, refused for
+    any other)."""
+    field = scoped.value
+    if role != scoped:
+        if reference:
+            raise UserError(field, f"only {field} users are bound to a {field}, not {role} users")
+        return None
+    if not reference:
+        raise UserError(field, f"a {field} user needs the {field} reference it works for")
+    found = db.scalar(select(model.id).where(model.reference == reference))
+    if found is None:
+        raise UserError(field, f"no {field} with reference {reference!r}")
+    return found
 
 
 def authenticate(db: Session, username: str, password: str) -> User | None:

@@ -11,17 +11,12 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import record_audit
+from core import FieldError, record_audit
 from core.models import CapacityDeclaration, Itl1Region, Subcontractor
 
 
-class DeclarationError(ValueError):
+class DeclarationError(FieldError):
     """A declaration cannot be stored as given; ``field`` names the offending input."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)

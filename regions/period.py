@@ -6,18 +6,13 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from core import LONDON
+from core import LONDON, FieldError
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
-class PeriodError(ValueError):
+class PeriodError(FieldError):
     """A month that is not ``YYYY-MM``; ``field`` is the parameter it came from."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)
