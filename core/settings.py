@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     # interval is below this [000 §1.8, §2.94]: the share of agent time is clearly under the share of
     # the competing caseload.
     capacity_threshold: float = Field(default=0.9, gt=0, le=1)
+    # A stop at no case address is other clients' work when it lasts from this … (a halt in traffic is
+    # shorter than any knock at a door) …
+    capacity_min_work_s: float = Field(default=120.0, ge=0)
+    # … to this (seconds): a longer one is a break, nobody's time.
+    capacity_break_s: float = Field(default=1200.0, gt=0)
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:

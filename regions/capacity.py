@@ -113,7 +113,8 @@ class WeekLine:
 class CapacityReport:
     period: Period
     threshold: float
-    break_s: float
+    min_work_s: float  # unmatched stops from this long …
+    break_s: float     # … to this long are other clients' work; the rest is idle
     regions: dict[str, str]                       # ITL1 code → name, all twelve
     buyers: dict[str, str]                        # reference → name
     table: list[TableLine] = field(default_factory=list)
@@ -143,10 +144,12 @@ def capacity_report(db: Session, month: str | date | Period, *, threshold: float
     """Every figure of the capacity report for ``month`` (``YYYY-MM``, a date in it, or a ``Period``),
     for every buyer (``CapacityReport.for_buyer`` cuts it down). Runs in the caller's transaction."""
     period = month if isinstance(month, Period) else month_period(month)
-    threshold = get_settings().capacity_threshold if threshold is None else threshold
-    break_s = materialise(db, period)
+    settings = get_settings()
+    threshold = settings.capacity_threshold if threshold is None else threshold
+    materialise(db, period, min_work_s=settings.capacity_min_work_s, break_s=settings.capacity_break_s)
     names = _names(db)
-    report = CapacityReport(period, threshold, break_s, names["region"], names["buyer_name"])
+    report = CapacityReport(period, threshold, settings.capacity_min_work_s, settings.capacity_break_s,
+                            names["region"], names["buyer_name"])
     time_rows = _time_rows(db)
     competing = _competing(db)
     declared = _declarations(db, period)

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from core import get_settings
+
 from regions.capacity import capacity_report
 from regions.month_sql import OPEN_DURING
 from regions.period import Period
@@ -85,7 +87,8 @@ def explain(db: Session, period: Period, region: str, buyer_id: int, buyer: str,
                 {"component": "flagged", "value": line.flagged},
                 {"component": "threshold", "value": report.threshold}]
         return Explanation(measure, region, buyer, e.index, "share_of_time / share_of_caseload", rows)
-    materialise(db, period)
+    settings = get_settings()
+    materialise(db, period, min_work_s=settings.capacity_min_work_s, break_s=settings.capacity_break_s)
     sql, formula = _QUERIES[measure]
     result = db.execute(text(sql), params(period) | {"region": region, "buyer_id": buyer_id, "limit": MAX_ROWS + 1})
     rows = [dict(r._mapping) for r in result]

@@ -9,14 +9,14 @@ whole-country run covers every region no later run has re-planned), as ``dispatc
 per case and day: a case-day. Its class is the priority class the task had that day
 (``core.priority_class_sql``).
 
-``ATTRIBUTED`` — agent time from GPS: every stop of every agent-day (``visit_evidence`` rows matched to
-a case, ``unmatched_stop`` rows matched to none) with the travel that led to it (its arrival minus the
-latest departure of an earlier stop that day, or minus the day's first fix from ``tracked_day`` for
-the first stop). A visit's seconds are its dwell plus that travel, split evenly between cases whose
-evidence shares one stop (a door with several warrants). An unmatched stop is other clients' work
-(the subcontractor's work off the platform, which GPS sees only as stops at no case address) unless
-it lasts longer than ``:break_s``, the longest a visit in the period lasts bar a few (the 95th
-percentile of evidenced dwell): then it is a break (lunch) and, with its travel, no client's time.
+``ATTRIBUTED`` — agent time from GPS, over every agent-day's stops: ``visit_evidence`` rows (matched to a
+case) and ``unmatched_stop`` rows (matched to none). The work stops are the visits, and the unmatched
+stops that last as long as a knock at a door does (at least ``:min_work_s``, less than ``:break_s``):
+the subcontractor's work for its other clients, which GPS sees only as stops at no case address. The
+other unmatched stops are idle: a halt in traffic, or a break (lunch). A work stop's seconds are its
+dwell plus the travel that led to it: the time since the previous work stop's departure (or the day's
+first fix, ``tracked_day``) less the idle stops in between, which are nobody's time. A visit's seconds
+are split evenly between the cases whose evidence shares one stop (a door with several warrants).
 Visit time is in the region of the case's address; other clients' time in the agent's home region.
 """
 from __future__ import annotations
@@ -61,20 +61,29 @@ evidence AS (
 ),
 stops AS (
     SELECT agent_id, day, arrival, max(departure) AS departure, array_agg(id) AS evidence_ids,
-           count(*) AS cases
+           count(*) AS cases, 'visit' AS kind
     FROM evidence GROUP BY agent_id, day, arrival
     UNION ALL
-    SELECT u.agent_id, (u.arrival AT TIME ZONE 'Europe/London')::date, u.arrival, u.departure, NULL, 0
+    SELECT u.agent_id, (u.arrival AT TIME ZONE 'Europe/London')::date, u.arrival, u.departure, NULL, 0,
+           CASE WHEN u.departure - u.arrival >= make_interval(secs => :min_work_s)
+                 AND u.departure - u.arrival < make_interval(secs => :break_s) THEN 'work' ELSE 'idle' END
     FROM unmatched_stop u WHERE u.arrival >= :t0 AND u.arrival < :t1
 ),
+idled AS (
+    SELECT s.*, extract(epoch FROM s.departure - s.arrival)::float8 AS dwell_s,
+           coalesce(sum(CASE WHEN s.kind = 'idle' THEN extract(epoch FROM s.departure - s.arrival) END)
+               OVER (PARTITION BY s.agent_id, s.day ORDER BY s.arrival, s.departure
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)::float8 AS idle_before
+    FROM stops s
+),
 timed AS (
-    SELECT s.agent_id, s.day, s.arrival, s.departure, s.evidence_ids, s.cases,
-           extract(epoch FROM s.departure - s.arrival)::float8 AS dwell_s,
-           greatest(0, extract(epoch FROM s.arrival - coalesce(
-               max(s.departure) OVER (PARTITION BY s.agent_id, s.day ORDER BY s.arrival, s.departure
-                                      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
-               least(t.first_fix_at, s.arrival), s.arrival)))::float8 AS travel_s
-    FROM stops s LEFT JOIN tracked_day t ON t.agent_id = s.agent_id AND t.day = s.day
+    SELECT i.agent_id, i.day, i.arrival, i.departure, i.evidence_ids, i.cases, i.dwell_s,
+           greatest(0, extract(epoch FROM i.arrival - coalesce(
+               lag(i.departure) OVER w, least(t.first_fix_at, i.arrival), i.arrival))
+               - (i.idle_before - coalesce(lag(i.idle_before) OVER w, 0)))::float8 AS travel_s
+    FROM idled i LEFT JOIN tracked_day t ON t.agent_id = i.agent_id AND t.day = i.day
+    WHERE i.kind <> 'idle'
+    WINDOW w AS (PARTITION BY i.agent_id, i.day ORDER BY i.arrival, i.departure)
 ),
 attributed AS (
     SELECT t.agent_id, t.day, a.itl1_cd AS region, ag.subcontractor_id, c.buyer_id, e.case_id, e.id AS evidence_id,
@@ -92,14 +101,8 @@ attributed AS (
     SELECT t.agent_id, t.day, ag.itl1_cd, ag.subcontractor_id, NULL, NULL, NULL, NULL, t.dwell_s, t.travel_s,
            t.dwell_s + t.travel_s, t.arrival, t.departure
     FROM timed t JOIN agent ag ON ag.id = t.agent_id
-    WHERE t.evidence_ids IS NULL AND t.dwell_s <= :break_s AND ag.itl1_cd IS NOT NULL
+    WHERE t.evidence_ids IS NULL AND ag.itl1_cd IS NOT NULL
 )"""
-
-# The longest a visit lasts bar a few: unmatched stops longer than this are breaks.
-BREAK_S = """
-SELECT coalesce(percentile_cont(0.95) WITHIN GROUP (ORDER BY dwell_s), 1800)
-FROM visit_evidence WHERE arrival >= :t0 AND arrival < :t1"""
-
 
 def params(period: Period) -> dict:
     """The bind parameters of the CTEs for ``period``, and of ``month_sql.OPEN_DURING``."""
@@ -107,17 +110,14 @@ def params(period: Period) -> dict:
             "lo": period.utc_start, "next_first": period.end, "competing": sorted(COMPETING_REASONS)}
 
 
-def materialise(db: Session, period: Period) -> float:
+def materialise(db: Session, period: Period, *, min_work_s: float, break_s: float) -> None:
     """``current_plan`` and ``attributed`` of ``period`` as temporary tables of the caller's transaction
-    (dropped at its end), so that every figure of a report reads them once; returns the break limit
-    (seconds) that was applied."""
+    (dropped at its end), so that every figure of a report reads them once."""
     p = params(period)
-    break_s = float(db.execute(text(BREAK_S), p).scalar_one())
     for table in ("current_plan", "attributed"):
         db.execute(text(f"DROP TABLE IF EXISTS pg_temp.{table}"))
     db.execute(text(f"CREATE TEMP TABLE current_plan ON COMMIT DROP AS WITH {CURRENT_PLAN} SELECT * FROM current_plan"), p)
     db.execute(text(f"CREATE TEMP TABLE attributed ON COMMIT DROP AS WITH {ATTRIBUTED} SELECT * FROM attributed"),
-               p | {"break_s": break_s})
+               p | {"min_work_s": min_work_s, "break_s": break_s})
     for table in ("current_plan", "attributed"):
         db.execute(text(f"ANALYZE {table}"))
-    return break_s

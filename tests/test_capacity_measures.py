@@ -16,18 +16,19 @@ def world(db):
 
 
 def _small(world: CapacityWorld):
-    """One day in TLK: agent X visits A's case a1 (first fix 09:00, there 09:30-09:40: 1,800 s of travel
-    and 600 s of dwell); agent Y visits B's b1 (09:00, 09:10-09:20: 600 + 600), then stops at no case
-    address (10:00-10:05: 2,400 + 300 of other clients' work) and lunches (12:00-12:40, longer than any
-    visit: a break). The plan served a1 and b1 (urgent), dropped A's a2 for capacity (due) and B's b2
-    out of reach (not competing). The firm declares 1 outside case in TLK."""
+    """One day in TLK: agent X halts for a minute in traffic (09:10-09:11, shorter than a knock: idle) and
+    visits A's case a1 (first fix 09:00, there 09:30-09:40: 1,800 s since the first fix less the 60 s
+    halt is 1,740 s of travel, and 600 s of dwell); agent Y visits B's b1 (09:00, 09:10-09:20: 600 +
+    600), then stops at no case address (10:00-10:05: 2,400 + 300 of other clients' work) and lunches
+    (12:00-12:40, 20 minutes or more: a break). The plan served a1 and b1 (urgent), dropped A's a2 for
+    capacity (due) and B's b2 out of reach (not competing). The firm declares 1 outside case in TLK."""
     db = world.db
     a, b, firm = world.buyer(), world.buyer(), world.firm()
     x, y = world.agent(firm), world.agent(firm)
     a1, a2, b1, b2 = world.case(a, firm), world.case(a, firm), world.case(b, firm), world.case(b, firm)
     d = world.day(4)
     world.plan(d, served=[(a1, x, 95), (b1, y, 95)], dropped=[(a2, "capacity", 60), (b2, "out of reach: x", 60)])
-    world.agent_day(x, d, 9.0, [(a1, 9.5, 9 + 40 / 60)])
+    world.agent_day(x, d, 9.0, [(None, 9 + 10 / 60, 9 + 11 / 60), (a1, 9.5, 9 + 40 / 60)])
     world.agent_day(y, d, 9.0, [(b1, 9 + 10 / 60, 9 + 20 / 60), (None, 10.0, 10 + 5 / 60), (None, 12.0, 12 + 40 / 60)])
     declare(db, subcontractor_id=firm.id, month=world.month, itl1_cd="TLK", outside_cases=1, outside_agents=2,
             actor="test")
@@ -37,27 +38,27 @@ def _small(world: CapacityWorld):
 def test_agent_time_shares_and_index_by_hand(world):
     a, b, firm, _, _ = _small(world)
     report = capacity_report(world.db, world.month)
-    assert report.break_s == pytest.approx(600)  # the 95th percentile of the two 600 s visits
+    assert (report.min_work_s, report.break_s) == (120, 1200)  # the defaults
 
-    # Time: A 2,400 s, B 1,200 s, other clients 2,700 s (the lunch is a break) = 6,300 s.
+    # Time: A 2,340 s, B 1,200 s, other clients 2,700 s (the halt and the lunch are idle) = 6,240 s.
     # Caseload (case-days, all in one 10 km square, so equally weighted): A 2 (a1 served, a2 dropped
     # for capacity), B 1 (b1; b2 was out of reach), other clients 1 (declared) -> 1/2, 1/4, 1/4.
     ia = report.index("TLK", a.reference)
     ib = report.index("TLK", b.reference)
-    assert ia.seconds == pytest.approx(2400) and ib.seconds == pytest.approx(1200)
+    assert ia.seconds == pytest.approx(2340) and ib.seconds == pytest.approx(1200)
     assert ia.case_days == 2 and ib.case_days == 1
-    assert ia.estimate.share_of_time == pytest.approx(2400 / 6300)
+    assert ia.estimate.share_of_time == pytest.approx(2340 / 6240)
     assert ia.estimate.share_of_caseload == pytest.approx(0.5)
-    assert ia.estimate.index == pytest.approx((2400 / 6300) / 0.5)
-    assert ib.estimate.index == pytest.approx((1200 / 6300) / 0.25)
+    assert ia.estimate.index == pytest.approx((2340 / 6240) / 0.5)
+    assert ib.estimate.index == pytest.approx((1200 / 6240) / 0.25)
     # The subcontractor's own line in the region carries the same figures.
     assert report.index("TLK", a.reference, subcontractor=firm.reference).estimate.index == pytest.approx(ia.estimate.index)
 
-    # Per class: urgent holds a1 and b1 only (1 case-day each), 2,400 s against 1,200 s.
+    # Per class: urgent holds a1 and b1 only (1 case-day each), 2,340 s against 1,200 s.
     ua = report.index("TLK", a.reference, priority_class="urgent")
     ub = report.index("TLK", b.reference, priority_class="urgent")
-    assert ua.estimate.index == pytest.approx((2400 / 3600) / 0.5)
-    assert ub.estimate.index == pytest.approx((1200 / 3600) / 0.5)
+    assert ua.estimate.index == pytest.approx((2340 / 3540) / 0.5)
+    assert ub.estimate.index == pytest.approx((1200 / 3540) / 0.5)
     # Due holds only a2, which nobody visited: no agent time in the class, so no index.
     assert report.index("TLK", a.reference, priority_class="due") is None
 
@@ -74,12 +75,12 @@ def test_the_table_of_000_1_8(world):
     assert (line.region, line.subcontractor) == ("TLK", firm.reference)
     assert line.cases_open == 2 and line.cases_placed == 0  # received before the month
     assert line.agents_allocated == 1  # x, planned and evidenced on a1
-    assert line.agent_time_s == pytest.approx(2400)
+    assert line.agent_time_s == pytest.approx(2340)
     sub = next(s for s in report.subcontractors if s.subcontractor == firm.reference)
     assert (sub.platform_cases_open, sub.outside_cases, sub.total_caseload) == (4, 1, 5)
     assert (sub.platform_agents, sub.outside_agents) == (2, 2)
     assert sub.tracked_s == 2 * 8 * 3600
-    assert sub.client_work_s == pytest.approx(6300) and sub.outside_work_s == pytest.approx(2700)
+    assert sub.client_work_s == pytest.approx(6240) and sub.outside_work_s == pytest.approx(2700)
     assert line.share_of_business == pytest.approx(2 / 5)
     # A buyer's view keeps only its own lines.
     mine = report.for_buyer(a.reference)

@@ -107,7 +107,8 @@ def get_capacity(month: MonthQuery, db: DB, principal: OfficeStaffOrBuyer, buyer
         report = report.for_buyer(chosen.reference)
     audit_buyer_view(db, principal, "view", "capacity", {"month": period.label})
     return CapacityOut(
-        month=period.label, threshold=report.threshold, break_s=report.break_s, regions=report.regions,
+        month=period.label, threshold=report.threshold, min_work_s=report.min_work_s,
+        break_s=report.break_s, regions=report.regions,
         buyers=sorted(report.buyers),
         table=[TableLineOut(**t.__dict__) for t in report.table],
         subcontractors=[SubcontractorLineOut(**s.__dict__, total_caseload=s.total_caseload,

@@ -82,7 +82,8 @@ class WeekOut(BaseModel):
 class CapacityOut(BaseModel):
     month: str
     threshold: float
-    break_s: float = Field(description="unmatched stops longer than this are breaks, not other clients' work")
+    min_work_s: float = Field(description="stops at no case address from this long …")
+    break_s: float = Field(description="… to this long (seconds) count as other clients' work; the rest is idle")
     regions: dict[str, str]
     buyers: list[str]
     table: list[TableLineOut]
