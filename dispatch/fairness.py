@@ -17,17 +17,19 @@ over the (region, class) groups of ``class_shares``:
 
 1. ``fair_shares``: inside one sub-problem, the better-served buyers are capped and the worst-served
    is offered all its visits again.
-2. ``favour``: across a region's sub-problems, the visits the under-served buyers need
-   (``under_served``) are offered first (urgent) and the other visits second (demoted below urgent),
-   so agents whose own area is full of other buyers' cases go to the under-served buyer's.
+2. ``favour``: across a region's sub-problems, the urgent visits the under-served buyers need
+   (``under_served``, ``favourable``) are offered first (urgent) and the other visits second (demoted
+   below urgent), so agents whose own area is full of other buyers' cases go to the under-served
+   buyer's.
    ``out_of_reach`` first takes out of the count the visits no agent on shift could make even with
    nothing else to do: they are not capacity given to another buyer.
 3. ``trim``: where a class is still below the bar, visits are cut one by one from the buyers served
-   above their share (the class's served visits down to its lowest buyer's rate ÷ ``FAIR_TARGET``, ``_keep``):
-   lowest priority first, then the visit whose removal saves the most time. A trimmed visit is
-   dropped with reason ``FAIR_SHARE``. Dispatchers' pins are never trimmed, nor counted. A trim that
-   would keep less than ``TRIM_KEEP`` of the class's visits, or that rounding would leave below the
-   target, is not made: the class then stays below it, and ``fairness_by_class`` says so.
+   above their share (the class's served visits down to its lowest buyer's rate ÷ ``FAIR_TARGET``,
+   ``_keep``): lowest priority first, then the visit whose removal saves the most time. A trimmed
+   visit is dropped with reason ``FAIR_SHARE``. Dispatchers' pins are never trimmed, nor counted. A
+   class with too few served visits to share out at the target (rounding) keeps none. A trim that
+   would leave the region less than ``TRIM_KEEP`` of its planned visits is not made: the class then
+   stays below the target, and ``fairness_by_class`` says so.
    Removing a stop never makes a route late (travel times obey the triangle inequality; the rest of
    the route keeps its times and may wait), so a trimmed plan is as valid as the plan it came from.
 
@@ -38,7 +40,7 @@ Where a class cannot be balanced the drop reasons say why, and the measure leave
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TypeVar
@@ -55,7 +57,7 @@ from dispatch.split import able_agents
 __all__ = [
     "COMPETING_REASONS", "FAIR_SHARE", "FAIR_TARGET", "NO_FEASIBLE_PLAN", "NO_PLAN_FOUND", "OUT_OF_REACH",
     "SOLVER_FAIR_ENOUGH", "class_fairness", "class_shares", "fair_shares", "fairness_by_class",
-    "fairness_by_region", "favour", "out_of_reach", "region_fairness",
+    "fairness_by_region", "favour", "favourable", "out_of_reach", "region_fairness",
     "served_shares", "trim", "under_served",
 ]
 
@@ -231,7 +233,8 @@ def _need(competing: int, served: int, class_competing: int, class_served: int) 
     """How many more of a buyer's ``competing`` visits must be served for its share ratio to reach
     ``FAIR_TARGET``, the class's other buyers served as they are: the least n with
     (served + n) ÷ competing ≥ FAIR_TARGET × (class_served + n) ÷ class_competing, at most all of them."""
-    n = (FAIR_TARGET * class_served * competing / class_competing - served) / (1 - FAIR_TARGET * competing / class_competing)
+    share = competing / class_competing  # of the class's competing visits
+    n = (FAIR_TARGET * class_served * share - served) / (1 - FAIR_TARGET * share)
     return min(competing - served, math.ceil(n - 1e-9))
 
 
@@ -310,23 +313,37 @@ def _keep(buyers: Mapping[str, tuple[int, int]]) -> dict[str, int]:
     return keep
 
 
+def favourable(under: Mapping[Group, dict[str, int]]) -> dict[Group, dict[str, int]]:
+    """The part of ``under_served``'s answer that ``favour`` can act on: the urgent classes. The solver
+    serves urgent visits before any other, so a favoured urgent visit (the others demoted below urgent)
+    is served first; a visit of a lower class cannot be put first without passing visits of a higher
+    one, so those classes are left to the solver's own quotas and to ``trim``."""
+    return {key: needs for key, needs in under.items() if key[1] is PriorityClass.urgent}
+
+
 def trim(plan: Plan, tasks: Sequence[VisitTask], matrix: MatrixProvider) -> Plan:
     """``plan`` with the visits of buyers served above their share cut until every region's every
     priority class is at ``FAIR_TARGET`` by ``fairness_by_class`` (module docstring, step 3). Classes
     already fair are untouched; pins are never cut (nor counted)."""
     by_case = {t.case_id: t for t in tasks}
+    region_served = Counter(by_case[v.case_id].region for r in plan.routes for v in r.visits)
+    left = Counter(region_served)  # what each region keeps after the trims decided so far
     over: dict[tuple[Group, str], int] = {}  # ((region, class), buyer) → visits to cut
     for key, buyers in class_shares(plan, tasks).items():
         ratio = _share_ratio(buyers)
         if ratio is None or ratio >= FAIR_TARGET:
             continue
         keep = _keep(buyers)
-        served = sum(s for _, s in buyers.values())
-        # Not made when it would empty the class, or when rounding leaves it unfair anyway (a buyer
-        # with one visit cut to none): the plan then stays as unfair as it is.
-        if sum(keep.values()) < TRIM_KEEP * served or \
-                (_share_ratio({b: (e, keep[b]) for b, (e, _) in buyers.items()}) or 0.0) < FAIR_TARGET:
+        # Too few visits to share out at the target (one buyer's single visit against another's
+        # none): none is kept. The class then no longer counts, and no buyer is served above another.
+        if (_share_ratio({b: (e, keep[b]) for b, (e, _) in buyers.items()}) or 1.0) < FAIR_TARGET:
+            keep = dict.fromkeys(buyers, 0)
+        cut = sum(s for _, s in buyers.values()) - sum(keep.values())
+        # Not made when the region would keep less than TRIM_KEEP of its day: the class then stays as
+        # unfair as it is.
+        if left[key[0]] - cut < TRIM_KEEP * region_served[key[0]]:
             continue
+        left[key[0]] -= cut
         over.update({(key, b): s - keep[b] for b, (_, s) in buyers.items() if s > keep[b]})
     if not over:
         return plan

@@ -34,10 +34,11 @@
    West: Plymouth's cases in the city, the national buyer's across Cornwall and Somerset). As soon as
    the last cluster of a region is planned, if a class of the region is below ``FAIR_TARGET``
    (``dispatch.fairness.under_served``): the drops no agent could make even alone are labelled out of
-   reach (not capacity given to another buyer); the under-served buyers' unplanned visits of that
-   class go to the cluster of the nearest agent who may make them, and every cluster receiving visits
-   they need is solved again with those visits urgent and the rest demoted below urgent
-   (``_favoured_parts``).
+   reach (not capacity given to another buyer); if the urgent class is below it, the under-served
+   buyers' unplanned urgent visits go to the cluster of the nearest agent who may make them, and every
+   cluster receiving visits they need is solved again with those visits urgent and the rest demoted
+   below urgent (``_favoured_parts``; the lower classes are left to the trim,
+   ``dispatch.fairness.favourable``).
 6. Trim (``dispatch.fairness.trim``): both the region's first plan and the one with the round's clusters are
    cut to ``FAIR_TARGET`` class by class (visits of buyers above their share dropped as ``fair
    share``), and each region keeps the one whose every class is fair, or else the one that serves
@@ -67,7 +68,8 @@ from datetime import date
 
 from dispatch.fairness import (
     COMPETING_REASONS, FAIR_SHARE, FAIR_TARGET, NO_PLAN_FOUND, OUT_OF_REACH, Group, class_fairness, class_of,
-    fair_shares, fairness_by_class, fairness_by_region, favour, out_of_reach, served_shares, trim, under_served,
+    fair_shares, fairness_by_class, fairness_by_region, favour, favourable, out_of_reach, served_shares, trim,
+    under_served,
 )
 from dispatch.matrix import MatrixProvider, PlanarMatrixProvider
 from dispatch.model import Dropped, Plan, Shift, VisitTask
@@ -279,8 +281,9 @@ class _FairnessRound:
             self.first[region] = base = _unreachable_out(base, self.by_region[region], self.shifts, self.matrix,
                                                          {region})
             under = under_served(base, self.by_region[region])
-        redo = _favoured_parts(base, self.shared[region], self.tasks, under, self.project) \
-            if under and self.reserve[region] else []
+        needs = favourable(under)
+        redo = _favoured_parts(base, self.shared[region], self.tasks, needs, self.project) \
+            if needs and self.reserve[region] else []
         total = sum(map(_weight, redo))
         self.scaled.update({p.key: _weight(p) * self.reserve[region] / total for p in redo})
         return redo, self.reserve[region]

@@ -124,6 +124,23 @@ def test_fairness_by_class_holds_each_buyers_share_against_its_class_alone():
     assert fairness_by_region(plan, tasks) == pytest.approx((3 / 6) / (7 / 8))
 
 
+def test_trim_serves_none_of_a_class_too_small_to_share_rather_than_one_buyer_alone():
+    """[000 §1.8] The city's one routine visit near the base against the rural buyer's three 40 km out,
+    which the agent cannot reach after its urgent round: no share of one visit is fair to both, so it
+    goes (as a fair-share drop) and the urgent class, the city's alone, is untouched."""
+    tasks, shifts = one_agent_day()
+    tasks = [t for t in tasks if t.buyer == "city"] + [task(50, "city", 300, 300, priority=30)] + \
+        [task(60 + i, "rural", 40_000, 500 * i, priority=30) for i in range(3)]
+    plan = solve(tasks, shifts, matrix=MATRIX, time_limit_s=2, day=DAY)
+    assert class_shares(plan, tasks)[("R", ROUTINE)] == {"city": (1, 1), "rural": (3, 0)}  # the premise
+
+    trimmed = trim(plan, tasks, MATRIX)
+
+    assert [(d.case_id, d.reason) for d in trimmed.dropped if d.reason == FAIR_SHARE] == [(50, FAIR_SHARE)]
+    assert trimmed.served == plan.served - 1 and fairness_by_class(trimmed, tasks) == 1.0
+    assert_sound(trimmed, tasks, shifts)
+
+
 def test_under_served_names_the_buyers_below_target_in_each_class_and_how_many_visits_they_need():
     plan, tasks = classes_plan()
     # Urgent in R: b needs the least n with (2 + n) / 4 ≥ 0.9 × (6 + n) / 8: n = 1 gives 0.75 < 0.7875,
@@ -195,3 +212,33 @@ def test_a_buyer_nobody_can_reach_is_not_a_reason_to_cut_the_others():
     assert {d.case_id for d in plan.dropped if d.reason == OUT_OF_REACH} == {200, 201, 202, 203, 204}
     assert not any(d.reason == FAIR_SHARE for d in plan.dropped)
     assert Plan(DAY, plan.routes, []).served == 12
+
+
+def class_skewed_day(seed: int = 1) -> tuple[list[VisitTask], list[Shift]]:
+    """One agent for twelve hours near the base; buyer a: 12 urgent visits near it and 20 routine ones
+    8 km out; buyer b: 30 routine visits near it. More than the agent can make: what is left over
+    after the urgent visits goes to one buyer's routine visits or the other's."""
+    rng = random.Random(seed)
+    near = [rng.uniform(-1_500, 1_500) for _ in range(84)]
+    tasks = [*(task(i, "a", near[2 * i], near[2 * i + 1]) for i in range(12)),
+             *(task(100 + i, "a", 8_000 + rng.uniform(-1_000, 1_000), rng.uniform(-1_000, 1_000), priority=30)
+               for i in range(20)),
+             *(task(200 + i, "b", near[24 + 2 * i], near[25 + 2 * i], priority=30) for i in range(30))]
+    return tasks, [shift(1, 0, 0)]
+
+
+def test_plan_day_keeps_each_buyers_share_within_a_priority_class():
+    """Issue 13 [000 §1.8]: routine visits are compared with routine visits. Without the per-class
+    rule the planner balanced buyers over every priority, where a's urgent visits made up for its
+    routine ones served far below b's (0.71 by class on this day), and left the routine class as it
+    was."""
+    tasks, shifts = class_skewed_day()
+    plan = plan_day(tasks, shifts, matrix=MATRIX, day=DAY, time_limit_s=4, workers=1)
+    assert_sound(plan, tasks, shifts)
+    shares = class_shares(plan, tasks)
+    assert fairness_by_class(plan, tasks) >= FAIR_TARGET, shares
+    assert plan.stats["fairness_by_class"] == pytest.approx(fairness_by_class(plan, tasks))
+    assert shares[("R", URGENT)] == {"a": (12, 12)}  # balancing the routine visits costs no urgent one
+    # Balanced by serving, not by cutting: the routine class still gets most of the agent's day.
+    assert sum(s for _, s in shares[("R", ROUTINE)].values()) >= 20, shares
+    assert plan.stats["fair_share_dropped"] == sum(d.reason == FAIR_SHARE for d in plan.dropped)
