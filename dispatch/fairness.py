@@ -189,13 +189,14 @@ def fairness_by_class(plan: Plan, tasks: Sequence[VisitTask]) -> float:
 
 def fair_shares(plan: Plan, tasks: Sequence[VisitTask], matrix: MatrixProvider,
                 ) -> tuple[list[VisitTask], list[VisitTask]]:
-    """The tasks to offer again, and those left out, so that in each region and priority class every
-    buyer's served rate (served ÷ competing visits) is within ``FAIR_TARGET`` of the lowest buyer's
-    rate in ``plan``: the buyer with the lowest rate is offered all its visits, every other buyer at
-    most that rate ÷ ``FAIR_TARGET`` of its visits — its served ones first (highest priority first),
-    then the unserved ones nearest (in travel time) to a planned stop. Served at least as well as
-    before, the lowest buyer then keeps the class's min/max of rates at the target, and so every
-    buyer's share ratio (``fairness_by_class``). Pins are always offered."""
+    """The tasks to offer again, and those left out, so that in each region and priority class below
+    ``FAIR_TARGET`` (``fairness_by_class``) every buyer's served rate (served ÷ competing visits) is
+    within ``FAIR_TARGET`` of the lowest buyer's rate in ``plan``: the buyer with the lowest rate is
+    offered all its visits, every other buyer at most that rate ÷ ``FAIR_TARGET`` of its visits — its
+    served ones first (highest priority first), then the unserved ones nearest (in travel time) to a
+    planned stop. Served at least as well as before, the lowest buyer then keeps the class's min/max
+    of rates at the target, and so every buyer's share ratio. Classes at the target, and pins, are
+    offered whole."""
     served = {v.case_id for r in plan.routes for v in r.visits}
     capacity = {d.case_id for d in plan.dropped if d.reason in COMPETING_REASONS}
     groups: dict[Group, dict[str, list[VisitTask]]] = defaultdict(lambda: defaultdict(list))
@@ -215,7 +216,11 @@ def fair_shares(plan: Plan, tasks: Sequence[VisitTask], matrix: MatrixProvider,
     near = {t.case_id: int(durations[stop_ix, index[t.at]].min()) for t in unserved}
     cut: list[VisitTask] = []
     for buyers in groups.values():
-        rates = {b: sum(t.case_id in served for t in ts) / len(ts) for b, ts in buyers.items()}
+        shares = {b: (len(ts), sum(t.case_id in served for t in ts)) for b, ts in buyers.items()}
+        if (_share_ratio(shares) or 1.0) >= FAIR_TARGET:
+            offered += [t for ts in buyers.values() for t in ts]  # a fair class is offered as it was
+            continue
+        rates = {b: s / e for b, (e, s) in shares.items()}
         lowest = min(rates.values())
         for b, ts in buyers.items():
             if rates[b] == lowest:

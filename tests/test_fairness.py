@@ -14,8 +14,8 @@ import pytest
 
 from core import PriorityClass
 from dispatch.fairness import (
-    FAIR_SHARE, FAIR_TARGET, OUT_OF_REACH, class_fairness, class_shares, fairness_by_class, fairness_by_region,
-    favour, out_of_reach, served_shares, trim, under_served,
+    FAIR_SHARE, FAIR_TARGET, OUT_OF_REACH, class_fairness, class_shares, fair_shares, fairness_by_class,
+    fairness_by_region, favour, favourable, out_of_reach, served_shares, trim, under_served,
 )
 from dispatch.model import Dropped, Plan, PlannedVisit, Point, Route, Shift, TimeWindow, VisitTask
 from dispatch.planner import plan_day
@@ -124,6 +124,16 @@ def test_fairness_by_class_holds_each_buyers_share_against_its_class_alone():
     assert fairness_by_region(plan, tasks) == pytest.approx((3 / 6) / (7 / 8))
 
 
+def test_fair_shares_caps_the_better_served_buyers_of_an_unfair_class_only():
+    """[000 §1.8] Urgent in R is unfair (a 4/4, b 2/4): b is offered all its visits, a at most b's rate
+    ÷ 0.9 of its 4 (2). The fair routine class, the due class a has alone, S where nothing was served
+    and the pin are offered whole; the visit without a window is not offered."""
+    plan, tasks = classes_plan()
+    offered, cut = fair_shares(plan, tasks, MATRIX)
+    assert sorted(t.case_id for t in cut) == [3, 4]
+    assert sorted(t.case_id for t in offered) == [1, 2, 5, 6, 7, 8, 10, 11, 12, 13, 14, 16, 20, 21, 22]
+
+
 def test_trim_serves_none_of_a_class_too_small_to_share_rather_than_one_buyer_alone():
     """[000 §1.8] The city's one routine visit near the base against the rural buyer's three 40 km out,
     which the agent cannot reach after its urgent round: no share of one visit is fair to both, so it
@@ -146,6 +156,9 @@ def test_under_served_names_the_buyers_below_target_in_each_class_and_how_many_v
     # Urgent in R: b needs the least n with (2 + n) / 4 ≥ 0.9 × (6 + n) / 8: n = 1 gives 0.75 < 0.7875,
     # n = 2 gives 1.0 ≥ 0.9.
     assert under_served(plan, tasks) == {("R", URGENT): {"b": 2}}
+    # The fairness round favours urgent visits only: a routine one cannot be put first without
+    # passing urgent visits.
+    assert favourable({("R", URGENT): {"b": 2}, ("R", ROUTINE): {"a": 1}}) == {("R", URGENT): {"b": 2}}
 
 
 def test_out_of_reach_is_what_no_able_agent_could_do_even_alone():
