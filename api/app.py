@@ -10,6 +10,8 @@ from api.routers import (
     anpr,
     anpr_alerts,
     auth,
+    capacity,
+    capacity_maps,
     case_anpr,
     case_intake,
     caseload,
@@ -24,6 +26,7 @@ from api.routers import (
     plans,
     policies,
     replan,
+    reports,
     sightings,
     users,
     visits,
@@ -38,6 +41,6 @@ def create_app() -> FastAPI:
     install_error_handlers(app)
     for module in (health, auth, users, caseload, geography, case_intake, cases, ledger, visits, policies,
                    dispatch, plans, pins, replan, live, evidence, case_anpr, anpr, sightings,
-                   anpr_alerts):
+                   anpr_alerts, capacity, capacity_maps, reports):
         app.include_router(module.router)
     return app

@@ -7,7 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 py=${1:-.venv/bin/python}
 
 # geodata_load first: it force-reloads the reference geography that the others read.
-BENCHES=(geodata_load seed bulk_cases day solomon api_fuzz ingest evidence hotlist anpr)
+BENCHES=(geodata_load seed bulk_cases day capacity solomon api_fuzz ingest evidence hotlist anpr)
 
 # A bench is a script (it has a __main__ block); common.py is the helper they share. A new script must
 # be listed above, so that `make bench` keeps running every bench.

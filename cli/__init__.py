@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import anpr, broker, caseload, db, demo, device, geodata, ingest, plan, policies, replan, seed, serve, sim, tracking, user
+from cli import anpr, broker, caseload, db, demo, device, geodata, ingest, plan, policies, replan, report, seed, serve, sim, tracking, user
 
 app = typer.Typer(help="Bailiwick: field operations for UK civil enforcement.", no_args_is_help=True,
                   pretty_exceptions_show_locals=False)
@@ -17,6 +17,7 @@ app.add_typer(ingest.app, name="ingest")
 app.add_typer(tracking.app, name="tracking")
 app.add_typer(sim.app, name="sim")
 app.add_typer(anpr.app, name="anpr")
+app.add_typer(report.app, name="report")
 app.command("seed")(seed.seed)
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)

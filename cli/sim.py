@@ -138,3 +138,92 @@ def vans(
         typer.echo("no active van with an active device (run `bailiwick seed` first)", err=True)
         raise typer.Exit(1)
     typer.echo(report.describe())
+
+
+@app.command()
+def month(
+    scenario: Annotated[str, typer.Option("--scenario", help="the seeded scenario (tiny, demo, national)")] = "demo",
+    month_: Annotated[str | None, typer.Option("--month", help="the month to work, YYYY-MM (default: the month "
+                                                               "of the scenario's day)")] = None,
+    divert: Annotated[str | None, typer.Option("--divert", help="SUBCONTRACTOR:REGION:BUYER, e.g. "
+                                                                "westward:TLK:plymouth: that firm's agents in "
+                                                                "that region quietly skip most of that buyer's "
+                                                                "planned visits")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="the same seed gives the same draws")] = 1,
+    plan_seconds: Annotated[float, typer.Option("--plan-seconds", help="the planner's time limit per "
+                                                                       "day")] = 6.0,
+    days: Annotated[int | None, typer.Option("--days", help="work only the month's first N working "
+                                                            "days")] = None,
+) -> None:
+    """Generate a month of work on the seeded scenario: each working day planned by the planner and
+    stored, the agents driving their plans (some of each firm's time at its other clients' doors), the
+    visits reported with outcomes, the phones' fixes stored with the day's GPS evidence and tracked
+    time, and each firm's outside work declared for the month."""
+    import time as clock
+
+    import sim
+    from cli.sim_month import BadDivert, parse_divert, services, store_declarations
+    from core import session_scope
+
+    if scenario not in sim.SCENARIOS:
+        raise _fail(f"--scenario: unknown scenario {scenario!r}; choose one of {', '.join(sim.SCENARIOS)}")
+    try:
+        first = (date.fromisoformat(f"{month_}-01") if month_ is not None
+                 else sim.SCENARIOS[scenario].as_of.replace(day=1))
+    except ValueError:
+        raise _fail(f"--month must be a month YYYY-MM, got {month_!r}") from None
+    if not plan_seconds > 0:
+        raise _fail(f"--plan-seconds must be a positive number, got {plan_seconds:g}")
+    if days is not None and days < 1:
+        raise _fail(f"--days must be at least 1, got {days}")
+    diversion = None
+    if divert is not None:
+        with session_scope() as db:
+            try:
+                diversion = parse_divert(db, divert)
+            except BadDivert as exc:
+                raise _fail(f"--divert: {exc}") from None
+    started = clock.monotonic()
+    worked = sim.working_days(first, days)
+    with Progress(TextColumn("{task.description}"), BarColumn(bar_width=30), MofNCompleteColumn(),
+                  TimeElapsedColumn()) as bar:
+        task = bar.add_task(f"{first:%Y-%m}", total=len(worked))
+        seen: set[date] = set()
+
+        def progress(day: date, step: str) -> None:
+            if day in worked and day not in seen:
+                if seen:
+                    bar.advance(task)
+                seen.add(day)
+            bar.update(task, description=f"{day}: {step}")
+
+        try:
+            report = sim.run_month(first, seed=seed, services=services(plan_seconds), diversion=diversion,
+                                   limit=days, progress=progress)
+        except sim.MonthAlreadyWorked as exc:
+            typer.echo(f"error: {exc}: reseed the scenario first (`bailiwick seed --scenario {scenario}`)",
+                       err=True)
+            raise typer.Exit(1) from None
+        bar.update(task, completed=len(worked))
+    with session_scope() as db:
+        declared = store_declarations(db, first, report.declarations)
+    typer.echo(month_summary(report, divert, declared, clock.monotonic() - started))
+
+
+def month_summary(report, divert: str | None, declared: int, seconds: float) -> str:
+    """What ``sim month`` prints."""
+    outcomes = ", ".join(f"{n} {o}" for o, n in report.outcomes.most_common())
+    refused = ", ".join(f"{n} {rule}" for rule, n in report.refused.most_common())
+    lines = [
+        f"{report.month:%Y-%m}: {len(report.days)} days planned and worked in {seconds:.0f} s"
+        + (f"; no plan stored for {', '.join(map(str, report.unplanned))}" if report.unplanned else ""),
+        (f"  planned  {report.planned_visits} visits; {report.visits_made} made, "
+         f"{report.outside_stops} given to other clients' doors"),
+        f"  visits   {sum(report.outcomes.values())} recorded: {outcomes or 'none'}"
+        + (f"; refused by core: {refused}" if refused else ""),
+        (f"  gps      {report.fixes} fixes; {report.evidence} visit evidence, {report.unmatched} unmatched "
+         f"stops, {report.tracked_days} tracked agent-days"),
+        f"  declared {declared} declarations of outside work (firm x region)",
+        f"  diverted {report.diverted} planned visits skipped ({divert})" if divert else "  diverted none",
+    ]
+    return "\n".join(lines)

@@ -88,7 +88,13 @@ from core.positions import (
     write_positions,
 )
 from core.positions import connect as connect_redis
-from core.priority import CLASS_FLOORS, PriorityClass, priority_class, priority_class_sql
+from core.priority import (
+    CLASS_FLOORS,
+    COMPETING_REASONS,
+    PriorityClass,
+    priority_class,
+    priority_class_sql,
+)
 from core.security import hash_device_secret, verify_device_secret
 from core.settings import PROJECT_ROOT, Settings, get_settings
 from core.users import UserError, authenticate, create_user
@@ -114,22 +120,22 @@ from core.visit_rules import (
     visit_allowed,
     visit_windows,
 )
-from core.visits import record_visit
+from core.visits import VisitReport, record_visit, record_visits
 from core.vrm import InvalidVRM, normalise_vrm
 
 __all__ = [
-    "CLASS_FLOORS", "GEOFENCE_RADIUS_M", "LONDON", "OPTIONAL_SKILLS", "POLICY_DIR", "PROJECT_ROOT", "WEEKDAYS", "AddressIn", "BadUpload",
+    "CLASS_FLOORS", "COMPETING_REASONS", "GEOFENCE_RADIUS_M", "LONDON", "OPTIONAL_SKILLS", "POLICY_DIR", "PROJECT_ROOT", "WEEKDAYS", "AddressIn", "BadUpload",
     "BatchHandler", "BatchWorker", "BatchWorkerConfig", "CancelReason", "CaseFacts", "CaseSearch", "DatabaseHandler", "DebtorIn",
     "DeviceError", "DeviceRegistry", "DeviceRow", "DomainError", "InvalidVRM", "LedgerLine", "Message",
     "Nearby", "NotFound", "PlacementIn", "PolicyError", "PriorityClass", "PublishError", "Settings", "StageDue", "TimeWindow", "TooManyRows", "Transition",
-    "UserError", "VehicleIn", "VisitFact", "VisitPolicy", "add_device", "agents_near", "agents_near_many", "apply_transition", "authenticate",
+    "UserError", "VehicleIn", "VisitFact", "VisitPolicy", "VisitReport", "add_device", "agents_near", "agents_near_many", "apply_transition", "authenticate",
     "broker_address", "cancel_fees", "case_detail", "case_history", "case_in_scope", "case_visits",
     "connect_mqtt", "connect_redis", "create_user", "csv_field", "current_versions", "downgrade_schema",
     "fee_breakdown", "geofence_name", "get_engine", "get_settings", "hash_device_secret", "id_in", "insert_letters", "json_field",
     "ledger_of", "libpq_dsn", "list_devices", "load_case_facts", "load_cases", "load_policies",
     "missing_time_bands", "new_mqtt_client", "normalise_vrm", "owntracks_cmd_topic", "ping_broker", "place_batch",
     "place_stream", "policy_versions", "priority_class", "priority_class_sql", "publish_acked", "raw_connection", "read_csv", "read_jsonl", "read_policy_file",
-    "read_positions", "record_audit", "record_payment", "record_refund", "record_visit", "save_policy_version",
+    "read_positions", "record_audit", "record_payment", "record_refund", "record_visit", "record_visits", "save_policy_version",
     "search_cases", "session_scope", "stage_due", "upgrade_schema", "verify_device_secret", "visit_allowed",
     "visit_history", "visit_windows", "write_broker_files", "write_positions",
 ]

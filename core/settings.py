@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     # How far (km, straight line) from a new sighting an agent may be and still be alerted to it: about
     # half an hour's drive in town, so the vehicle may still be there when the agent arrives.
     anpr_alert_radius_km: float = Field(default=25.0, gt=0)
+    # A buyer's deprioritisation index is flagged in a region when the upper bound of its confidence
+    # interval is below this [000 §1.8, §2.94]: the share of agent time is clearly under the share of
+    # the competing caseload.
+    capacity_threshold: float = Field(default=0.9, gt=0, le=1)
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:

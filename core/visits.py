@@ -19,6 +19,7 @@ that sends the wrong case or time should hear about it, not silently create a br
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -26,9 +27,9 @@ from geoalchemy2 import WKTElement
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.case_facts import load_case_facts, visit_history
+from core.case_facts import id_in, load_case_facts, visit_history
 from core.clock import LONDON
-from core.errors import DomainError
+from core.errors import DomainError, NotFound
 from core.ledger import charge_enforcement_fee, fee_breakdown, record_payment
 from core.lifecycle import Transition, lock_case, transition_locked
 from core.models import (
@@ -41,7 +42,7 @@ from core.models import (
     Visit,
     VisitOutcome,
 )
-from core.visit_rules import CaseFacts, time_band_of, visit_allowed
+from core.visit_rules import CaseFacts, Decision, VisitFact, time_band_of, visit_allowed
 
 # The agent turned away because of the customer or the place: stored even when the visit broke a rule.
 PROTECTIVE = frozenset({VisitOutcome.vulnerable, VisitOutcome.sensitive_venue})
@@ -142,6 +143,68 @@ def apply_outcome(db: Session, case: Case, visit: Visit, actor: str, *, lawful: 
     return effects
 
 
+@dataclass(frozen=True)
+class VisitReport:
+    """One visit as an agent reports it (``record_visit``'s arguments; ``record_visits`` takes many)."""
+
+    case_id: int
+    outcome: str
+    arrived_at: datetime
+    agent_id: int | None = None
+    planned_at: datetime | None = None
+    departed_at: datetime | None = None
+    notes: str | None = None
+    bwv_reference: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    amount_pence: int | None = None
+    payment_reference: str | None = None
+    acknowledge_breach: bool = False
+
+
+def _refuse_future(report: VisitReport) -> None:
+    """A visit is a report of the past: its outcome must be one we know and its arrival not ahead."""
+    VisitOutcome(report.outcome)
+    if report.arrived_at > datetime.now(UTC):
+        raise DomainError("R-VISIT-EVIDENCE", "a visit is recorded after it happened: arrival is in the future")
+
+
+def _decide(report: VisitReport, facts: CaseFacts, history: list[VisitFact]) -> Decision:
+    """``visit_allowed`` for the report; raises ``DomainError`` for a visit that broke a rule unless
+    acknowledged or protective (module docstring)."""
+    decision = visit_allowed(facts, history, report.arrived_at)
+    if not decision.ok and not (report.acknowledge_breach or VisitOutcome(report.outcome) in PROTECTIVE):
+        raise DomainError(decision.rule_ids[0], f"visit not allowed ({', '.join(decision.rule_ids)}): "
+                          + "; ".join(decision.reasons) + "; send acknowledge_breach to record it as evidence")
+    return decision
+
+
+def _store(db: Session, case: Case, facts: CaseFacts, decision: Decision, report: VisitReport,
+           actor: str) -> VisitRecord:
+    """Store a checked visit of the locked ``case`` and apply its outcome."""
+    r = report
+    outcome = VisitOutcome(r.outcome)
+    location = WKTElement(f"POINT({r.lon} {r.lat})", srid=4326) if r.lat is not None and r.lon is not None else None
+    visit = Visit(case_id=r.case_id, agent_id=r.agent_id, planned_at=r.planned_at, arrived_at=r.arrived_at,
+                  departed_at=r.departed_at, outcome=outcome.value,
+                  time_band=time_band_of(facts.policy, r.arrived_at), notes=r.notes,
+                  bwv_reference=r.bwv_reference, location=location, recorded_by=actor)
+    db.add(visit)
+    db.flush()
+    record = VisitRecord(visit, decision.rule_ids)
+    if record.breaches:
+        db.add(CaseEvent(case_id=r.case_id, actor=actor, at=datetime.now(UTC), kind="visit_breach",
+                         data={"visit_id": visit.id, "rules": list(decision.rule_ids),
+                               "reasons": list(decision.reasons)}))
+    record.effects = apply_outcome(db, case, visit, actor, lawful=decision.ok, amount_pence=r.amount_pence,
+                                   payment_reference=r.payment_reference)
+    db.add(CaseEvent(case_id=r.case_id, actor=actor, at=r.arrived_at, kind="visit_recorded",
+                     data={"visit_id": visit.id, "outcome": outcome.value, "agent_id": r.agent_id,
+                           "time_band": visit.time_band, "effects": record.effects}))
+    db.flush()
+    return record
+
+
 def record_visit(db: Session, *, case_id: int, outcome: str, arrived_at: datetime, actor: str,
                  agent_id: int | None = None, planned_at: datetime | None = None,
                  departed_at: datetime | None = None, notes: str | None = None, bwv_reference: str | None = None,
@@ -150,30 +213,41 @@ def record_visit(db: Session, *, case_id: int, outcome: str, arrived_at: datetim
                  buyer_scope: int | None = None) -> VisitRecord:
     """Check, store and apply one visit (see the module docstring for visits that broke a rule).
     The case row is locked first so two reports for one case cannot both pass the 24-hour gap."""
-    outcome = VisitOutcome(outcome)
-    if arrived_at > datetime.now(UTC):
-        raise DomainError("R-VISIT-EVIDENCE", "a visit is recorded after it happened: arrival is in the future")
+    report = VisitReport(case_id, outcome, arrived_at, agent_id, planned_at, departed_at, notes, bwv_reference,
+                         lat, lon, amount_pence, payment_reference, acknowledge_breach)
+    _refuse_future(report)
     case = lock_case(db, case_id, buyer_scope)
     facts: CaseFacts = load_case_facts(db, [case_id], arrived_at.astimezone(LONDON).date())[case_id]
-    decision = visit_allowed(facts, visit_history(db, [case_id]).get(case_id, []), arrived_at)
-    if not decision.ok and not (acknowledge_breach or outcome in PROTECTIVE):
-        raise DomainError(decision.rule_ids[0], f"visit not allowed ({', '.join(decision.rule_ids)}): "
-                          + "; ".join(decision.reasons) + "; send acknowledge_breach to record it as evidence")
-    location = WKTElement(f"POINT({lon} {lat})", srid=4326) if lat is not None and lon is not None else None
-    visit = Visit(case_id=case_id, agent_id=agent_id, planned_at=planned_at, arrived_at=arrived_at,
-                  departed_at=departed_at, outcome=outcome.value, time_band=time_band_of(facts.policy, arrived_at),
-                  notes=notes, bwv_reference=bwv_reference, location=location, recorded_by=actor)
-    db.add(visit)
-    db.flush()
-    record = VisitRecord(visit, decision.rule_ids)
-    if record.breaches:
-        db.add(CaseEvent(case_id=case_id, actor=actor, at=datetime.now(UTC), kind="visit_breach",
-                         data={"visit_id": visit.id, "rules": list(decision.rule_ids),
-                               "reasons": list(decision.reasons)}))
-    record.effects = apply_outcome(db, case, visit, actor, lawful=decision.ok, amount_pence=amount_pence,
-                                   payment_reference=payment_reference)
-    db.add(CaseEvent(case_id=case_id, actor=actor, at=arrived_at, kind="visit_recorded",
-                     data={"visit_id": visit.id, "outcome": outcome.value, "agent_id": agent_id,
-                           "time_band": visit.time_band, "effects": record.effects}))
-    db.flush()
-    return record
+    decision = _decide(report, facts, visit_history(db, [case_id]).get(case_id, []))
+    return _store(db, case, facts, decision, report, actor)
+
+
+def record_visits(db: Session, reports: Sequence[VisitReport], *, actor: str) -> list[VisitRecord | DomainError]:
+    """``record_visit`` for many visits of distinct cases (a day's reports of a whole field force), with
+    the same checks and effects: the cases are locked in one statement (in id order, so two batches
+    cannot deadlock), their facts read once per London day of arrival and their histories once; then
+    each report is checked and stored in the order given. A refused report is returned as its
+    ``DomainError`` in its place and the others are stored. One visit per case, because the facts are
+    read before any visit is stored (a second visit would be checked against the case as it was)."""
+    ids = [r.case_id for r in reports]
+    if len(set(ids)) != len(ids):
+        raise ValueError("record_visits takes one visit per case")
+    cases = {c.id: c for c in db.scalars(select(Case).where(id_in(Case.id, ids)).order_by(Case.id)
+                                         .with_for_update())}
+    if missing := sorted(set(ids) - set(cases)):
+        raise NotFound(f"case {missing[0]} not found")
+    by_day: dict = {}
+    for r in reports:
+        by_day.setdefault(r.arrived_at.astimezone(LONDON).date(), []).append(r.case_id)
+    facts = {cid: f for day, day_ids in by_day.items() for cid, f in load_case_facts(db, day_ids, day).items()}
+    history = visit_history(db, ids)
+    out: list[VisitRecord | DomainError] = []
+    for r in reports:
+        try:
+            _refuse_future(r)
+            decision = _decide(r, facts[r.case_id], history[r.case_id])
+        except DomainError as refused:
+            out.append(refused)
+            continue
+        out.append(_store(db, cases[r.case_id], facts[r.case_id], decision, r, actor))
+    return out

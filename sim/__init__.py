@@ -15,6 +15,12 @@ day), ``generate_agent_day(s)`` (pure: trajectory, phone fixes, messages, ground
 ``simulate_agents`` (read, generate, write the truth CSV, publish; ``until=time(12, 0)`` replays a
 simulated morning).
 
+A simulated month of work (``bailiwick sim month``): ``run_month`` plans every working day with the
+planner the caller passes in (``MonthServices``), drives the stored plans, reports the visits with
+outcomes through core, stores the fixes and the day's evidence, sends part of each firm's time to
+its outside clients (``outside_work``) and optionally diverts one buyer's visits (``Diversion``);
+``MonthReport`` holds what was done and each firm's ``Declaration``.
+
 Simulated ANPR vans over MQTT (``bailiwick sim vans``): ``generate_van_day`` (pure: the patrol, the
 camera's reads of passing traffic under ``plate_noise``'s OCR model, the messages, the truth) and
 ``simulate_vans`` (read the vans, generate, write the truth CSV, publish as each van's device).
@@ -44,6 +50,17 @@ from sim.agents import (
     simulate_agents,
 )
 from sim.generator import Scenario, generate
+from sim.month import (
+    DayRecorded,
+    Declaration,
+    MonthAlreadyWorked,
+    MonthReport,
+    MonthServices,
+    PhoneDay,
+    run_month,
+    working_days,
+)
+from sim.outside_work import Diversion
 from sim.plate_noise import noisy_read, random_mark
 from sim.pool import EmptyPool, PostcodePool, load_pool
 from sim.seed import SeedReport, seed_scenario
@@ -63,9 +80,16 @@ __all__ = [
     "TRUTH_COLUMNS",
     "AgentDay",
     "AgentPlan",
+    "DayRecorded",
+    "Declaration",
+    "Diversion",
     "EmptyPool",
     "Message",
+    "MonthAlreadyWorked",
+    "MonthReport",
+    "MonthServices",
     "PayloadForm",
+    "PhoneDay",
     "PhoneMode",
     "PhoneProfile",
     "PlannedVisit",
@@ -94,8 +118,10 @@ __all__ = [
     "random_mark",
     "read_agent_plans",
     "read_vans",
+    "run_month",
     "seed_scenario",
     "simulate_agents",
     "simulate_vans",
+    "working_days",
     "write_truth",
 ]

@@ -28,6 +28,7 @@ class PayloadForm(enum.StrEnum):
 
 class StopKind(enum.StrEnum):
     visit = "visit"        # at a planned case's door
+    outside = "outside"    # at another client's door (work outside the platform): a visit, but of no case
     fuel = "fuel"          # decoy: at a fuel station pump
     lunch = "lunch"        # decoy: at a cafe door
     junction = "junction"  # a halt at a junction, under a minute: never a visit
@@ -35,10 +36,13 @@ class StopKind(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class PlannedVisit:
-    case_id: int
+    case_id: int | None  # None: a door of the firm's other clients (``sim.outside_work``)
     x: float  # the case address, BNG metres
     y: float
     eta: datetime
+    # The start of the visit's window: an agent early at the door waits in the car until it opens
+    # (a knock before it would break the rule that set it, e.g. R-VISIT-GAP). None: no wait.
+    not_before: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

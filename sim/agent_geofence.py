@@ -26,7 +26,7 @@ def transitions(plan: AgentPlan, traj: Trajectory, gaps: list[tuple[datetime, da
     x, y = traj.at(seconds)
     t0 = traj.t0.astimezone(UTC)
     out: list[Transition] = []
-    for visit in {v.case_id: v for v in plan.visits}.values():
+    for visit in {v.case_id: v for v in plan.visits if v.case_id is not None}.values():
         inside = np.hypot(x - visit.x, y - visit.y) <= REGION_M
         for k in np.flatnonzero(inside[1:] != inside[:-1]) + 1:
             event = "enter" if inside[k] else "leave"

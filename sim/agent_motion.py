@@ -3,8 +3,9 @@
 The agent leaves the start point, drives to each planned visit in order along a road-like path (a
 staircase on a street grid turned at a random angle, its corners jittered, at 15-55 km/h per street),
 halts at some junctions (under a minute), parks 10-40 m from the door, walks there, dwells 45 s to
-15 min, walks back and drives on; mid-morning it may stop for fuel and around midday for lunch, at
-places well away from any case address; at the end it drives to its end point.
+15 min, walks back and drives on (a door of another client, ``StopKind.outside``, the same way);
+mid-morning it may stop for fuel and around midday for lunch, at places well away from any case
+address; at the end it drives to its end point.
 
 The movement is a piecewise-linear trajectory of keyframes (time, x, y) in BNG metres; the phone
 samples it (``sim.agent_phone``). The truth is every stop as the agent made it: door arrival and
@@ -82,14 +83,20 @@ class RouteBuilder:
             if corner and self.rng.random() < JUNCTION_P:
                 self.stop(StopKind.junction, None, self.rng.uniform(*JUNCTION_S))
 
-    def on_foot_stop(self, kind: StopKind, case_id: int | None, door: tuple[float, float], dwell_s: float) -> None:
-        """Park near ``door``, walk to it, stand there ``dwell_s``, walk back to the car."""
+    def on_foot_stop(self, kind: StopKind, case_id: int | None, door: tuple[float, float], dwell_s: float,
+                     not_before: datetime | None = None) -> None:
+        """Park near ``door``, walk to it (not arriving before ``not_before``: waiting in the car),
+        stand there ``dwell_s``, walk back to the car."""
         angle = self.rng.uniform(0, 2 * math.pi)
         offset = self.rng.uniform(*PARK_OFFSET_M)
         park = (door[0] + offset * math.cos(angle), door[1] + offset * math.sin(angle))
         self.drive(*park)
         walk = self.rng.uniform(*WALK_MPS)
         self.hold(self.rng.uniform(3, 10))  # engine off, out of the car
+        if not_before is not None:
+            early = (not_before - self.when(self.now)).total_seconds() - offset / walk
+            if early > 0:
+                self.hold(early + 1)
         self.go(*door, walk)
         self.stop(kind, case_id, dwell_s)
         self.go(*park, walk)
@@ -173,7 +180,8 @@ def move_day(plan: AgentPlan, rng: np.random.Generator) -> tuple[Trajectory, lis
     decoys(-1)
     for i, visit in enumerate(plan.visits):
         dwell = float(np.exp(rng.uniform(math.log(DWELL_S[0]), math.log(DWELL_S[1]))))
-        b.on_foot_stop(StopKind.visit, visit.case_id, (visit.x, visit.y), dwell)
+        kind = StopKind.visit if visit.case_id is not None else StopKind.outside
+        b.on_foot_stop(kind, visit.case_id, (visit.x, visit.y), dwell, visit.not_before)
         decoys(i)
     b.drive(*plan.end)
     b.hold(rng.uniform(0, 20))

@@ -1,6 +1,6 @@
 """The agents' stored plans of a day, read for the simulator: for each agent with a route in a plan
-run of the day, its route of the latest such run (the plan it is working to), its phone and the case
-addresses a decoy stop must keep away from."""
+run of the day, its route of the latest such run (the plan it is working to, each visit with the
+start of its window), its phone and the case addresses a decoy stop must keep away from."""
 from __future__ import annotations
 
 from datetime import date
@@ -53,13 +53,13 @@ def read_agent_plans(db: Session, day: date, agent_ids: list[int] | None = None,
         .where(tuple_(PlanRoute.agent_id, PlanRoute.run_id).in_(keys))
         .order_by(PlanRoute.agent_id, Device.device_id)).all()
     visits: dict[int, list] = {}
-    for agent, case, eta, lon, lat in db.execute(
-            select(PlanVisit.agent_id, PlanVisit.case_id, PlanVisit.eta, func.ST_X(Address.location),
-                   func.ST_Y(Address.location))
+    for agent, case, eta, window_start, lon, lat in db.execute(
+            select(PlanVisit.agent_id, PlanVisit.case_id, PlanVisit.eta, PlanVisit.window_start,
+                   func.ST_X(Address.location), func.ST_Y(Address.location))
             .join(Case, Case.id == PlanVisit.case_id).join(Address, Address.id == Case.address_id)
             .where(tuple_(PlanVisit.agent_id, PlanVisit.run_id).in_(keys)).order_by(PlanVisit.agent_id,
                                                                                       PlanVisit.seq)):
-        visits.setdefault(agent, []).append((case, eta, lon, lat))
+        visits.setdefault(agent, []).append((case, eta, window_start, lon, lat))
     if idle and routes:
         start_at = min(r[1] for r in routes)
         planned = {r[0] for r in routes}
@@ -87,9 +87,10 @@ def read_agent_plans(db: Session, day: date, agent_ids: list[int] | None = None,
         seen.add(agent)
         mine = visits.get(agent, [])
         start, end = _bng([slon, elon], [slat, elat])
-        doors = _bng([v[2] for v in mine], [v[3] for v in mine])
+        doors = _bng([v[3] for v in mine], [v[4] for v in mine])
         plans.append(AgentPlan(
             agent_id=agent, reference=ref, device_id=device, shift_start=shift_start, start=start, end=end,
-            visits=tuple(PlannedVisit(case, x, y, eta) for (case, eta, _, _), (x, y) in zip(mine, doors)),
+            visits=tuple(PlannedVisit(case, x, y, eta, opens)
+                         for (case, eta, opens, _, _), (x, y) in zip(mine, doors)),
             avoid=tuple(avoid.get(firm, ()))))
     return plans

@@ -19,7 +19,16 @@ from datetime import date, datetime, time
 from pathlib import Path
 
 from core import LONDON, session_scope
-from sim.agent_day import AgentDay, AgentPlan, Message, PayloadForm
+from sim.agent_day import (
+    AgentDay,
+    AgentPlan,
+    Message,
+    PayloadForm,
+    PhoneProfile,
+    SimFix,
+    Trajectory,
+    TrueStop,
+)
 from sim.agent_geofence import transition_messages, transitions
 from sim.agent_motion import move_day
 from sim.agent_phone import OWNTRACKS_DEVICE, choose_profile, messages, phone_fixes
@@ -28,15 +37,27 @@ from sim.agent_publish import publish_messages, write_truth
 from sim.streams import Streams
 
 
+def drive_day(plan: AgentPlan, seed: int = 1, day: date | None = None
+              ) -> tuple[PhoneProfile, Trajectory, list[TrueStop], list[SimFix], list[tuple[datetime, datetime]]]:
+    """Where the agent went and what its phone recorded (pure): the phone's profile, the trajectory,
+    the truth, the fixes and the signal gaps, without the messages that would carry them. The phone's
+    profile is the agent's whatever the day; with ``day`` the movement and the phone's noise are drawn
+    afresh for it (a month of days), without it they are the seed's alone (one simulated day)."""
+    streams = Streams(seed, "agents")
+    key = plan.agent_id if day is None else f"{plan.agent_id}.{day.isoformat()}"
+    profile = choose_profile(streams(f"profile.{plan.agent_id}"))
+    traj, truth = move_day(plan, streams(f"motion.{key}"))
+    fixes, gaps = phone_fixes(traj, profile, streams(f"phone.{key}"))
+    return profile, traj, truth, fixes, gaps
+
+
 def generate_agent_day(plan: AgentPlan, seed: int = 1, until: datetime | None = None,
                        geofences: bool = False) -> AgentDay:
     """One agent's simulated day (pure). With ``until``, only what the phone sent before it, and the
     stops the agent had left by then. With ``geofences``, an OwnTracks phone also sends the enter and
     leave events of its planned visits' regions (``sim.agent_geofence``)."""
     streams = Streams(seed, "agents")
-    profile = choose_profile(streams(f"profile.{plan.agent_id}"))
-    traj, truth = move_day(plan, streams(f"motion.{plan.agent_id}"))
-    fixes, gaps = phone_fixes(traj, profile, streams(f"phone.{plan.agent_id}"))
+    profile, traj, truth, fixes, gaps = drive_day(plan, seed)
     events = []
     if geofences and profile.form is PayloadForm.owntracks:
         events = transitions(plan, traj, gaps, streams(f"geofence.{plan.agent_id}"))

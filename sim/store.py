@@ -7,7 +7,9 @@ sort instead of row by row (3-4x faster at ``national`` size). Primary keys and 
 constraints stay, so duplicates still fail during the load. All of it is one transaction: a failure
 leaves the previous data and schema untouched.
 
-What a reseed keeps: ``app_user`` rows (their ``agent_id`` is cleared, as the agents are replaced),
+What a reseed keeps: ``app_user`` rows (their ``agent_id`` is cleared, as the agents are replaced;
+a subcontractor user is bound again to the new firm of its firm's reference, and disabled, unbound,
+when the new scenario has no such firm),
 buyers (upserted by reference so their ids, and the buyer users scoped to them, stay valid; other
 buyers are left alone), the reference geography and ``audit_event``. Everything else the generator
 produces is replaced, with ids restarting from 1 so that the same seed gives the same ids.
@@ -29,13 +31,15 @@ from sim.generator import Scenario
 # Emptied by TRUNCATE. agent and subcontractor are referenced by
 # app_user (directly or through agent), which is kept, and PostgreSQL refuses to TRUNCATE a table
 # referenced by a table outside the statement: they are emptied with DELETE instead.
-# Stored plans and pins, visit evidence, unmatched stops and ANPR hits, sightings and read counts name
-# the replaced cases, agents, vehicles and vans, so they go with them.
-TRUNCATED = ("anpr_hit", "anpr_sighting", "anpr_read_count", "visit_evidence", "unmatched_stop", "plan_visit", "plan_dropped", "plan_route", "plan_run", "plan_pin",
+# Stored plans and pins, visit evidence, unmatched stops, tracked days, capacity declarations and ANPR
+# hits, sightings and read counts name the replaced cases, agents, firms, vehicles and vans, so they go
+# with them.
+TRUNCATED = ("anpr_hit", "anpr_sighting", "anpr_read_count", "visit_evidence", "unmatched_stop", "tracked_day",
+             "capacity_declaration", "plan_visit", "plan_dropped", "plan_route", "plan_run", "plan_pin",
              "ledger_entry", "visit", "case_vehicle", "case_event", "vehicle", "enforcement_case", "address", "debtor", "device", "van")
 DELETED = ("agent", "subcontractor")
 # The emptied tables keyed by something else than an id sequence.
-NO_ID = {"case_vehicle", "anpr_read_count"}
+NO_ID = {"case_vehicle", "anpr_read_count", "tracked_day"}
 # The phones' fixes and geofence events carry no foreign key, but they are the replaced agents' tracks:
 # the new scenario's phones (the same device ids, other routes) would otherwise mix with them, e.g. when
 # a simulated day is replayed again after a reseed.
@@ -61,6 +65,7 @@ def store(scenario: Scenario, conn: psycopg.Connection, advance: Callable[[int],
                 if table == "enforcement_case":
                     frame = frame.assign(buyer=frame["buyer"].map(buyer_ids)).rename(columns={"buyer": "buyer_id"})
                 _copy(cur, table, _for_copy(table, frame), advance)
+        _rebind_firm_users(cur)
         # The rows carry their own ids; sequences continue after them for ordinary inserts.
         for table in (*TRUNCATED, *DELETED):
             if table not in NO_ID:
@@ -72,6 +77,11 @@ def store(scenario: Scenario, conn: psycopg.Connection, advance: Callable[[int],
 
 def _reset(cur: psycopg.Cursor) -> None:
     cur.execute("UPDATE app_user SET agent_id = NULL WHERE agent_id IS NOT NULL")
+    # Firms are replaced with new ids: remember each subcontractor user's firm by reference, and
+    # unbind it (disabled meanwhile, which the schema requires of an unbound subcontractor user).
+    cur.execute("""CREATE TEMP TABLE firm_user ON COMMIT DROP AS
+                   SELECT u.id, s.reference, u.active FROM app_user u JOIN subcontractor s ON s.id = u.subcontractor_id""")
+    cur.execute("UPDATE app_user SET subcontractor_id = NULL, active = false WHERE id IN (SELECT id FROM firm_user)")
     cur.execute(f"TRUNCATE {', '.join(TRUNCATED)}")
     cur.execute(f"TRUNCATE {', '.join(GPS)}")
     for table in DELETED:
@@ -103,6 +113,11 @@ def _bulk_load(cur: psycopg.Cursor, tables: tuple[str, ...]) -> Iterator[None]:
     for table, name, definition in foreign_keys:
         cur.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
             sql.SQL(table), sql.Identifier(name), sql.SQL(definition)))
+
+
+def _rebind_firm_users(cur: psycopg.Cursor) -> None:
+    cur.execute("""UPDATE app_user u SET subcontractor_id = s.id, active = f.active
+                   FROM firm_user f JOIN subcontractor s ON s.reference = f.reference WHERE u.id = f.id""")
 
 
 def _upsert_buyers(cur: psycopg.Cursor, buyers: pd.DataFrame) -> dict[str, int]:

@@ -396,3 +396,26 @@ def test_demo_case_mix_is_plausible(demo_db: str) -> None:
     council_tax = scalar(demo_db, "SELECT avg((debt_type = 'council_tax')::int) FROM enforcement_case c "
                                   "JOIN buyer b ON b.id = c.buyer_id WHERE b.kind = 'council'")
     assert council_tax >= 0.7
+
+
+def test_a_reseed_rebinds_subcontractor_users_by_firm_reference(tiny_db: str) -> None:
+    """Firms are replaced with new ids: a user of a scenario firm follows its reference; a user of a firm
+    the scenario does not have is disabled and unbound, never left pointing at nothing."""
+    from core import create_user, session_scope
+    from core.models import Subcontractor, User
+    from tests.helpers import PASSWORD, unique
+
+    with session_scope(tiny_db) as db:
+        gone = Subcontractor(reference=unique("firm"), name="Gone Ltd")
+        db.add(gone)
+        db.flush()
+        kept = create_user(db, username=unique("sub"), password=PASSWORD, role="subcontractor", actor="test",
+                           subcontractor_reference="westward").username
+        lost = create_user(db, username=unique("sub"), password=PASSWORD, role="subcontractor", actor="test",
+                           subcontractor_reference=gone.reference).username
+    seed(tiny_db, "tiny", 2)
+    with session_scope(tiny_db) as db:
+        k = db.query(User).filter_by(username=kept).one()
+        assert k.active and db.get(Subcontractor, k.subcontractor_id).reference == "westward"
+        lost_user = db.query(User).filter_by(username=lost).one()
+        assert not lost_user.active and lost_user.subcontractor_id is None

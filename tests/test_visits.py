@@ -123,3 +123,23 @@ def test_a_future_visit_is_refused(db, buyer, agent):
     with pytest.raises(DomainError) as refused:
         _visit(db, case, "no_contact", datetime.now(UTC) + timedelta(hours=1), agent)
     assert refused.value.rule_id == "R-VISIT-EVIDENCE"
+
+
+def test_a_batch_of_visits_is_checked_stored_and_applied_as_one_by_one(db, buyer, agent):
+    from core.visits import VisitReport, record_visits
+
+    fresh, gapped, paying = (make_case(db, buyer, **ENFORCEMENT) for _ in range(3))
+    _visit(db, gapped, "no_contact", TUESDAY - timedelta(hours=2), agent)  # R-VISIT-GAP for the batch's
+    out = record_visits(db, [
+        VisitReport(fresh.id, "no_contact", TUESDAY, agent.id, departed_at=TUESDAY + timedelta(minutes=5)),
+        VisitReport(gapped.id, "no_contact", TUESDAY, agent.id),
+        VisitReport(paying.id, "paid", TUESDAY, agent.id, amount_pence=paying.current_balance_pence,
+                    payment_reference="R-1"),
+    ], actor="sim")
+    assert out[0].effects == ["enforcement_fee", "anpr_clock"] and out[0].visit.time_band == "office"
+    assert isinstance(out[1], DomainError) and out[1].rule_id == "R-VISIT-GAP"
+    assert out[2].effects == ["enforcement_fee", "anpr_clock", "payment"]  # the fee is still owed
+    assert db.scalars(select(Visit.case_id).where(Visit.case_id.in_([fresh.id, gapped.id, paying.id]))
+                      .order_by(Visit.id)).all() == [gapped.id, fresh.id, paying.id]
+    with pytest.raises(ValueError, match="one visit per case"):
+        record_visits(db, [VisitReport(fresh.id, "no_contact", TUESDAY, agent.id)] * 2, actor="sim")

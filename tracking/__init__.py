@@ -33,6 +33,10 @@ So far it holds:
   ``EvidenceRecord`` with its stop and, when asked, its trail; ``read_case_place``);
 - ``evidence_view``: evidence as GeoJSON and CSV (``evidence_geojson``, ``evidence_csv``) and the part of
   a trail a buyer may see (``buyer_trail``) (pure);
+- ``london_day``: a London day as its UTC bounds (``day_bounds``);
+- ``tracked``: each agent's tracked working time of a day from gps_ping, set-based in SQL: the gaps
+  between consecutive fixes of at most ``TRACKED_GAP_S``, first and last fix, into ``tracked_day``
+  (``record_tracked_days``; ``record_day_evidence`` calls it);
 - ``prune``: the retention, ``prune_gps``: old day partitions of gps_ping dropped whole, old
   transitions, dead letters and unmatched stops deleted; evidence kept.
 """
@@ -42,7 +46,6 @@ from tracking.days import (
     DayStop,
     attach_to_visits,
     case_addresses,
-    day_bounds,
     day_stops,
     read_day_fixes,
     read_day_transitions,
@@ -88,6 +91,7 @@ from tracking.evidence_view import (
 from tracking.fixes import Fix
 from tracking.gap_visits import Gap, GapVisit, gap_visits, silent_gaps
 from tracking.live import LiveAgent, Reading, live_agents, live_geojson, read_live
+from tracking.london_day import day_bounds
 from tracking.prune import Pruned, expired, gps_partitions, prune_gps
 from tracking.shared_door import SAME_POINT_M, StopCase, match_stops, place_groups
 from tracking.stops import (
@@ -107,6 +111,7 @@ from tracking.store import (
     ensure_gps_partitions,
     partition_name,
 )
+from tracking.tracked import TRACKED_GAP_S, record_tracked_days
 
 __all__ = [
     "DEFAULT_EVIDENCE_RADIUS_M",
@@ -117,6 +122,7 @@ __all__ = [
     "GEOFENCE_TOLERANCE",
     "SAME_POINT_M",
     "TOPICS",
+    "TRACKED_GAP_S",
     "VERIFY_TOLERANCE",
     "AgentOf",
     "CaseAddress",
@@ -179,6 +185,7 @@ __all__ = [
     "read_evidence",
     "read_live",
     "record_day_evidence",
+    "record_tracked_days",
     "silent_gaps",
     "speed_threshold_stops",
     "trail_excerpt",

@@ -4,8 +4,8 @@ taken from the phone's geofence events of that case where they agree with the fi
 (``evidence.geofence_timing`` over ``gps_transition``) and, by ``record_day_evidence``, stored as
 ``visit_evidence`` or, unmatched, as ``unmatched_stop``.
 
-A day is a London calendar day (what an agent and a buyer call "the day"), read as its UTC bounds,
-so a BST day spans two UTC partitions of gps_ping.
+A day is a London calendar day (what an agent and a buyer call "the day"), read as its UTC bounds
+(``tracking.london_day.day_bounds``), so a BST day spans two UTC partitions of gps_ping.
 
 The candidate addresses of an agent's day are:
 
@@ -22,7 +22,7 @@ import bisect
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from geoalchemy2 import WKTElement
 from sqlalchemy import Float, and_, cast, delete, func, select, tuple_
@@ -30,7 +30,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, aliased
 
 import geodata
-from core import LONDON, geofence_name
+from core import geofence_name
 from core.models import (
     Address,
     Agent,
@@ -58,8 +58,10 @@ from tracking.evidence import (
 )
 from tracking.fixes import Fix
 from tracking.gap_visits import claims, gap_visits, silent_gaps
+from tracking.london_day import day_bounds
 from tracking.shared_door import StopCase, match_stops
 from tracking.stops import ON_FOOT_MPS, Stop, detect_stops
+from tracking.tracked import record_tracked_days
 
 # How much of the phone's track around a stop its evidence keeps (``visit_evidence.trail``): enough to
 # show the approach and the departure on the buyer's map once the day's pings are pruned.
@@ -74,13 +76,6 @@ def trail_excerpt(track: Sequence[Fix], arrival: datetime, departure: datetime,
     lo = bisect.bisect_left(times, arrival - margin)
     hi = bisect.bisect_right(times, departure + margin)
     return [[f.ts.astimezone(UTC).isoformat(), f.lat, f.lon] for f in track[lo:hi]]
-
-
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """The UTC instants where the London day ``day`` starts and the next one starts."""
-    start = datetime.combine(day, time(), LONDON)
-    end = datetime.combine(day + timedelta(days=1), time(), LONDON)
-    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -271,6 +266,7 @@ class DayEvidence:
     evidence: int
     unmatched: int
     visits_verified: int  # visit records of the day whose reported times the GPS confirms
+    tracked_agents: int  # agents whose tracked working time of the day was written (tracked_day)
 
 
 def attach_to_visits(db: Session, day: date, agents: Iterable[int], stops: list[DayStop]) -> int:
@@ -351,7 +347,8 @@ def record_day_evidence(db: Session, day: date, agent_id: int | None = None, *,
     that are no longer a stop (or no longer evidence for that case), so re-running a day (after more
     late fixes or geofence events, or a re-plan) leaves one row per stop and case. A matched stop's
     times are its ``DayStop.timing``, ``source`` saying whether geofence events gave them. The agents'
-    visit records of the day get the GPS times (``attach_to_visits``). Does not commit."""
+    visit records of the day get the GPS times (``attach_to_visits``), and the agents' tracked working
+    time of the day is written (``tracking.tracked.record_tracked_days``). Does not commit."""
     fixes = read_day_fixes(db, day, agent_id)
     stops = day_stops(db, day, agent_id, radius_m=radius_m, progress=progress, fixes=fixes)
     evidence = [{"case_id": s.match.case.case_id, "agent_id": s.agent_id, "device_id": s.device_id,
@@ -376,4 +373,5 @@ def record_day_evidence(db: Session, day: date, agent_id: int | None = None, *,
     # Only agents whose fixes are still there: a day whose pings were pruned keeps the GPS times its
     # visits were given while they were there.
     agents = [agent for agent, _ in fixes]
-    return DayEvidence(len(evidence), len(unmatched), attach_to_visits(db, day, agents, stops))
+    verified = attach_to_visits(db, day, agents, stops)
+    return DayEvidence(len(evidence), len(unmatched), verified, record_tracked_days(db, day, agent_id))

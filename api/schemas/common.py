@@ -14,6 +14,8 @@ from typing import Annotated, Any
 from fastapi import Path, Query
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 
+from regions import PeriodError, month_period
+
 INT4_MAX = 2**31 - 1  # PostgreSQL integer: the id columns
 INT8_MAX = 2**63 - 1  # PostgreSQL bigint: the ids of rows written in bulk (ANPR sightings)
 FIRST_DAY = date(2000, 1, 1)
@@ -47,6 +49,17 @@ def in_day_range(value: date) -> date:
     if not FIRST_DAY <= value <= LAST_DAY:
         raise ValueError(f"must be between {FIRST_DAY} and {LAST_DAY}")
     return value
+
+
+def a_month(value: Any) -> date:
+    """A query's ``YYYY-MM`` as the first day of that month, within the calendar's years."""
+    if isinstance(value, date):
+        return in_day_range(value.replace(day=1))
+    try:
+        first = month_period(no_nul(str(value))).first
+    except PeriodError as exc:
+        raise ValueError(exc.message) from None
+    return in_day_range(first)
 
 
 def in_moment_range(value: datetime) -> datetime:
@@ -86,6 +99,8 @@ Day = Annotated[date, AfterValidator(in_day_range)]
 Moment = Annotated[AwareDatetime, AfterValidator(in_moment_range)]
 # A UK calendar day (``YYYY-MM-DD``) or an instant with its offset: the bounds of a time range.
 DayOrMoment = Annotated[AwareDatetime | date, BeforeValidator(day_or_moment)]
+# A calendar month, ``YYYY-MM``, as its first day: what monthly reports and maps are asked for.
+Month = Annotated[date, BeforeValidator(a_month)]
 Id = Annotated[int, Field(ge=1, le=INT4_MAX)]
 Pence = Annotated[int, Field(gt=0, le=MAX_PENCE, strict=True)]  # strict: 12.5 or "1250" is not pence
 

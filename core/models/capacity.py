@@ -1,6 +1,6 @@
 """What subcontractors declare about their work outside the platform, month by month and region by
 region, for the capacity report [000 §1.8]: their caseload and agents for other clients. Written by
-``regions.declarations`` (each change audited); read by the regional measures."""
+``regions.outside_work`` (each change audited); read by the regional measures."""
 from __future__ import annotations
 
 from datetime import date, datetime

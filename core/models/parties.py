@@ -184,8 +184,10 @@ class User(Base):
     __table_args__ = (
         enum_check("role", Role),
         CheckConstraint("(role = 'buyer') = (buyer_id IS NOT NULL)", name="buyer_scope_iff_buyer_role"),
-        CheckConstraint("(role = 'subcontractor') = (subcontractor_id IS NOT NULL)",
-                        name="subcontractor_scope_iff_subcontractor_role"),
+        # A subcontractor user is bound to its firm, unless disabled because the firm is gone (a reseed
+        # replaces the firms: ``sim.store``).
+        CheckConstraint("CASE WHEN role = 'subcontractor' THEN subcontractor_id IS NOT NULL OR NOT active "
+                        "ELSE subcontractor_id IS NULL END", name="subcontractor_scope_iff_subcontractor_role"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -58,7 +58,8 @@ def upgrade() -> None:
     op.drop_constraint('role_allowed', 'app_user', type_='check')
     op.create_check_constraint('role_allowed', 'app_user', f"role IN ({ROLES_AFTER})")
     op.create_check_constraint('subcontractor_scope_iff_subcontractor_role', 'app_user',
-                               "(role = 'subcontractor') = (subcontractor_id IS NOT NULL)")
+                               "CASE WHEN role = 'subcontractor' THEN subcontractor_id IS NOT NULL OR NOT active "
+                               "ELSE subcontractor_id IS NULL END")
     op.add_column('plan_dropped', sa.Column('priority', sa.SmallInteger(), nullable=True))
     op.add_column('plan_visit', sa.Column('priority', sa.SmallInteger(), nullable=True))
 
