@@ -47,7 +47,9 @@ from typing import TypeVar
 
 import numpy as np
 
-from core import PriorityClass, priority_class
+# COMPETING_REASONS (drops that are capacity given to other visits: no room, the solver's time ran out,
+# or FAIR_SHARE) is core's, so that the regional measures count competing visits as the planner does.
+from core import COMPETING_REASONS, PriorityClass, priority_class
 from dispatch.matrix import MatrixProvider
 from dispatch.model import Dropped, Plan, Shift, VisitTask
 from dispatch.routes import visit_costs, without
@@ -75,9 +77,6 @@ NO_PLAN_FOUND = "no plan found within the time limit"
 # agent's shift cannot be kept even with no visits (the way to its end point, its breaks). Not
 # competing: no other visit took the room.
 NO_FEASIBLE_PLAN = "no feasible plan: an agent's shift cannot be kept even with no visits"
-# Drops that are capacity given to other visits: dropped for room, because the solver ran out of time,
-# or trimmed to keep buyers' shares proportional.
-COMPETING_REASONS = frozenset({"capacity", NO_PLAN_FOUND, FAIR_SHARE})
 # A trim that would keep less than this share of a region's planned visits is not made: one buyer's
 # single visit that did not fit must not cancel every other buyer's day there.
 TRIM_KEEP = 0.5
@@ -162,6 +161,12 @@ def _share_ratio(buyers: Mapping[str, tuple[int, int]]) -> float | None:
     return min(s / e for e, s in buyers.values()) * competing / served
 
 
+def _unfair(buyers: Mapping[str, tuple[int, int]]) -> bool:
+    """Whether the class counts and is below ``FAIR_TARGET`` (a buyer served nothing is 0, not None)."""
+    ratio = _share_ratio(buyers)
+    return ratio is not None and ratio < FAIR_TARGET
+
+
 def class_fairness(plan: Plan, tasks: Sequence[VisitTask]) -> dict[Group, float]:
     """Each counted (region, priority class)'s ratio (see ``fairness_by_class``)."""
     out = {}
@@ -217,7 +222,7 @@ def fair_shares(plan: Plan, tasks: Sequence[VisitTask], matrix: MatrixProvider,
     cut: list[VisitTask] = []
     for buyers in groups.values():
         shares = {b: (len(ts), sum(t.case_id in served for t in ts)) for b, ts in buyers.items()}
-        if (_share_ratio(shares) or 1.0) >= FAIR_TARGET:
+        if not _unfair(shares):
             offered += [t for ts in buyers.values() for t in ts]  # a fair class is offered as it was
             continue
         rates = {b: s / e for b, (e, s) in shares.items()}
@@ -249,8 +254,7 @@ def under_served(plan: Plan, tasks: Sequence[VisitTask]) -> dict[Group, dict[str
     target."""
     out: dict[Group, dict[str, int]] = {}
     for key, buyers in class_shares(plan, tasks).items():
-        ratio = _share_ratio(buyers)
-        if ratio is None or ratio >= FAIR_TARGET:
+        if not _unfair(buyers):
             continue
         competing, served = sum(e for e, _ in buyers.values()), sum(s for _, s in buyers.values())
         out[key] = {b: _need(e, s, competing, served) for b, (e, s) in buyers.items()
@@ -335,13 +339,12 @@ def trim(plan: Plan, tasks: Sequence[VisitTask], matrix: MatrixProvider) -> Plan
     left = Counter(region_served)  # what each region keeps after the trims decided so far
     over: dict[tuple[Group, str], int] = {}  # ((region, class), buyer) → visits to cut
     for key, buyers in class_shares(plan, tasks).items():
-        ratio = _share_ratio(buyers)
-        if ratio is None or ratio >= FAIR_TARGET:
+        if not _unfair(buyers):
             continue
         keep = _keep(buyers)
         # Too few visits to share out at the target (one buyer's single visit against another's
         # none): none is kept. The class then no longer counts, and no buyer is served above another.
-        if (_share_ratio({b: (e, keep[b]) for b, (e, _) in buyers.items()}) or 1.0) < FAIR_TARGET:
+        if _unfair({b: (e, keep[b]) for b, (e, _) in buyers.items()}):
             keep = dict.fromkeys(buyers, 0)
         cut = sum(s for _, s in buyers.values()) - sum(keep.values())
         # Not made when the region would keep less than TRIM_KEEP of its day: the class then stays as

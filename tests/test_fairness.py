@@ -12,10 +12,10 @@ from dataclasses import replace
 
 import pytest
 
-from core import PriorityClass
+from core import COMPETING_REASONS, PriorityClass
 from dispatch.fairness import (
-    FAIR_SHARE, FAIR_TARGET, OUT_OF_REACH, class_fairness, class_shares, fair_shares, fairness_by_class,
-    fairness_by_region, favour, favourable, out_of_reach, served_shares, trim, under_served,
+    FAIR_SHARE, FAIR_TARGET, NO_PLAN_FOUND, OUT_OF_REACH, class_fairness, class_shares, fair_shares,
+    fairness_by_class, fairness_by_region, favour, favourable, out_of_reach, served_shares, trim, under_served,
 )
 from dispatch.model import Dropped, Plan, PlannedVisit, Point, Route, Shift, TimeWindow, VisitTask
 from dispatch.planner import plan_day
@@ -91,6 +91,11 @@ def test_trim_does_not_empty_a_region_for_a_buyer_that_got_nothing():
 URGENT, DUE, ROUTINE = PriorityClass.urgent, PriorityClass.due, PriorityClass.routine
 
 
+def test_the_competing_drops_are_cores_room_timeout_and_fair_share():
+    """The planner's drop reasons are the ones the regional measures count as competing [000 §1.8]."""
+    assert COMPETING_REASONS == {"capacity", NO_PLAN_FOUND, FAIR_SHARE}
+
+
 def _visit(t: VisitTask, seq: int) -> PlannedVisit:
     return PlannedVisit(t.case_id, 1, seq, at(8, seq), at(8, seq), DAYTIME[0], t.service_s, t.buyer, t.at)
 
@@ -135,19 +140,22 @@ def test_fair_shares_caps_the_better_served_buyers_of_an_unfair_class_only():
 
 
 def test_trim_serves_none_of_a_class_too_small_to_share_rather_than_one_buyer_alone():
-    """[000 §1.8] The city's one routine visit near the base against the rural buyer's three 40 km out,
-    which the agent cannot reach after its urgent round: no share of one visit is fair to both, so it
-    goes (as a fair-share drop) and the urgent class, the city's alone, is untouched."""
+    """[000 §1.8] Routine visits: the city's one near the base, served, against the rural buyer's one
+    near the base, served, and three 40 km out, which the agent cannot reach after its urgent round.
+    Cut to the rural rate (1/4) the class keeps one visit, and whichever buyer keeps it the other is at
+    0: no share of it is fair to both, so both go (as fair-share drops) and the urgent class, the
+    city's alone, is untouched."""
     tasks, shifts = one_agent_day()
     tasks = [t for t in tasks if t.buyer == "city"] + [task(50, "city", 300, 300, priority=30)] + \
-        [task(60 + i, "rural", 40_000, 500 * i, priority=30) for i in range(3)]
+        [task(60, "rural", 300, 600, priority=30)] + [task(61 + i, "rural", 40_000, 500 * i, priority=30)
+                                                       for i in range(3)]
     plan = solve(tasks, shifts, matrix=MATRIX, time_limit_s=2, day=DAY)
-    assert class_shares(plan, tasks)[("R", ROUTINE)] == {"city": (1, 1), "rural": (3, 0)}  # the premise
+    assert class_shares(plan, tasks)[("R", ROUTINE)] == {"city": (1, 1), "rural": (4, 1)}  # the premise
 
     trimmed = trim(plan, tasks, MATRIX)
 
-    assert [(d.case_id, d.reason) for d in trimmed.dropped if d.reason == FAIR_SHARE] == [(50, FAIR_SHARE)]
-    assert trimmed.served == plan.served - 1 and fairness_by_class(trimmed, tasks) == 1.0
+    assert sorted(d.case_id for d in trimmed.dropped if d.reason == FAIR_SHARE) == [50, 60]
+    assert trimmed.served == plan.served - 2 and fairness_by_class(trimmed, tasks) == 1.0
     assert_sound(trimmed, tasks, shifts)
 
 
