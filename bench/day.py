@@ -17,17 +17,23 @@ Fairness (``dispatch.planner.fairness_by_region``): per region (ITL1), each buye
 served visits divided by its share of the visits that competed for capacity (served or dropped for
 ``capacity``); per region min/max over buyers; ``fairness_min_ratio`` is the smallest over regions
 and both days, counting every priority. ``*_fairness_nonurgent`` is the same over non-urgent visits
-only (the solver's own measure). What fairness costs shows in the drops: ``fair share`` (visits of a
-buyer above its share, not planned) and ``out of reach: …`` (no agent could make them even alone;
-not counted as competing), see ``dispatch.fairness``.
+only (the solver's own measure). ``fairness_min_ratio_by_class`` is what the planner is held to
+(``dispatch.fairness_by_class``, issue 13, target ≥ 0.9): within each priority class
+(``core.priority_class``: urgent, due, routine) of each region, every buyer's served share ÷ its
+competing share, pins left out; the smallest over classes, regions and both days (per day
+``*_fairness_by_class``; the report lists each region's classes below 0.9, or the worst three). What
+fairness costs shows in the drops: ``fair share`` (visits of a buyer above its share, not planned)
+and ``out of reach: …`` (no agent could make them even alone; not counted as competing), see
+``dispatch.fairness``.
 
 Baseline, in the same run: the demo day as ONE ``dispatch.solver.solve`` model with the same budget
 (what ``plan_day`` did before the split). The national day has no whole-day baseline: one model over
 its 128,000 tasks would need a 16-billion-entry matrix.
 
 Run: ``.venv/bin/python bench/day.py [--only demo|national] [--workers N]``. The last line is
-``RESULT key=value ...``: ``demo_seconds national_seconds violations fairness_min_ratio served
-dropped`` (served and dropped summed over both days) and per-day figures, among them
+``RESULT key=value ...``: ``demo_seconds national_seconds violations fairness_min_ratio
+fairness_min_ratio_by_class served dropped`` (served and dropped summed over both days) and per-day
+figures, among them
 ``*_plan_limit_s`` (the time limit given to ``plan_day``) and ``*_plan_overrun_s`` (how far its own
 ``solve_seconds`` went past that limit; negative when it ended early): ``plan_day`` promises to end
 within its limit, and how well it keeps that promise depends on the machine's load.
@@ -51,6 +57,8 @@ from dispatch import (
     BngMatrixProvider,
     Plan,
     Point,
+    class_fairness,
+    fairness_by_class,
     fairness_by_region,
     load_eligibility,
     plan_day,
@@ -81,6 +89,8 @@ class DayResult:
     km_per_visit: float
     fairness: float
     fairness_nonurgent: float
+    fairness_by_class: float
+    classes: dict  # (region, priority class) → its ratio (``dispatch.class_fairness``)
     violations: list
     parts: int
     shares: dict
@@ -131,6 +141,7 @@ def plan_and_validate(scenario: str, url: str, workers: int | None) -> tuple[Day
         dropped=Counter(d.reason for d in plan.dropped),
         km_per_visit=sum(r.distance_m for r in plan.routes) / 1000 / max(1, plan.served),
         fairness=fairness_by_region(plan, tasks), fairness_nonurgent=fairness_by_region(plan, tasks, urgent=False),
+        fairness_by_class=fairness_by_class(plan, tasks), classes=class_fairness(plan, tasks),
         violations=violations, parts=int(plan.stats.get("parts", 0)), shares=served_shares(plan, tasks),
         repaired=int(plan.stats.get("repaired_visits", 0)), plan_limit_s=limit,
         plan_overrun_s=plan.stats["solve_seconds"] - limit)
@@ -141,7 +152,7 @@ def report(scenario: str, r: DayResult) -> None:
     print(f"{scenario}: {r.seconds:.1f} s (eligibility {r.load_seconds:.1f}, plan {r.plan_seconds:.1f} in "
           f"{r.parts} sub-problems, facts + validation {r.validate_seconds:.1f}); served {r.served:,} of "
           f"{r.tasks:,} by {r.agents:,} agents, {r.km_per_visit:.2f} km per visit; fairness {r.fairness:.3f} "
-          f"(non-urgent {r.fairness_nonurgent:.3f}); violations {len(r.violations)}; visits taken off routes the "
+          f"(non-urgent {r.fairness_nonurgent:.3f}, by class {r.fairness_by_class:.3f}); violations {len(r.violations)}; visits taken off routes the "
           f"validator rejected: {r.repaired}", flush=True)
     for reason, n in r.dropped.most_common():
         print(f"    dropped {n:>7,}  {reason}")
@@ -150,6 +161,9 @@ def report(scenario: str, r: DayResult) -> None:
     for region, buyers in sorted(r.shares.items(), key=lambda kv: (kv[0] is None, kv[0] or "")):
         rates = ", ".join(f"{b} {s:,}/{e:,} ({s / e:.0%})" for b, (e, s) in sorted(buyers.items()))
         print(f"    served/competing in {region}: {rates}")
+    worst = sorted(r.classes.items(), key=lambda kv: kv[1])
+    for (region, cls), ratio in [kv for kv in worst if kv[1] < 0.9] or worst[:3]:
+        print(f"    fairness by class in {region} {cls}: {ratio:.3f}")
 
 
 def baseline(tasks: list, shifts: list, seconds: float) -> Plan:
@@ -175,6 +189,7 @@ def main() -> None:
                    f"{scenario}_dropped_capacity={result.dropped['capacity']}",
                    f"{scenario}_km_per_visit={result.km_per_visit:.2f}", f"{scenario}_fairness={result.fairness:.3f}",
                    f"{scenario}_fairness_nonurgent={result.fairness_nonurgent:.3f}",
+                   f"{scenario}_fairness_by_class={result.fairness_by_class:.3f}",
                    f"{scenario}_violations={len(result.violations)}",
                    f"{scenario}_plan_limit_s={result.plan_limit_s:.1f}",
                    f"{scenario}_plan_overrun_s={result.plan_overrun_s:.2f}"]
@@ -191,6 +206,7 @@ def main() -> None:
     print(f"RESULT demo_seconds={seconds['demo']} national_seconds={seconds['national']} "
           f"violations={sum(len(r.violations) for r in results.values())} "
           f"fairness_min_ratio={min(r.fairness for r in results.values()):.3f} "
+          f"fairness_min_ratio_by_class={min(r.fairness_by_class for r in results.values()):.3f} "
           f"served={sum(r.served for r in results.values())} "
           f"dropped={sum(sum(r.dropped.values()) for r in results.values())} " + " ".join(fields))
 

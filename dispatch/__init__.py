@@ -27,6 +27,7 @@ from dispatch.eligibility import (
     shifts_for_day,
     why,
 )
+from dispatch.fairness import class_fairness, fairness_by_class
 from dispatch.geojson import plan_from_geojson, plan_to_geojson
 from dispatch.matrix import (
     BngMatrixProvider,
@@ -58,8 +59,9 @@ __all__ = [
     "BngMatrixProvider", "Break", "Dropped", "EligibilityResult", "MatrixProvider", "OptionalVisit",
     "OptionalVisitSource", "Pin", "PinRefused", "Plan", "PlanFileError", "PlanOutcome", "PlannedVisit",
     "PlanarMatrixProvider", "Point", "Progress", "Route", "Shift", "SolomonInstance", "TravelMatrix", "Violation",
-    "VisitTask", "WhyAnswer", "check_pin", "check_pins", "day_pins", "fairness_by_region", "load_current_plan",
-    "load_eligibility", "load_route_paths", "plan_and_store", "plan_day", "plan_distance", "plan_from_geojson",
-    "plan_to_geojson", "read_agents", "read_cases", "read_instance", "remove_pin", "replan_day", "run_stats",
-    "save_pin", "served_shares", "shifts_for_day", "solve", "to_problem", "validate", "why",
+    "VisitTask", "WhyAnswer", "check_pin", "check_pins", "class_fairness", "day_pins", "fairness_by_class",
+    "fairness_by_region", "load_current_plan", "load_eligibility", "load_route_paths", "plan_and_store", "plan_day",
+    "plan_distance", "plan_from_geojson", "plan_to_geojson", "read_agents", "read_cases", "read_instance",
+    "remove_pin", "replan_day", "run_stats", "save_pin", "served_shares", "shifts_for_day", "solve", "to_problem",
+    "validate", "why",
 ]

@@ -4,37 +4,52 @@ to reach it.
 The rule: when demand exceeds capacity, each buyer's share of the visits served in a region (ITL1)
 stays proportional to its share of the visits that competed for that capacity. A buyer whose cases
 get less than their share while agents work other buyers' cases may withdraw its warrants for the
-area (DOMAIN.md, "Capacity and non-deprioritisation"). ``fairness_by_region`` is the measure
-(min/max over buyers of served share ÷ competing share; ``FAIR_TARGET`` is the bar).
+area (DOMAIN.md, "Capacity and non-deprioritisation"). Shares are compared within each priority class
+(``core.priority_class``: urgent, due, routine; issue 13), so that serving one buyer's overdue cases
+before another's routine ones is not counted against the second: ``fairness_by_class`` is the
+measure the planner is held to (every buyer's served share ÷ competing share, ``FAIR_TARGET`` the
+bar), ``fairness_by_region`` the older one over every priority (min/max over buyers of that ratio),
+kept as a figure.
 
 The solver serves the cheapest visits first, so a buyer whose cases are spread over rural areas loses
-to one whose cases are dense in a city. ``plan_day`` corrects that in three steps, each here:
+to one whose cases are dense in a city. ``plan_day`` corrects that in three steps, each here and each
+over the (region, class) groups of ``class_shares``:
 
 1. ``fair_shares``: inside one sub-problem, the better-served buyers are capped and the worst-served
    is offered all its visits again.
-2. ``favour``: across a region's sub-problems, the visits the under-served buyers need
-   (``under_served``) are offered first (urgent) and the other visits second (demoted below urgent),
-   so agents whose own area is full of other buyers' cases go to the under-served buyer's.
+2. ``favour``: across a region's sub-problems, the urgent visits the under-served buyers need
+   (``under_served``, ``favourable``) are offered first (urgent) and the other visits second (demoted
+   below urgent), so agents whose own area is full of other buyers' cases go to the under-served
+   buyer's.
    ``out_of_reach`` first takes out of the count the visits no agent on shift could make even with
    nothing else to do: they are not capacity given to another buyer.
-3. ``trim``: what is still above the bar is cut, visit by visit, from the buyers served above
-   (lowest rate ÷ ``FAIR_TARGET``): lowest priority first, then the visit whose removal saves the most
-   time. A trimmed visit is dropped with reason ``FAIR_SHARE``. Dispatchers' pins are never trimmed.
-   A trim that would keep less than ``TRIM_KEEP`` of the region's visits, or that rounding would
-   leave below the target, is not made: the region then stays below it, and ``fairness_by_region``
-   says so.
+3. ``trim``: where a class is still below the bar, visits are cut one by one from the buyers served
+   above their share (the class's served visits down to its lowest buyer's rate ÷ ``FAIR_TARGET``,
+   ``_keep``): lowest priority first, then the visit whose removal saves the most time. A trimmed
+   visit is dropped with reason ``FAIR_SHARE``. Dispatchers' pins are never trimmed, nor counted. A
+   class with too few served visits to share out at the target (rounding) keeps none. A trim that
+   would leave the region less than ``TRIM_KEEP`` of its planned visits is not made: the class then
+   stays below the target, and ``fairness_by_class`` says so.
    Removing a stop never makes a route late (travel times obey the triangle inequality; the rest of
    the route keeps its times and may wait), so a trimmed plan is as valid as the plan it came from.
+
+Where a class cannot be balanced the drop reasons say why, and the measure leaves those visits out:
+``OUT_OF_REACH`` (no agent could make them), a pin that could not be kept, or any reason outside
+``COMPETING_REASONS``.
 """
 from __future__ import annotations
 
 import math
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
+from typing import TypeVar
 
 import numpy as np
 
+# COMPETING_REASONS (drops that are capacity given to other visits: no room, the solver's time ran out,
+# or FAIR_SHARE) is core's, so that the regional measures count competing visits as the planner does.
+from core import COMPETING_REASONS, PriorityClass, priority_class
 from dispatch.matrix import MatrixProvider
 from dispatch.model import Dropped, Plan, Shift, VisitTask
 from dispatch.routes import visit_costs, without
@@ -43,7 +58,8 @@ from dispatch.split import able_agents
 
 __all__ = [
     "COMPETING_REASONS", "FAIR_SHARE", "FAIR_TARGET", "NO_FEASIBLE_PLAN", "NO_PLAN_FOUND", "OUT_OF_REACH",
-    "SOLVER_FAIR_ENOUGH", "fair_shares", "fairness_by_region", "favour", "out_of_reach", "region_fairness",
+    "SOLVER_FAIR_ENOUGH", "class_fairness", "class_shares", "fair_shares", "fairness_by_class",
+    "fairness_by_region", "favour", "favourable", "out_of_reach", "region_fairness",
     "served_shares", "trim", "under_served",
 ]
 
@@ -61,26 +77,43 @@ NO_PLAN_FOUND = "no plan found within the time limit"
 # agent's shift cannot be kept even with no visits (the way to its end point, its breaks). Not
 # competing: no other visit took the room.
 NO_FEASIBLE_PLAN = "no feasible plan: an agent's shift cannot be kept even with no visits"
-# Drops that are capacity given to other visits: dropped for room, because the solver ran out of time,
-# or trimmed to keep buyers' shares proportional.
-COMPETING_REASONS = frozenset({"capacity", NO_PLAN_FOUND, FAIR_SHARE})
 # A trim that would keep less than this share of a region's planned visits is not made: one buyer's
 # single visit that did not fit must not cancel every other buyer's day there.
 TRIM_KEEP = 0.5
+
+Group = tuple[str | None, PriorityClass]  # a region (ITL1) and a priority class
+K = TypeVar("K")
+
+
+def _shares(plan: Plan, tasks: Iterable[VisitTask], group: Callable[[VisitTask], K],
+            ) -> dict[K, dict[str, tuple[int, int]]]:
+    """Group → buyer → (visits competing for capacity, visits served), for ``group`` of each task."""
+    served = {v.case_id for r in plan.routes for v in r.visits}
+    competing = served | {d.case_id for d in plan.dropped if d.reason in COMPETING_REASONS}
+    counts: dict[K, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for t in tasks:
+        if t.case_id in competing:
+            c = counts[group(t)][t.buyer]
+            c[0] += 1
+            c[1] += t.case_id in served
+    return {key: {b: (e, s) for b, (e, s) in buyers.items()} for key, buyers in counts.items()}
 
 
 def served_shares(plan: Plan, tasks: Sequence[VisitTask], *, urgent: bool = True,
                   ) -> dict[str | None, dict[str, tuple[int, int]]]:
     """Region → buyer → (visits competing for capacity, visits served); see ``fairness_by_region``."""
-    served = {v.case_id for r in plan.routes for v in r.visits}
-    competing = served | {d.case_id for d in plan.dropped if d.reason in COMPETING_REASONS}
-    counts: dict[str | None, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
-    for t in tasks:
-        if t.case_id in competing and (urgent or t.priority < URGENT_PRIORITY):
-            c = counts[t.region][t.buyer]
-            c[0] += 1
-            c[1] += t.case_id in served
-    return {region: {b: (e, s) for b, (e, s) in buyers.items()} for region, buyers in counts.items()}
+    return _shares(plan, (t for t in tasks if urgent or t.priority < URGENT_PRIORITY), lambda t: t.region)
+
+
+def class_of(t: VisitTask) -> Group:
+    """The region and priority class ``t`` competes in (``fairness_by_class``)."""
+    return t.region, priority_class(t.priority)
+
+
+def class_shares(plan: Plan, tasks: Sequence[VisitTask]) -> dict[Group, dict[str, tuple[int, int]]]:
+    """(Region, priority class) → buyer → (visits competing for capacity, visits served), pins left
+    out; see ``fairness_by_class``."""
+    return _shares(plan, (t for t in tasks if not t.pinned), class_of)
 
 
 def _ratio(buyers: Mapping[str, tuple[int, int]]) -> float | None:
@@ -119,20 +152,66 @@ def fairness_by_region(plan: Plan, tasks: Sequence[VisitTask], *, urgent: bool =
     return min(region_fairness(plan, tasks, urgent=urgent).values(), default=1.0)
 
 
+def _share_ratio(buyers: Mapping[str, tuple[int, int]]) -> float | None:
+    """min over buyers of served share ÷ competing share, or None when the group does not count (fewer
+    than two buyers, or nothing served)."""
+    if len(buyers) < 2 or not any(s for _, s in buyers.values()):
+        return None
+    competing, served = sum(e for e, _ in buyers.values()), sum(s for _, s in buyers.values())
+    return min(s / e for e, s in buyers.values()) * competing / served
+
+
+def _unfair(buyers: Mapping[str, tuple[int, int]]) -> bool:
+    """Whether the class counts and is below ``FAIR_TARGET`` (a buyer served nothing is 0, not None)."""
+    ratio = _share_ratio(buyers)
+    return ratio is not None and ratio < FAIR_TARGET
+
+
+def class_fairness(plan: Plan, tasks: Sequence[VisitTask]) -> dict[Group, float]:
+    """Each counted (region, priority class)'s ratio (see ``fairness_by_class``)."""
+    out = {}
+    for key, buyers in class_shares(plan, tasks).items():
+        ratio = _share_ratio(buyers)
+        if ratio is not None:
+            out[key] = ratio
+    return out
+
+
+def fairness_by_class(plan: Plan, tasks: Sequence[VisitTask]) -> float:
+    """The smallest, over regions and priority classes (``core.priority_class``), of min over buyers of
+    (served share ÷ competing share); the planner keeps it at ``FAIR_TARGET`` or above [000 §1.8, §2.94].
+
+    Within a class visits are alike in urgency, so a buyer served below its share there lost to other
+    buyers' cases, not to more urgent ones. Competing visits are counted as in ``fairness_by_region``
+    (planned, or dropped for one of ``COMPETING_REASONS``), except pins: a dispatcher's pin is served
+    whatever the shares and is never trimmed, so it is no part of the planner's share. A (region,
+    class) counts only when at least two buyers compete in it and something of it is served. Unlike
+    ``fairness_by_region``'s min/max, each buyer is held against the class as a whole: a buyer's served
+    share ÷ competing share is its served rate ÷ the class's.
+    """
+    return min(class_fairness(plan, tasks).values(), default=1.0)
+
+
 def fair_shares(plan: Plan, tasks: Sequence[VisitTask], matrix: MatrixProvider,
                 ) -> tuple[list[VisitTask], list[VisitTask]]:
-    """The tasks to offer again, and those left out, so that in each region every buyer's served rate
-    (served ÷ competing visits) is within ``FAIR_TARGET`` of the lowest buyer's rate in ``plan``: the
-    buyer with the lowest rate is offered all its visits, every other buyer at most that rate ÷
-    ``FAIR_TARGET`` of its visits — its served ones first (highest priority first), then the unserved
-    ones nearest (in travel time) to a planned stop. Served at least as well as before, the lowest
-    buyer then keeps the ratio of rates (which is ``fairness_by_region``'s min/max) at the target."""
+    """The tasks to offer again, and those left out, so that in each region and priority class below
+    ``FAIR_TARGET`` (``fairness_by_class``) every buyer's served rate (served ÷ competing visits) is
+    within ``FAIR_TARGET`` of the lowest buyer's rate in ``plan``: the buyer with the lowest rate is
+    offered all its visits, every other buyer at most that rate ÷ ``FAIR_TARGET`` of its visits — its
+    served ones first (highest priority first), then the unserved ones nearest (in travel time) to a
+    planned stop. Served at least as well as before, the lowest buyer then keeps the class's min/max
+    of rates at the target, and so every buyer's share ratio. Classes at the target, and pins, are
+    offered whole."""
     served = {v.case_id for r in plan.routes for v in r.visits}
     capacity = {d.case_id for d in plan.dropped if d.reason in COMPETING_REASONS}
-    groups: dict[str | None, dict[str, list[VisitTask]]] = defaultdict(lambda: defaultdict(list))
+    groups: dict[Group, dict[str, list[VisitTask]]] = defaultdict(lambda: defaultdict(list))
+    offered: list[VisitTask] = []
     for t in tasks:
         if t.case_id in served or t.case_id in capacity:
-            groups[t.region][t.buyer].append(t)
+            if t.pinned:
+                offered.append(t)
+            else:
+                groups[class_of(t)][t.buyer].append(t)
     stops = [v.at for r in plan.routes for v in r.visits]
     unserved = [t for t in tasks if t.case_id in capacity]
     points = list(dict.fromkeys([*stops, *(t.at for t in unserved)]))
@@ -140,10 +219,13 @@ def fair_shares(plan: Plan, tasks: Sequence[VisitTask], matrix: MatrixProvider,
     durations = matrix.matrix(points).duration_s
     stop_ix = [index[p] for p in dict.fromkeys(stops)]
     near = {t.case_id: int(durations[stop_ix, index[t.at]].min()) for t in unserved}
-    offered: list[VisitTask] = []
     cut: list[VisitTask] = []
     for buyers in groups.values():
-        rates = {b: sum(t.case_id in served for t in ts) / len(ts) for b, ts in buyers.items()}
+        shares = {b: (len(ts), sum(t.case_id in served for t in ts)) for b, ts in buyers.items()}
+        if not _unfair(shares):
+            offered += [t for ts in buyers.values() for t in ts]  # a fair class is offered as it was
+            continue
+        rates = {b: s / e for b, (e, s) in shares.items()}
         lowest = min(rates.values())
         for b, ts in buyers.items():
             if rates[b] == lowest:
@@ -157,17 +239,26 @@ def fair_shares(plan: Plan, tasks: Sequence[VisitTask], matrix: MatrixProvider,
     return offered, cut
 
 
-def under_served(plan: Plan, tasks: Sequence[VisitTask]) -> dict[str | None, dict[str, int]]:
-    """Region → each buyer served below ``FAIR_TARGET`` × the region's highest rate, with how many more
-    of its visits it needs to reach that, for the regions below the target."""
-    out: dict[str | None, dict[str, int]] = {}
-    for region, buyers in served_shares(plan, tasks).items():
-        ratio = _ratio(buyers)
-        if ratio is None or ratio >= FAIR_TARGET:
+def _need(competing: int, served: int, class_competing: int, class_served: int) -> int:
+    """How many more of a buyer's ``competing`` visits must be served for its share ratio to reach
+    ``FAIR_TARGET``, the class's other buyers served as they are: the least n with
+    (served + n) ÷ competing ≥ FAIR_TARGET × (class_served + n) ÷ class_competing, at most all of them."""
+    share = competing / class_competing  # of the class's competing visits
+    n = (FAIR_TARGET * class_served * share - served) / (1 - FAIR_TARGET * share)
+    return min(competing - served, math.ceil(n - 1e-9))
+
+
+def under_served(plan: Plan, tasks: Sequence[VisitTask]) -> dict[Group, dict[str, int]]:
+    """(Region, priority class) → each buyer whose share ratio (``fairness_by_class``) is below
+    ``FAIR_TARGET``, with how many more of its visits it needs to reach it, for the classes below the
+    target."""
+    out: dict[Group, dict[str, int]] = {}
+    for key, buyers in class_shares(plan, tasks).items():
+        if not _unfair(buyers):
             continue
-        top = max(s / e for e, s in buyers.values())
-        out[region] = {b: math.ceil(FAIR_TARGET * top * e - 1e-9) - s for b, (e, s) in buyers.items()
-                       if s / e < FAIR_TARGET * top}
+        competing, served = sum(e for e, _ in buyers.values()), sum(s for _, s in buyers.values())
+        out[key] = {b: _need(e, s, competing, served) for b, (e, s) in buyers.items()
+                    if s / e < FAIR_TARGET * served / competing}
     return out
 
 
@@ -217,35 +308,61 @@ def favour(tasks: Sequence[VisitTask], region: str | None, favoured: set[int]) -
             if t.region == region and t.case_id not in favoured else t for t in tasks]
 
 
+def _keep(buyers: Mapping[str, tuple[int, int]]) -> dict[str, int]:
+    """How many of its served visits each buyer keeps so that the class is at ``FAIR_TARGET``: the
+    class's served visits cut to the lowest buyer's rate ÷ ``FAIR_TARGET`` of its competing ones, one
+    at a time from the buyer then served at the highest rate (the fewest cuts: the lowest buyer's rate
+    is what every share is held against)."""
+    competing = sum(e for e, _ in buyers.values())
+    lowest = min(s / e for e, s in buyers.values())
+    keep = {b: s for b, (_, s) in buyers.items()}
+    for _ in range(sum(keep.values()) - math.floor(lowest * competing / FAIR_TARGET + 1e-9)):
+        top = max(keep, key=lambda b: (keep[b] / buyers[b][0], b))
+        keep[top] -= 1
+    return keep
+
+
+def favourable(under: Mapping[Group, dict[str, int]]) -> dict[Group, dict[str, int]]:
+    """The part of ``under_served``'s answer that ``favour`` can act on: the urgent classes. The solver
+    serves urgent visits before any other, so a favoured urgent visit (the others demoted below urgent)
+    is served first; a visit of a lower class cannot be put first without passing visits of a higher
+    one, so those classes are left to the solver's own quotas and to ``trim``."""
+    return {key: needs for key, needs in under.items() if key[1] is PriorityClass.urgent}
+
+
 def trim(plan: Plan, tasks: Sequence[VisitTask], matrix: MatrixProvider) -> Plan:
-    """``plan`` with the visits of buyers served above their share cut until every region is at
-    ``FAIR_TARGET`` (module docstring, step 3). Regions already fair are untouched."""
+    """``plan`` with the visits of buyers served above their share cut until every region's every
+    priority class is at ``FAIR_TARGET`` by ``fairness_by_class`` (module docstring, step 3). Classes
+    already fair are untouched; pins are never cut (nor counted)."""
     by_case = {t.case_id: t for t in tasks}
-    shares = served_shares(plan, tasks)
-    over: dict[tuple[str | None, str], int] = {}  # (region, buyer) → visits to cut
-    for region, buyers in shares.items():
-        ratio = _ratio(buyers)
-        if ratio is None or ratio >= FAIR_TARGET:
+    region_served = Counter(by_case[v.case_id].region for r in plan.routes for v in r.visits)
+    left = Counter(region_served)  # what each region keeps after the trims decided so far
+    over: dict[tuple[Group, str], int] = {}  # ((region, class), buyer) → visits to cut
+    for key, buyers in class_shares(plan, tasks).items():
+        if not _unfair(buyers):
             continue
-        lowest = min(s / e for e, s in buyers.values())
-        keep = {b: min(s, math.floor(lowest * e / FAIR_TARGET + 1e-9)) for b, (e, s) in buyers.items()}
-        served = sum(s for _, s in buyers.values())
-        # Not made when it would empty the region, or when rounding leaves it unfair anyway (a buyer
-        # with one visit cut to none): the plan then stays as unfair as it is.
-        if sum(keep.values()) < TRIM_KEEP * served or \
-                (_ratio({b: (e, keep[b]) for b, (e, _) in buyers.items()}) or 0.0) < FAIR_TARGET:
+        keep = _keep(buyers)
+        # Too few visits to share out at the target (one buyer's single visit against another's
+        # none): none is kept. The class then no longer counts, and no buyer is served above another.
+        if _unfair({b: (e, keep[b]) for b, (e, _) in buyers.items()}):
+            keep = dict.fromkeys(buyers, 0)
+        cut = sum(s for _, s in buyers.values()) - sum(keep.values())
+        # Not made when the region would keep less than TRIM_KEEP of its day: the class then stays as
+        # unfair as it is.
+        if left[key[0]] - cut < TRIM_KEEP * region_served[key[0]]:
             continue
-        over.update({(region, b): s - keep[b] for b, (_, s) in buyers.items() if s > keep[b]})
+        left[key[0]] -= cut
+        over.update({(key, b): s - keep[b] for b, (_, s) in buyers.items() if s > keep[b]})
     if not over:
         return plan
-    candidates: dict[tuple[str | None, str], list[tuple[int, float, int]]] = defaultdict(list)
+    candidates: dict[tuple[Group, str], list[tuple[int, float, int]]] = defaultdict(list)
     for route in plan.routes:
-        if not any((by_case[v.case_id].region, v.buyer) in over for v in route.visits):
+        if not any((class_of(by_case[v.case_id]), v.buyer) in over for v in route.visits):
             continue
         for v, saving in zip(route.visits, visit_costs(route, matrix)):
             t = by_case[v.case_id]
-            if (t.region, v.buyer) in over and not t.pinned:
-                candidates[(t.region, v.buyer)].append((t.priority, -saving, v.case_id))
+            if (class_of(t), v.buyer) in over and not t.pinned:
+                candidates[(class_of(t), v.buyer)].append((t.priority, -saving, v.case_id))
     gone: set[int] = set()
     for key, n in over.items():
         gone.update(case_id for _, _, case_id in sorted(candidates[key])[:n])

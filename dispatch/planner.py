@@ -24,23 +24,27 @@
 4. Fairness within a cluster [000 §1.8, §2.94]: the solver balances buyers only among non-urgent
    visits, and among urgent ones it serves the cheapest, so a buyer whose cases are spread out (the
    national buyer across London) loses to one whose cases are dense (Croydon). When a sub-problem's
-   first plan (``FIRST_SHARE`` of its time) is below ``FAIR_TARGET`` by ``fairness_by_region``, the
-   buyers served above the worst-served one's rate are capped near it and the worst-served is offered
-   all its visits again (``dispatch.fairness.fair_shares``), solved in the rest of the time; the fairer
-   plan is kept unless it gives up more than ``1 - FAIR_KEEP`` of the visits.
+   first plan (``FIRST_SHARE`` of its time) is below ``FAIR_TARGET`` by ``fairness_by_class`` (each
+   priority class of each region), the buyers served above the worst-served one's rate in that class
+   are capped near it and the worst-served is offered all its visits again
+   (``dispatch.fairness.fair_shares``), solved in the rest of the time; the fairer plan is kept unless
+   it gives up more than ``1 - FAIR_KEEP`` of the visits.
 5. Fairness across a region: clusters are cut by where agents live, so a buyer whose cases lie far
    from the city where the other buyer's agents live can be under-served in every cluster (the South
    West: Plymouth's cases in the city, the national buyer's across Cornwall and Somerset). As soon as
-   the last cluster of a region is planned, if the region is below ``FAIR_TARGET``
+   the last cluster of a region is planned, if a class of the region is below ``FAIR_TARGET``
    (``dispatch.fairness.under_served``): the drops no agent could make even alone are labelled out of
-   reach (not capacity given to another buyer); the under-served buyers' unplanned visits go to the
-   cluster of the nearest agent who may make them, and every cluster receiving visits they need is
-   solved again with those visits urgent and the rest demoted below urgent (``_favoured_parts``).
+   reach (not capacity given to another buyer); if the urgent class is below it, the under-served
+   buyers' unplanned urgent visits go to the cluster of the nearest agent who may make them, and every
+   cluster receiving visits they need is solved again with those visits urgent and the rest demoted
+   below urgent (``_favoured_parts``; the lower classes are left to the trim,
+   ``dispatch.fairness.favourable``).
 6. Trim (``dispatch.fairness.trim``): both the region's first plan and the one with the round's clusters are
-   cut to ``FAIR_TARGET`` (visits of buyers above their share dropped as ``fair share``), and each
-   region keeps the one that is fair, or else the one that serves more. So a region with two buyers
-   ends at or above the target unless that would cancel more than half its visits
-   (``dispatch.fairness.TRIM_KEEP``); the cost in visits is in ``Plan.stats`` (``fair_share_dropped``).
+   cut to ``FAIR_TARGET`` class by class (visits of buyers above their share dropped as ``fair
+   share``), and each region keeps the one whose every class is fair, or else the one that serves
+   more. So every class of a region with two buyers ends at or above the target unless that would
+   cancel more than half its visits (``dispatch.fairness.TRIM_KEEP``); the cost in visits is in
+   ``Plan.stats`` (``fair_share_dropped``).
 7. Repair (``dispatch.repair``), before the trim: each route is checked on its own by the independent
    validator, and a route it rejects loses visits until it passes (logged as a warning; counted in
    ``Plan.stats["repaired_visits"]``).
@@ -48,8 +52,10 @@
    (``split_day`` puts each task in exactly one; the fairness round replaces its clusters' plans), so
    no case can be planned twice.
 
-``fairness_by_region`` measures the stitched plan's fairness [000 §1.8, §2.94] (its docstring gives the
-exact definition); ``plan_day`` records it in ``Plan.stats`` as ``fairness_ratio``.
+``fairness_by_class`` measures the stitched plan's fairness [000 §1.8, §2.94] as the planner is held to
+it, per priority class (its docstring gives the exact definition), and ``fairness_by_region`` over
+every priority; ``plan_day`` records them in ``Plan.stats`` as ``fairness_by_class`` and
+``fairness_ratio``.
 """
 from __future__ import annotations
 
@@ -61,8 +67,9 @@ from collections.abc import Callable, Sequence
 from datetime import date
 
 from dispatch.fairness import (
-    COMPETING_REASONS, FAIR_SHARE, FAIR_TARGET, NO_PLAN_FOUND, OUT_OF_REACH, fair_shares, fairness_by_region, favour,
-    out_of_reach, region_fairness, served_shares, trim, under_served,
+    COMPETING_REASONS, FAIR_SHARE, FAIR_TARGET, NO_PLAN_FOUND, OUT_OF_REACH, Group, class_fairness, class_of,
+    fair_shares, fairness_by_class, fairness_by_region, favour, favourable, out_of_reach, served_shares, trim,
+    under_served,
 )
 from dispatch.matrix import MatrixProvider, PlanarMatrixProvider
 from dispatch.model import Dropped, Plan, Shift, VisitTask
@@ -111,7 +118,7 @@ def _solve_part(part: SubProblem, matrix: MatrixProvider, day: date, limit: floa
                   time_limit_s=limit * (FIRST_SHARE if not part.favoured else 1.0), searches=searches)
     if part.favoured:
         return first
-    fairness = fairness_by_region(first, part.tasks)
+    fairness = fairness_by_class(first, part.tasks)
     left = limit - (time.monotonic() - started)
     if fairness >= FAIR_TARGET or left < 0.5 or first.served == 0:
         return first
@@ -121,7 +128,7 @@ def _solve_part(part: SubProblem, matrix: MatrixProvider, day: date, limit: floa
     structural = [d for d in first.dropped if d.reason not in COMPETING_REASONS]
     second.dropped = [*second.dropped, *structural,
                       *(Dropped(t.case_id, t.buyer, t.at, "capacity") for t in cut)]
-    if fairness_by_region(second, part.tasks) > fairness and second.served >= FAIR_KEEP * first.served:
+    if fairness_by_class(second, part.tasks) > fairness and second.served >= FAIR_KEEP * first.served:
         return second
     return first
 
@@ -150,20 +157,22 @@ def _unreachable_out(plan: Plan, tasks: Sequence[VisitTask], shifts: Sequence[Sh
 
 
 def _favoured_parts(plan: Plan, parts: Sequence[SubProblem], tasks: Sequence[VisitTask],
-                    under: dict[str | None, dict[str, int]], project: Project) -> list[SubProblem]:
-    """Step 5's sub-problems. In each unfair region, each under-served buyer's visits not planned
-    anywhere go to the cluster of the nearest agent who may make them; the nearest ``FAVOUR_MARGIN`` ×
-    the number it needs (``under_served``) are favoured, with its visits already planned; every cluster
-    that receives a favoured visit is solved again over what it planned and what it received, all but
-    the favoured visits demoted below urgent (``dispatch.fairness.favour``)."""
+                    under: dict[Group, dict[str, int]], project: Project) -> list[SubProblem]:
+    """Step 5's sub-problems. In each unfair class of a region, each under-served buyer's visits of
+    that class not planned anywhere go to the cluster of the nearest agent who may make them; the
+    nearest ``FAVOUR_MARGIN`` × the number it needs (``under_served``) are favoured, with its visits of
+    the class already planned; every cluster that receives a favoured visit is solved again over what
+    it planned and what it received, all but the favoured visits demoted below urgent
+    (``dispatch.fairness.favour``)."""
     by_case = {t.case_id: t for t in tasks}
     served = {v.case_id for r in plan.routes for v in r.visits}
     extra: dict[int, list[VisitTask]] = defaultdict(list)
-    favoured: set[int] = {c for c in served if by_case[c].buyer in under.get(by_case[c].region, {})}
-    for region, needs in under.items():
+    favoured: set[int] = {c for c in served if by_case[c].buyer in under.get(class_of(by_case[c]), {})}
+    for key, needs in under.items():
+        region = key[0]
         in_region = [k for k, p in enumerate(parts) if p.region == region]
         moving = [by_case[d.case_id] for d in plan.dropped if d.reason in COMPETING_REASONS and d.buyer in needs
-                  and by_case[d.case_id].region == region and by_case[d.case_id].pinned_agent is None]
+                  and class_of(by_case[d.case_id]) == key and by_case[d.case_id].pinned_agent is None]
         placed = [(t, *near) for t, near in zip(moving, nearest_parts(moving, [parts[k] for k in in_region], project))
                   if near is not None]
         for t, n, _ in placed:
@@ -171,16 +180,24 @@ def _favoured_parts(plan: Plan, parts: Sequence[SubProblem], tasks: Sequence[Vis
         for buyer, need in needs.items():
             nearest = sorted((d, t.case_id) for t, _, d in placed if t.buyer == buyer)
             favoured.update(c for _, c in nearest[:math.ceil(need * FAVOUR_MARGIN)])
+    buyers: dict[str | None, set[str]] = defaultdict(set)  # each region's under-served buyers
+    for (region, _), needs in under.items():
+        buyers[region] |= needs.keys()
     out = []
     for k, p in enumerate(parts):
-        if p.region in under and any(t.case_id in favoured for t in extra[k]):
+        if p.region in buyers and any(t.case_id in favoured for t in extra[k]):
             offered = favour([*(t for t in p.tasks if t.case_id in served), *extra[k]], p.region, favoured)
-            out.append(SubProblem(f"{p.key}/fair", p.region, tuple(offered), p.shifts, frozenset(under[p.region])))
+            out.append(SubProblem(f"{p.key}/fair", p.region, tuple(offered), p.shifts, frozenset(buyers[p.region])))
     return out
 
 
 def _served_by(plan: Plan, agents: set[int]) -> int:
     return sum(len(r.visits) for r in plan.routes if r.agent_id in agents)
+
+
+def _unfair_regions(plan: Plan, tasks: Sequence[VisitTask]) -> set[str | None]:
+    """The regions with some priority class below ``FAIR_TARGET`` (``fairness_by_class``)."""
+    return {region for (region, _), ratio in class_fairness(plan, tasks).items() if ratio < FAIR_TARGET}
 
 
 def _better_of(plan: Plan, candidate: Plan, parts: Sequence[SubProblem], redo: Sequence[SubProblem],
@@ -190,13 +207,12 @@ def _better_of(plan: Plan, candidate: Plan, parts: Sequence[SubProblem], redo: S
     region's agents and tasks come from one plan or the other, never from both (each was trimmed
     against its own shares)."""
     old, new = trim(plan, tasks, matrix), trim(candidate, tasks, matrix)
-    old_fair, new_fair = region_fairness(old, tasks), region_fairness(new, tasks)
+    old_unfair, new_unfair = _unfair_regions(old, tasks), _unfair_regions(new, tasks)
     take_new: set[int] = set()  # agents
     new_cases: set[int] = set()
     for region in {p.region for p in redo}:
         agents = {s.agent_id for p in parts if p.region == region for s in p.shifts}
-        if (new_fair.get(region, 1.0) >= FAIR_TARGET, _served_by(new, agents)) > \
-                (old_fair.get(region, 1.0) >= FAIR_TARGET, _served_by(old, agents)):
+        if (region not in new_unfair, _served_by(new, agents)) > (region not in old_unfair, _served_by(old, agents)):
             take_new |= agents
             new_cases |= {t.case_id for p in [*parts, *redo] if p.region == region for t in p.tasks}
     if not take_new:
@@ -265,8 +281,9 @@ class _FairnessRound:
             self.first[region] = base = _unreachable_out(base, self.by_region[region], self.shifts, self.matrix,
                                                          {region})
             under = under_served(base, self.by_region[region])
-        redo = _favoured_parts(base, self.shared[region], self.tasks, under, self.project) \
-            if under and self.reserve[region] else []
+        needs = favourable(under)
+        redo = _favoured_parts(base, self.shared[region], self.tasks, needs, self.project) \
+            if needs and self.reserve[region] else []
         total = sum(map(_weight, redo))
         self.scaled.update({p.key: _weight(p) * self.reserve[region] / total for p in redo})
         return redo, self.reserve[region]
@@ -319,5 +336,5 @@ def plan_day(tasks: Sequence[VisitTask], shifts: Sequence[Shift], *, matrix: Mat
                   "served": float(plan.served), "dropped": float(len(plan.dropped)),
                   "distance_m": float(sum(r.distance_m for r in plan.routes)),
                   "fair_share_dropped": float(sum(d.reason == FAIR_SHARE for d in plan.dropped)),
-                  "fairness_ratio": fairness_by_region(plan, tasks)}
+                  "fairness_ratio": fairness_by_region(plan, tasks), "fairness_by_class": fairness_by_class(plan, tasks)}
     return plan

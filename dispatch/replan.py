@@ -270,5 +270,6 @@ def replan_day(db: Session, client: redis.Redis, day: date, *, now: datetime, re
     violations = check_plan(db, plan, checked, shifts, travel, day)
     if violations:
         return PlanOutcome(None, plan, violations, shifts)
-    return store_and_publish(db, plan, shifts, region=region, actor=actor, kind=PlanKind.replan,
-                             time_limit_s=time_limit_s, role=role, audit=audit, publish=publish)
+    return store_and_publish(db, plan, shifts, priorities={t.case_id: t.priority for t in tasks}, region=region,
+                             actor=actor, kind=PlanKind.replan, time_limit_s=time_limit_s, role=role, audit=audit,
+                             publish=publish)

@@ -173,21 +173,23 @@ def plan_and_store(db: Session, day: date, *, region: str | None = None, time_li
     step("validate", 1, 1)
     if violations:
         return PlanOutcome(None, plan, violations, shifts)
-    return store_and_publish(db, plan, shifts, region=region, actor=actor, kind=PlanKind.plan,
-                             time_limit_s=time_limit_s, role=role, audit=audit, publish=publish, progress=step)
+    return store_and_publish(db, plan, shifts, priorities={t.case_id: t.priority for t in eligibility.tasks},
+                             region=region, actor=actor, kind=PlanKind.plan, time_limit_s=time_limit_s, role=role,
+                             audit=audit, publish=publish, progress=step)
 
 
-def store_and_publish(db: Session, plan: Plan, shifts: Sequence[Shift], *, region: str | None, actor: str,
-                      kind: str, time_limit_s: float, role: str | None, audit: dict[str, Any] | None,
-                      publish: bool, progress: Progress | None = None) -> PlanOutcome:
-    """Store ``plan`` (validated by the caller) as a new run of ``kind``, commit it, then (``publish``) send each agent's
-    day: committed first, so a phone never gets a plan the database does not have. A plan that could
-    not be published stays stored (``PlanOutcome.publish_error``). ``progress`` as ``plan_and_store``'s
-    ("store", "publish")."""
+def store_and_publish(db: Session, plan: Plan, shifts: Sequence[Shift], *, priorities: Mapping[int, int],
+                      region: str | None, actor: str, kind: str, time_limit_s: float, role: str | None,
+                      audit: dict[str, Any] | None, publish: bool, progress: Progress | None = None) -> PlanOutcome:
+    """Store ``plan`` (validated by the caller) as a new run of ``kind``, with each visit's and dropped
+    visit's task priority (``priorities``, case id → priority; ``dispatch.store.save_plan``), commit
+    it, then (``publish``) send each agent's day: committed first, so a phone never gets a plan the
+    database does not have. A plan that could not be published stays stored
+    (``PlanOutcome.publish_error``). ``progress`` as ``plan_and_store``'s ("store", "publish")."""
     step = progress or (lambda _step, _done, _total: None)
     step("store", 0, 1)
-    run_id = save_plan(db, plan, region=region, actor=actor, kind=kind, time_limit_s=time_limit_s, role=role,
-                       audit=audit)
+    run_id = save_plan(db, plan, priorities=priorities, region=region, actor=actor, kind=kind,
+                       time_limit_s=time_limit_s, role=role, audit=audit)
     plan.stats["run_id"] = run_id
     db.commit()
     step("store", 1, 1)

@@ -112,13 +112,16 @@ def run_stats(plan: Plan) -> dict[str, Any]:
         "duration_s": int(sum(r.duration_s for r in plan.routes)), "agents": len(plan.routes)}
 
 
-def save_plan(db: Session, plan: Plan, *, region: str | None, actor: str, kind: str = PlanKind.plan,
-              time_limit_s: float, role: str | None = None, audit: dict[str, Any] | None = None) -> int:
+def save_plan(db: Session, plan: Plan, *, priorities: Mapping[int, int], region: str | None, actor: str,
+              kind: str = PlanKind.plan, time_limit_s: float, role: str | None = None,
+              audit: dict[str, Any] | None = None) -> int:
     """Store ``plan`` as a new run of ``plan.day`` for ``region`` (None: the whole country) and return
     its id. Rows go in as batched multi-row inserts; the caller's transaction commits them, together
     with the audit row (``plan.create`` or ``plan.replan`` by ``actor``/``role``, with ``audit`` added
     to its data), so no stored plan is ever without its audit entry. Every case must exist (its buyer
-    and region are read from it)."""
+    and region are read from it) and have its task's priority in ``priorities`` (case id → priority,
+    stored on each visit and dropped visit: the regional measures compare buyers' shares within its
+    class, ``core.priority_class``)."""
     kind = PlanKind(kind)
     case_ids = [v.case_id for r in plan.routes for v in r.visits] + [d.case_id for d in plan.dropped]
     cases = {row.id: row for row in db.execute(
@@ -127,6 +130,9 @@ def save_plan(db: Session, plan: Plan, *, region: str | None, actor: str, kind: 
     unknown = sorted(set(case_ids) - cases.keys())
     if unknown:
         raise ValueError(f"plan names cases that do not exist: {unknown[:10]}")
+    unranked = sorted(set(case_ids) - priorities.keys())
+    if unranked:
+        raise ValueError(f"plan names cases without a priority: {unranked[:10]}")
     agent_regions: dict[int, str | None] = {}
     if region is None and any(r.shift.region is None for r in plan.routes):
         agent_regions = dict(db.execute(select(Agent.id, Agent.itl1_cd)
@@ -150,10 +156,12 @@ def save_plan(db: Session, plan: Plan, *, region: str | None, actor: str, kind: 
         "run_id": run.id, "agent_id": v.agent_id, "case_id": v.case_id, "buyer_id": cases[v.case_id].buyer_id,
         "seq": v.seq, "eta": v.eta, "etd": v.etd, "window_start": v.window.start, "window_end": v.window.end,
         "time_band": v.time_band, "window_band": v.window.time_band, "service_s": v.service_s,
-        "location": _point(v.at), "region": case_region(v.case_id)} for r in plan.routes for v in r.visits]
+        "location": _point(v.at), "region": case_region(v.case_id), "priority": priorities[v.case_id]}
+        for r in plan.routes for v in r.visits]
     dropped = [{
         "run_id": run.id, "case_id": d.case_id, "buyer_id": cases[d.case_id].buyer_id, "reason": d.reason,
-        "location": _point(d.at), "region": case_region(d.case_id)} for d in plan.dropped]
+        "location": _point(d.at), "region": case_region(d.case_id), "priority": priorities[d.case_id]}
+        for d in plan.dropped]
     for table, rows in ((PlanRoute, routes), (PlanVisit, visits), (PlanDropped, dropped)):
         if rows:
             db.execute(insert(table), rows)

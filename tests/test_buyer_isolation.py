@@ -62,8 +62,8 @@ def world(policies_loaded, geodata_loaded):
                              actor="test", agent_id=agent.id).visit
         left_out = make_case(db, buyer_b, stage="enforcement", notice_issued_on=date(2026, 1, 6),
                              enforcement_stage_on=date(2026, 2, 2))
-        save_plan(db, _plan_of_b(case.id, left_out.id, buyer_b.reference, agent.id), region=None, actor="test",
-                  time_limit_s=1)
+        save_plan(db, _plan_of_b(case.id, left_out.id, buyer_b.reference, agent.id),
+                  priorities={case.id: 95, left_out.id: 40}, region=None, actor="test", time_limit_s=1)
         ids = {"case_id": case.id, "visit_id": visit.id, "supplier_reference": case.supplier_reference,
                "policy_b": buyer_b.policy_name, "buyer_a": buyer_a.id, "buyer_b_reference": buyer_b.reference,
                "planned_cases": (case.id, left_out.id), "agent_id": agent.id,

@@ -16,7 +16,7 @@ import dispatch.service
 import sim
 from cli import app
 from core import session_scope
-from core.models import AuditEvent, Case, PlanPin, PlanRun
+from core.models import AuditEvent, Case, PlanDropped, PlanPin, PlanRun, PlanVisit
 from dispatch.eligibility import load_eligibility, shifts_for_day
 from dispatch.fairness import NO_PLAN_FOUND
 from dispatch.planner import plan_day
@@ -162,8 +162,14 @@ def test_planning_later_in_the_day_starts_from_now(tiny):
         now = shifts[0].start + timedelta(hours=5)
         outcome = plan_and_store(db, DAY, region=REGION, time_limit_s=float(SECONDS), actor="test", publish=False,
                                  now=now)
+        priority = {t.case_id: t.priority for t in load_eligibility(db, DAY, region=REGION, now=now).tasks}
+        stored = [*db.execute(select(PlanVisit.case_id, PlanVisit.priority).where(PlanVisit.run_id == outcome.run_id)),
+                  *db.execute(select(PlanDropped.case_id, PlanDropped.priority)
+                              .where(PlanDropped.run_id == outcome.run_id))]
     assert outcome.violations == [] and outcome.run_id is not None
     assert all(v.eta >= now for r in outcome.plan.routes for v in r.visits)
+    # Every planned and dropped visit is stored with its task's priority [000 §1.8].
+    assert len(stored) == len(priority) and dict(stored) == priority
 
 
 def test_a_plan_honours_the_dispatchers_pins(tiny):

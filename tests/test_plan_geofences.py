@@ -83,8 +83,9 @@ def route(w, db) -> Route:
 
 def store(db, w, routes: list[Route], kind: str):
     shifts = [shift(w["busy"], w["day"]), shift(w["idle"], w["day"])]
-    return store_and_publish(db, Plan(w["day"], routes, []), shifts, region=None, actor="test", kind=kind,
-                             time_limit_s=1, role=None, audit=None, publish=True)
+    priorities = {v.case_id: 50 for r in routes for v in r.visits}
+    return store_and_publish(db, Plan(w["day"], routes, []), shifts, priorities=priorities, region=None, actor="test",
+                             kind=kind, time_limit_s=1, role=None, audit=None, publish=True)
 
 
 def test_a_stored_plan_sends_each_owntracks_phone_its_visits_as_50_m_regions(db, world) -> None:

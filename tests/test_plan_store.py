@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from core.models import Agent, Buyer, Case, PlanRun, PlanVisit
+from core.models import Agent, Buyer, Case, PlanDropped, PlanRun, PlanVisit
 from core.visit_rules import TimeWindow
 from dispatch.model import Dropped, Plan, PlannedVisit, Point, Route, Shift
 from dispatch.store import (
@@ -73,6 +73,12 @@ class World:
         return Dropped(case.id, self.db.get(Buyer, case.buyer_id).reference, Point(-4.2, 50.4), reason)
 
 
+def _save(db, plan: Plan, **kw) -> int:
+    """``save_plan`` with every case at priority 50: these tests are about runs and slices."""
+    cases = [v.case_id for r in plan.routes for v in r.visits] + [d.case_id for d in plan.dropped]
+    return save_plan(db, plan, priorities=dict.fromkeys(cases, 50), **kw)
+
+
 def _sorted(plan: Plan) -> tuple[list[Route], list[Dropped]]:
     return sorted(plan.routes, key=lambda r: r.agent_id), sorted(plan.dropped, key=lambda d: d.case_id)
 
@@ -84,7 +90,7 @@ def test_a_saved_plan_reads_back_with_the_same_visits_etas_windows_and_drops(db,
     plan = Plan(day, [world.route(day, "TLK", [k1, k2]), world.route(day, "TLC", [c1])],
                 [world.dropped(out1), world.dropped(out2, "no agent with skill commercial")],
                 stats={"solve_seconds": 1.25, "fairness_ratio": 0.97})
-    run_id = save_plan(db, plan, region=None, actor="test", time_limit_s=5)
+    run_id = _save(db, plan, region=None, actor="test", time_limit_s=5)
 
     loaded = load_current_plan(db, day)
     routes, dropped = _sorted(loaded)
@@ -115,11 +121,11 @@ def test_the_current_plan_is_the_latest_run_covering_each_region(db, day):
     world = World(db)
     k_old, k_new, c_old = world.case("TLK"), world.case("TLK"), world.case("TLC")
     k_out_old, k_out_new, c_out = world.case("TLK"), world.case("TLK"), world.case("TLC")
-    whole = save_plan(db, Plan(day, [world.route(day, "TLK", [k_old]), world.route(day, "TLC", [c_old])],
+    whole = _save(db, Plan(day, [world.route(day, "TLK", [k_old]), world.route(day, "TLC", [c_old])],
                                [world.dropped(k_out_old), world.dropped(c_out)]), region=None, actor="test",
                       time_limit_s=5)
     # A later TLK run replaces TLK only: its route, its visits and its drops.
-    tlk = save_plan(db, Plan(day, [world.route(day, "TLK", [k_new], start_hour=10)], [world.dropped(k_out_new)]),
+    tlk = _save(db, Plan(day, [world.route(day, "TLK", [k_new], start_hour=10)], [world.dropped(k_out_new)]),
                     region="TLK", actor="test", kind="replan", time_limit_s=5)
     current = load_current_plan(db, day)
     by_agent = {r.agent_id: [v.case_id for v in r.visits] for r in current.routes}
@@ -134,7 +140,7 @@ def test_the_current_plan_is_the_latest_run_covering_each_region(db, day):
     assert current_run_ids(db, day, region="TLK") == [tlk]
 
     # A whole-country run after that replaces everything.
-    again = save_plan(db, Plan(day, [world.route(day, "TLC", [c_old])], []), region=None, actor="test",
+    again = _save(db, Plan(day, [world.route(day, "TLC", [c_old])], []), region=None, actor="test",
                       time_limit_s=5)
     latest = load_current_plan(db, day)
     assert [r.agent_id for r in latest.routes] == [world.agents["TLC"].id] and latest.dropped == []
@@ -144,7 +150,7 @@ def test_the_current_plan_is_the_latest_run_covering_each_region(db, day):
 def test_no_plan_is_none(db, day):
     world = World(db)
     assert load_current_plan(db, day) is None
-    save_plan(db, Plan(day, [world.route(day, "TLK", [world.case("TLK")])], []), region="TLK", actor="test",
+    _save(db, Plan(day, [world.route(day, "TLK", [world.case("TLK")])], []), region="TLK", actor="test",
               time_limit_s=5)
     assert load_current_plan(db, day, region="TLC") is None  # no run covers TLC
     assert load_current_plan(db, day, region="TLK").served == 1
@@ -156,7 +162,7 @@ def test_a_buyer_sees_only_its_visits_and_drops_and_an_agent_only_its_route(db, 
     my_drop, their_drop = world.case("TLK"), world.case("TLK", buyer=1)
     plan = Plan(day, [world.route(day, "TLK", [theirs, mine]), world.route(day, "TLC", [other_region])],
                 [world.dropped(my_drop), world.dropped(their_drop)])
-    run_id = save_plan(db, plan, region=None, actor="test", time_limit_s=5)
+    run_id = _save(db, plan, region=None, actor="test", time_limit_s=5)
     buyer = world.buyers[0]
 
     view = load_current_plan(db, day, buyer_id=buyer.id)
@@ -177,6 +183,23 @@ def test_saving_refuses_unknown_cases_and_kinds(db, day):
     route = world.route(day, "TLK", [world.case("TLK")])
     ghost = Dropped(2**31 - 1, "nobody", Point(0, 51), "capacity")
     with pytest.raises(ValueError, match="do not exist"):
-        save_plan(db, Plan(day, [route], [ghost]), region=None, actor="test", time_limit_s=5)
+        _save(db, Plan(day, [route], [ghost]), region=None, actor="test", time_limit_s=5)
     with pytest.raises(ValueError):
-        save_plan(db, Plan(day, [route], []), region=None, actor="test", kind="guess", time_limit_s=5)
+        _save(db, Plan(day, [route], []), region=None, actor="test", kind="guess", time_limit_s=5)
+
+
+def test_each_visit_and_dropped_visit_keeps_its_task_priority(db, day):
+    """The priority of every planned and dropped visit is stored with it (plan_visit.priority,
+    plan_dropped.priority): the regional measures compare buyers within its class [000 §1.8]."""
+    world = World(db)
+    urgent, routine, out = world.case("TLK"), world.case("TLK", buyer=1), world.case("TLK")
+    plan = Plan(day, [world.route(day, "TLK", [urgent, routine])], [world.dropped(out)])
+    run_id = save_plan(db, plan, priorities={urgent.id: 100, routine.id: 20, out.id: 60}, region=None,
+                       actor="test", time_limit_s=5)
+
+    assert dict(db.execute(select(PlanVisit.case_id, PlanVisit.priority).where(PlanVisit.run_id == run_id)).all()) \
+        == {urgent.id: 100, routine.id: 20}
+    assert db.execute(select(PlanDropped.case_id, PlanDropped.priority)
+                      .where(PlanDropped.run_id == run_id)).all() == [(out.id, 60)]
+    with pytest.raises(ValueError, match="without a priority"):
+        save_plan(db, plan, priorities={urgent.id: 100, routine.id: 20}, region=None, actor="test", time_limit_s=5)

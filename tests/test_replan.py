@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 import sim
 from core import session_scope
 from cli import app
-from core.models import Agent, AuditEvent, PlanPin, PlanRun, Visit
+from core.models import Agent, AuditEvent, PlanDropped, PlanPin, PlanRun, PlanVisit, Visit
 from core.mqtt import broker_address, new_client
 from core.positions import AT_KEY, GEO_KEY, Fix, connect, write_positions
 from dispatch.eligibility import load_eligibility, shifts_for_day
@@ -334,6 +334,10 @@ def test_replanning_at_noon_keeps_what_is_done_and_under_way_and_starts_from_pos
             eligibility = load_eligibility(db, tiny, now=noon)
             still_eligible = {t.case_id for t in eligibility.tasks}
             gap = {e.case_id: e.rule_ids for e in eligibility.excluded}
+            stored = dict([*db.execute(select(PlanVisit.case_id, PlanVisit.priority)
+                                       .where(PlanVisit.run_id == outcome.run_id)),
+                           *db.execute(select(PlanDropped.case_id, PlanDropped.priority)
+                                       .where(PlanDropped.run_id == outcome.run_id))])
     finally:
         with session_scope() as db:
             for visit in db.scalars(select(Visit).where(Visit.recorded_by == "test",
@@ -356,6 +360,11 @@ def test_replanning_at_noon_keeps_what_is_done_and_under_way_and_starts_from_pos
     assert done.case_id in still_eligible
     # A no-contact visit already keeps its case out of eligibility for 24 hours (R-VISIT-GAP).
     assert gap[going.case_id] == ("R-VISIT-GAP",)
+    # Every visit and dropped visit of the re-plan is stored with its task's priority [000 §1.8], the
+    # visit under way too (its task as it stood when it began).
+    assert None not in stored.values()
+    assert {c: p for c, p in stored.items() if c in still_eligible} == \
+        {t.case_id: t.priority for t in eligibility.tasks if t.case_id in stored}
     # Agents start from where they are now.
     shift_of = {s.agent_id: s for s in outcome.shifts}
     where = shift_of[moved.agent_id].current_at  # through Redis's geohash: within a metre
