@@ -32,6 +32,7 @@ class StopKind(enum.StrEnum):
     fuel = "fuel"          # decoy: at a fuel station pump
     lunch = "lunch"        # decoy: at a cafe door
     junction = "junction"  # a halt at a junction, under a minute: never a visit
+    wait = "wait"          # hours early for a visit's window: waiting away from any door
 
 
 @dataclass(frozen=True, slots=True)

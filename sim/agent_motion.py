@@ -29,6 +29,7 @@ JUNCTION_CLEAR_M = 150.0  # a junction halt is at least this far (along the road
 JUNCTION_P = 0.3          # chance of a halt at each corner far enough from the leg's ends
 BLOCK_M = 250.0           # typical street-block length of the staircase
 DECOY_CLEAR_M = 250.0     # a decoy stop is at least this far from every case address
+WAIT_AWAY_S = 1200.0      # an agent this early for a window waits away from the door, not parked at it
 FUEL_S = (240.0, 480.0)
 LUNCH_S = (1200.0, 2400.0)
 
@@ -150,14 +151,19 @@ def decoy_place(here: tuple[float, float], avoid: np.ndarray, rng: np.random.Gen
     return best
 
 
+def _drive_s(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """About how long the drive from a to b takes: a staircase path is about 1.3 times the straight
+    line, driven at about 9 m/s on average."""
+    return math.hypot(b[0] - a[0], b[1] - a[1]) * 1.3 / 9.0
+
+
 def move_day(plan: AgentPlan, rng: np.random.Generator) -> tuple[Trajectory, list[TrueStop]]:
     """The agent's true trajectory over the plan's day, and every stop it made."""
     doors = [(v.x, v.y) for v in plan.visits]
     avoid = np.array(list(plan.avoid) + doors, dtype=float).reshape(-1, 2)
-    # Leave the start point in time to reach the first visit near its planned time: a staircase path
-    # is about 1.3 times the straight line, driven at about 9 m/s on average.
+    # Leave the start point in time to reach the first visit near its planned time.
     first = plan.visits[0].eta if plan.visits else plan.shift_start
-    lead = math.hypot(doors[0][0] - plan.start[0], doors[0][1] - plan.start[1]) * 1.3 / 9.0 if doors else 0.0
+    lead = _drive_s(plan.start, doors[0]) if doors else 0.0
     t0 = max(plan.shift_start, first - timedelta(seconds=lead + 120))
     t0 = t0.replace(microsecond=0)
     b = RouteBuilder(t0, *plan.start, rng)
@@ -177,8 +183,22 @@ def move_day(plan: AgentPlan, rng: np.random.Generator) -> tuple[Trajectory, lis
         if after == lunch_after:
             b.on_foot_stop(StopKind.lunch, None, decoy_place(b.here, avoid, rng), rng.uniform(*LUNCH_S))
 
+    def wait_away(visit) -> None:
+        # Hours early (the next window opens in the evening), an agent does not sit in the car at the
+        # door: it waits somewhere clear of every case address and comes back for the window.
+        if visit.not_before is None:
+            return
+        door = (visit.x, visit.y)
+        if (visit.not_before - b.when(b.now)).total_seconds() - _drive_s(b.here, door) <= WAIT_AWAY_S:
+            return
+        b.drive(*decoy_place(b.here, avoid, rng))
+        hold = (visit.not_before - b.when(b.now)).total_seconds() - _drive_s(b.here, door) - 120
+        if hold > 0:
+            b.stop(StopKind.wait, None, hold)
+
     decoys(-1)
     for i, visit in enumerate(plan.visits):
+        wait_away(visit)
         dwell = float(np.exp(rng.uniform(math.log(DWELL_S[0]), math.log(DWELL_S[1]))))
         kind = StopKind.visit if visit.case_id is not None else StopKind.outside
         b.on_foot_stop(kind, visit.case_id, (visit.x, visit.y), dwell, visit.not_before)
