@@ -6,8 +6,8 @@ finds a planted diversion and nothing else.
 weekly trend), timed from the first query to the last figure; the target is ≤ 60 s. The month is
 built once in the scratch database (``bailiwick_bench``, shared with bench/day.py) and reused:
 
-- one national day (2026-11-23) is planned by the real planner (``dispatch.plan_and_store``, 600 s as in bench/day.py) and
-  stored;
+- one national day (2026-11-23) is planned by the real planner (``dispatch.plan_day``, 600 s, as bench/day.py plans
+  it) and stored;
 - its plan is copied to every weekday of November 2026, and each copy's GPS outcome is written in SQL
   (not through the phone simulator, which at 2,000 agents × 21 days would take hours): a visit's
   evidence at its planned time with jitter, most visits made (a few missed), each agent's other
@@ -41,7 +41,7 @@ from sqlalchemy import func, select, text
 import sim
 from core import session_scope
 from core.models import PlanRun
-from dispatch import plan_and_store
+from dispatch import BngMatrixProvider, load_eligibility, plan_day, save_plan, shifts_for_day
 from regions import Period, capacity_report, declare, month_period, regions_flagged
 
 MONTH = "2026-11"
@@ -118,17 +118,17 @@ def ensure_national_month(url: str) -> None:
         source = db.scalar(select(PlanRun.id).where(PlanRun.day == DAY, PlanRun.region.is_(None))
                            .order_by(PlanRun.id.desc()))
     if source is None:
-        for attempt in (1, 2):  # a loaded machine can leave a sub-problem unsolved: the plan is refused
-            print(f"planning the national day {DAY} ({PLAN_LIMIT_S:.0f} s, attempt {attempt}) …", flush=True)
-            with session_scope(url) as db:
-                outcome = plan_and_store(db, DAY, time_limit_s=PLAN_LIMIT_S, actor="bench:capacity-day",
-                                         publish=False)
-            if outcome.run_id is not None:
-                break
-        if outcome.run_id is None:
-            raise SystemExit(f"the national day {DAY} was not planned: {outcome.unsolved} unsolved, "
-                             f"{len(outcome.violations)} violations")
-        source = outcome.run_id
+        # As bench/day.py plans it (plan_day with BNG travel times), then stored: plan_and_store, the
+        # CLI's path, ran out of this machine's 24 GiB on the national day (killed by the OOM killer).
+        print(f"planning the national day {DAY} ({PLAN_LIMIT_S:.0f} s) …", flush=True)
+        with session_scope(url) as db:
+            eligibility = load_eligibility(db, DAY)
+            shifts = shifts_for_day(db, DAY)
+        plan = plan_day(eligibility.tasks, shifts, matrix=BngMatrixProvider(), day=DAY, time_limit_s=PLAN_LIMIT_S)
+        with session_scope(url) as db:
+            source = save_plan(db, plan, priorities={t.case_id: t.priority for t in eligibility.tasks}, region=None,
+                               actor="bench:capacity-day", time_limit_s=PLAN_LIMIT_S)
+        print(f"  stored: {plan.served:,} served, {len(plan.dropped):,} dropped", flush=True)
     rng = random.Random(1)
     with session_scope(url) as db:
         firms = db.execute(text("SELECT id FROM subcontractor ORDER BY id")).scalars().all()

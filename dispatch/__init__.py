@@ -52,7 +52,7 @@ from dispatch.replan import replan_day
 from dispatch.service import PlanOutcome, Progress, plan_and_store
 from dispatch.solomon import SolomonInstance, plan_distance, read_instance, to_problem
 from dispatch.solver import solve
-from dispatch.store import load_current_plan, load_route_paths, run_stats
+from dispatch.store import load_current_plan, load_route_paths, run_stats, save_plan
 from dispatch.validator import Violation, validate
 
 __all__ = [
@@ -62,6 +62,6 @@ __all__ = [
     "VisitTask", "WhyAnswer", "check_pin", "check_pins", "class_fairness", "day_pins", "fairness_by_class",
     "fairness_by_region", "load_current_plan", "load_eligibility", "load_route_paths", "plan_and_store", "plan_day",
     "plan_distance", "plan_from_geojson", "plan_to_geojson", "read_agents", "read_cases", "read_instance",
-    "remove_pin", "replan_day", "run_stats", "save_pin", "served_shares", "shifts_for_day", "solve", "to_problem",
+    "remove_pin", "replan_day", "run_stats", "save_pin", "save_plan", "served_shares", "shifts_for_day", "solve", "to_problem",
     "validate", "why",
 ]
