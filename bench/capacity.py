@@ -196,7 +196,8 @@ def detection(seeds: int) -> tuple[float, float]:
         divert = ":".join(target)
         print(f"seed {seed}: sim month {DEMO_MONTH} --divert {divert} …", flush=True)
         started = time.monotonic()
-        subprocess.run([sys.executable, "-m", "cli", "sim", "month", "--scenario", "demo", "--month", DEMO_MONTH,
+        subprocess.run([str(Path(sys.executable).with_name("bailiwick")), "sim", "month", "--scenario", "demo",
+                        "--month", DEMO_MONTH,
                         "--divert", divert, "--seed", str(seed)], check=True, cwd=ROOT,
                        env={**os.environ, "BAILIWICK_DATABASE_URL": url})
         with session_scope(url) as db:
