@@ -73,7 +73,9 @@ def browser_check(page: str, workdir: Path, screenshot: str) -> str:
     assert re.search(r'class="[^"]*\bleaflet-container\b', dom), "Leaflet drew no map"
     shot = workdir / screenshot
     subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                    "--no-first-run", f"--user-data-dir={workdir / 'profile'}", "--window-size=1200,800",
+                    # A profile of its own: the DOM run's Chromium may still hold its profile's lock as it exits,
+                    # and a second Chromium on a locked profile can hang (one CI run timed out here).
+                    "--no-first-run", f"--user-data-dir={workdir / 'profile-shot'}", "--window-size=1200,800",
                     "--virtual-time-budget=3000", f"--screenshot={shot}", (workdir / "page.html").as_uri()],
                    capture_output=True, timeout=90, check=True)
     assert shot.stat().st_size > 10_000, "the screenshot is blank"
