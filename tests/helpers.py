@@ -42,6 +42,10 @@ def bearer(client, username: str, password: str = PASSWORD) -> dict[str, str]:
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# Every host name fails to resolve at once, so the pages draw offline. Left to the network, a tile
+# request that hangs (a firewall dropping packets) pauses --virtual-time-budget's clock, and Chromium
+# never finishes: CI timed out that way twice on the capacity map's screenshot.
+_OFFLINE = "--host-resolver-rules=MAP * ~NOTFOUND"
 
 
 def browser_dom(page: str, workdir: Path) -> str:
@@ -52,7 +56,7 @@ def browser_dom(page: str, workdir: Path) -> str:
     path.write_text(page)
     return subprocess.run(
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", f"--user-data-dir={workdir / 'profile'}",
+         "--disable-component-update", "--no-first-run", _OFFLINE, f"--user-data-dir={workdir / 'profile'}",
          "--virtual-time-budget=3000", "--dump-dom", path.as_uri()],
         capture_output=True, text=True, timeout=90, check=True).stdout
 
@@ -75,7 +79,8 @@ def browser_check(page: str, workdir: Path, screenshot: str) -> str:
     subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                     # A profile of its own: the DOM run's Chromium may still hold its profile's lock as it exits,
                     # and a second Chromium on a locked profile can hang (one CI run timed out here).
-                    "--no-first-run", f"--user-data-dir={workdir / 'profile-shot'}", "--window-size=1200,800",
+                    "--no-first-run", _OFFLINE, f"--user-data-dir={workdir / 'profile-shot'}",
+                    "--window-size=1200,800",
                     "--virtual-time-budget=3000", f"--screenshot={shot}", (workdir / "page.html").as_uri()],
                    capture_output=True, timeout=90, check=True)
     assert shot.stat().st_size > 10_000, "the screenshot is blank"
