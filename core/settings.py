@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     capacity_min_work_s: float = Field(default=120.0, ge=0)
     # … to this (seconds): a longer one is a break, nobody's time.
     capacity_break_s: float = Field(default=1200.0, gt=0)
+    # One this long is a destination, like a visit: it takes the drive that led to it. A shorter one may
+    # be a queue or a halt on the way, and takes only the detour it made (``regions.sql``).
+    capacity_door_s: float = Field(default=240.0, ge=0)
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:

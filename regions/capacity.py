@@ -115,6 +115,7 @@ class CapacityReport:
     threshold: float
     min_work_s: float  # unmatched stops from this long …
     break_s: float     # … to this long are other clients' work; the rest is idle
+    door_s: float      # from this long, one takes the drive that led to it; a shorter one its detour
     regions: dict[str, str]                       # ITL1 code → name, all twelve
     buyers: dict[str, str]                        # reference → name
     table: list[TableLine] = field(default_factory=list)
@@ -146,9 +147,9 @@ def capacity_report(db: Session, month: str | date | Period, *, threshold: float
     period = month if isinstance(month, Period) else month_period(month)
     settings = get_settings()
     threshold = settings.capacity_threshold if threshold is None else threshold
-    materialise(db, period, min_work_s=settings.capacity_min_work_s, break_s=settings.capacity_break_s)
+    materialise(db, period)
     names = _names(db)
-    report = CapacityReport(period, threshold, settings.capacity_min_work_s, settings.capacity_break_s,
+    report = CapacityReport(period, threshold, settings.capacity_min_work_s, settings.capacity_break_s, settings.capacity_door_s,
                             names["region"], names["buyer_name"])
     time_rows = _time_rows(db)
     competing = _competing(db)

@@ -9,8 +9,6 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from core import get_settings
-
 from regions.capacity import capacity_report
 from regions.month_sql import OPEN_DURING
 from regions.period import Period
@@ -56,8 +54,9 @@ _QUERIES = {
                round(t.seconds::numeric, 1)::float8 AS seconds
         FROM attributed t WHERE t.region = :region AND t.buyer_id = :buyer_id
         ORDER BY t.day, t.agent_id, t.arrival LIMIT :limit""",
-                   ("seconds = dwell at the visit + travel since the agent's previous stop that day (or its first "
-                    "fix), split between cases sharing one stop")),
+                   ("seconds = dwell at the visit + travel since the agent's previous visit that day (or its first "
+                    "fix), less the detours to stops at no case address in between, split between cases sharing "
+                    "one stop")),
     "competing_caseload": ("""
         SELECT cp.day, cp.run_id, cp.case_id, cp.class, cp.served, cp.reason, cp.agent_id
         FROM current_plan cp WHERE cp.region = :region AND cp.buyer_id = :buyer_id
@@ -87,8 +86,7 @@ def explain(db: Session, period: Period, region: str, buyer_id: int, buyer: str,
                 {"component": "flagged", "value": line.flagged},
                 {"component": "threshold", "value": report.threshold}]
         return Explanation(measure, region, buyer, e.index, "share_of_time / share_of_caseload", rows)
-    settings = get_settings()
-    materialise(db, period, min_work_s=settings.capacity_min_work_s, break_s=settings.capacity_break_s)
+    materialise(db, period)
     sql, formula = _QUERIES[measure]
     result = db.execute(text(sql), params(period) | {"region": region, "buyer_id": buyer_id, "limit": MAX_ROWS + 1})
     rows = [dict(r._mapping) for r in result]

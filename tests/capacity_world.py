@@ -99,18 +99,20 @@ class CapacityWorld:
         return run.id
 
     def agent_day(self, agent: Agent, day: date, first_fix_h: float,
-                  stops: list[tuple[Case | None, float, float]], *, tracked_s: int = 8 * 3600) -> None:
+                  stops: list[tuple[Case | None, float, float] | tuple[None, float, float, tuple[float, float]]],
+                  *, tracked_s: int = 8 * 3600) -> None:
         """The agent's day: its first fix at ``first_fix_h`` (London hours) and its stops (case or None
-        for a stop at no case address, arrival and departure hours)."""
+        for a stop at no case address, arrival and departure hours; a stop at no case address may give
+        its (lon, lat), else it is 0.01° east of the default case address)."""
         device = f"phone-{agent.reference}"
         self.db.add(TrackedDay(agent_id=agent.id, day=day, first_fix_at=self.at(day, first_fix_h),
                                last_fix_at=self.at(day, first_fix_h) + timedelta(seconds=tracked_s),
                                tracked_s=tracked_s, fix_count=100))
-        for case, arrive_h, depart_h in stops:
+        for case, arrive_h, depart_h, *where in stops:
             arrival, departure = self.at(day, arrive_h), self.at(day, depart_h)
             if case is None:
                 self.db.add(UnmatchedStop(agent_id=agent.id, device_id=device, arrival=arrival, departure=departure,
-                                          location=_point(LON + 0.01, LAT)))
+                                          location=_point(*(where[0] if where else (LON + 0.01, LAT)))))
             else:
                 self.db.add(VisitEvidence(case_id=case.id, agent_id=agent.id, device_id=device, arrival=arrival,
                                           departure=departure, dwell_s=int((departure - arrival).total_seconds()),

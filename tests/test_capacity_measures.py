@@ -3,11 +3,16 @@ the travel that led to a stop, breaks excluded), the competing caseload in case-
 deprioritisation index overall and per priority class, its bootstrap interval, and the flag."""
 from __future__ import annotations
 
-import pytest
+import math
 
-from regions import capacity_report, declare
+import pytest
+from sqlalchemy import text
+
+from regions import capacity_report, declare, month_period
 from regions.index import index_estimates
+from regions.sql import materialise
 from tests.capacity_world import CapacityWorld
+from tests.case_world import LAT, LON
 
 
 @pytest.fixture
@@ -38,7 +43,7 @@ def _small(world: CapacityWorld):
 def test_agent_time_shares_and_index_by_hand(world):
     a, b, firm, _, _ = _small(world)
     report = capacity_report(world.db, world.month)
-    assert (report.min_work_s, report.break_s) == (120, 1200)  # the defaults
+    assert (report.min_work_s, report.break_s, report.door_s) == (120, 1200, 240)  # the defaults
 
     # Time: A 2,340 s, B 1,200 s, other clients 2,700 s (the halt and the lunch are idle) = 6,240 s.
     # Caseload (case-days, all in one 10 km square, so equally weighted): A 2 (a1 served, a2 dropped
@@ -116,6 +121,43 @@ def _many_days(world: CapacityWorld, days: int, b_visits_every: int):
             world.agent_day(agent, d, 9.0, [(cases[(a.id, i)], 9.25, 9.5),
                                             (cases[(b.id, i)] if visit_b else None, 9.75, 10.0)])
     return a, b
+
+
+def test_a_stop_at_no_case_address_takes_the_drive_only_when_it_is_a_destination(world):
+    """The detour rule (``regions.sql``). Agent X: first fix 09:00, visit a1 09:10-09:20, a 3-minute stop
+    at no case address 09:40-09:43, visit a2 0.1° east 10:00-10:10 (legs of 600, 1,200 and 1,020 s).
+    Shorter than a door (240 s), the stop takes its detour: X's lies midway on the way (f = 0); agent
+    Y's, on the same timetable, at the apex of the equilateral triangle on a1-a2, so passing by it
+    doubles the distance (f = 1/2); agent Z goes from a1 to the stop and back to a1 (f = 1). Agent W
+    stops midway for 5 minutes (09:40-09:45): a destination, it takes the drive that led to it."""
+    a, firm = world.buyer(), world.firm()
+    x, y, z, w = (world.agent(firm) for _ in range(4))
+    a1, a2 = world.case(a, firm), world.case(a, firm, at=(LON + 0.1, LAT))
+    d = world.day(3)
+    world.plan(d, served=[(a1, x, 95), (a2, x, 95)])
+    midway = (LON + 0.05, LAT)
+    half_m = 0.05 * math.cos(math.radians(LAT)) * 111320
+    apex = (LON + 0.05, LAT + math.sqrt(3) * half_m / 110574)
+    for agent, stop, back in ((x, midway, a2), (y, apex, a2), (z, midway, a1)):
+        world.agent_day(agent, d, 9.0, [(a1, 9 + 10 / 60, 9 + 20 / 60), (None, 9 + 40 / 60, 9 + 43 / 60, stop),
+                                        (back, 10.0, 10 + 10 / 60)])
+    world.agent_day(w, d, 9.0, [(a1, 9 + 10 / 60, 9 + 20 / 60), (None, 9 + 40 / 60, 9 + 45 / 60, midway),
+                                (a2, 10.0, 10 + 10 / 60)])
+    materialise(world.db, month_period(world.month))
+    rows = world.db.execute(text(
+        "SELECT agent_id, dwell_s, travel_s FROM attributed WHERE agent_id = ANY(:ids) ORDER BY agent_id, arrival"),
+        {"ids": [x.id, y.id, z.id, w.id]}).all()
+    day = {ag: [(dwell, travel) for ag_, dwell, travel in rows if ag_ == ag] for ag in (x.id, y.id, z.id, w.id)}
+    for ag in (x.id, y.id, z.id):  # every day holds 600 + 1,200 + 1,020 s of travel, whoever it goes to
+        assert sum(t for _, t in day[ag]) == pytest.approx(2820), ag
+        assert [round(dw) for dw, _ in day[ag]] == [600, 180, 600]
+    assert [t for _, t in day[x.id]] == [pytest.approx(600), pytest.approx(0, abs=1), pytest.approx(2220, abs=1)]
+    _, (_, tu), (_, t2) = day[y.id]
+    assert tu == pytest.approx(0.5 * (1200 + 1020), rel=0.01) and t2 == pytest.approx(2220 - tu, abs=1)
+    _, (_, tu), (_, t2) = day[z.id]
+    assert (tu, t2) == (pytest.approx(2220), pytest.approx(0, abs=1e-6))
+    assert day[w.id] == [(pytest.approx(600), pytest.approx(600)), (pytest.approx(300), pytest.approx(1200)),
+                         (pytest.approx(600), pytest.approx(900))]
 
 
 def test_a_deprioritised_buyer_is_flagged_when_the_interval_is_clear(world):

@@ -108,7 +108,7 @@ def get_capacity(month: MonthQuery, db: DB, principal: OfficeStaffOrBuyer, buyer
     audit_buyer_view(db, principal, "view", "capacity", {"month": period.label})
     return CapacityOut(
         month=period.label, threshold=report.threshold, min_work_s=report.min_work_s,
-        break_s=report.break_s, regions=report.regions,
+        break_s=report.break_s, door_s=report.door_s, regions=report.regions,
         buyers=sorted(report.buyers),
         table=[TableLineOut(**t.__dict__) for t in report.table],
         subcontractors=[SubcontractorLineOut(**s.__dict__, total_caseload=s.total_caseload,

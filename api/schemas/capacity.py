@@ -84,6 +84,8 @@ class CapacityOut(BaseModel):
     threshold: float
     min_work_s: float = Field(description="stops at no case address from this long …")
     break_s: float = Field(description="… to this long (seconds) count as other clients' work; the rest is idle")
+    door_s: float = Field(description="such a stop this long takes the drive that led to it; a shorter one only "
+                                      "the detour it made")
     regions: dict[str, str]
     buyers: list[str]
     table: list[TableLineOut]
