@@ -131,17 +131,18 @@ split AS (
            d.leg_s * (coalesce(lag(d.g_out) OVER w, 0) + d.g_in) / greatest(1, coalesce(lag(d.g_out) OVER w, 0) + d.g_in) AS taken,
            d.leg_s * d.g_in / greatest(1, coalesce(lag(d.g_out) OVER w, 0) + d.g_in) AS own_in,
            coalesce(lead(d.leg_s) OVER w * d.g_out / greatest(1, d.g_out + lead(d.g_in) OVER w), 0) AS own_out,
-           coalesce(min(CASE WHEN d.kind = 'visit' THEN d.rn END) OVER (w ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING),
-                    max(d.rn) OVER (PARTITION BY d.agent_id, d.day)) AS receiver
+           -- The stops since the last visit (this one included) share its running count of visits
+           -- before them: their through drive goes to the visit of that group, or to the day's last stop.
+           count(*) FILTER (WHERE d.kind = 'visit') OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS grp,
+           d.kind = 'visit' OR d.rn = count(*) OVER (PARTITION BY d.agent_id, d.day) AS receives
     FROM detoured d
     WINDOW w AS (PARTITION BY d.agent_id, d.day ORDER BY d.rn)
 ),
 timed AS (
     SELECT s.agent_id, s.day, s.arrival, s.departure, s.evidence_ids, s.cases, s.dwell_s,
-           s.own_in + s.own_out + coalesce(r.through_s, 0) AS travel_s
-    FROM split s LEFT JOIN (
-        SELECT agent_id, day, receiver, sum(leg_s - taken) AS through_s FROM split GROUP BY agent_id, day, receiver
-    ) r ON r.agent_id = s.agent_id AND r.day = s.day AND r.receiver = s.rn
+           s.own_in + s.own_out + CASE WHEN s.receives THEN sum(s.leg_s - s.taken) OVER g ELSE 0 END AS travel_s
+    FROM split s
+    WINDOW g AS (PARTITION BY s.agent_id, s.day, s.grp)
 ),
 attributed AS (
     SELECT t.agent_id, t.day, a.itl1_cd AS region, ag.subcontractor_id, c.buyer_id, e.case_id, e.id AS evidence_id,
