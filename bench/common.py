@@ -35,14 +35,14 @@ def ensure_database(url: str) -> None:
     upgrade_schema(url)
 
 
-def scenario_url(scenario: str) -> str:
+def scenario_url(scenario: str, purpose: str = "") -> str:
     """The scratch database of a scenario: the bench database for ``national``, the same name with
-    ``_<scenario>`` appended for the others."""
+    ``_<scenario>`` appended for the others; with a ``purpose``, ``_<purpose>`` appended as well (a
+    bench that works a scenario's month keeps it away from the fresh day other benches plan)."""
     url = bench_url()
-    if scenario == "national":
-        return url
     parsed = make_url(url)
-    return parsed.set(database=f"{parsed.database}_{scenario}").render_as_string(hide_password=False)
+    name = parsed.database if scenario == "national" else f"{parsed.database}_{scenario}"
+    return parsed.set(database=f"{name}_{purpose}" if purpose else name).render_as_string(hide_password=False)
 
 
 def ensure_scenario(url: str, scenario: str, *, seed: int = 1, force: bool = False, actor: str = "bench") -> None:
