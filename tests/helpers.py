@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from typing import TypeVar
 
 import paho.mqtt.client as mqtt
 
-from core import BatchWorker, connect_mqtt
+from core import BatchWorker, connect_mqtt, ping_broker
 
 W = TypeVar("W", bound=BatchWorker)
 
@@ -111,6 +112,33 @@ def publisher() -> Iterator[mqtt.Client]:
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+
+
+@contextmanager
+def private_broker(folder: Path) -> Iterator[int]:
+    """A Mosquitto of the caller's own (``private_broker_conf``, its files in ``folder``), its port once
+    it answers; stopped afterwards."""
+    port = free_port()
+    (folder / "mosquitto.conf").write_text(private_broker_conf(port))
+    proc = subprocess.Popen([MOSQUITTO, "-c", str(folder / "mosquitto.conf")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            assert proc.poll() is None, "mosquitto exited"
+            try:
+                ping_broker(f"mqtt://127.0.0.1:{port}", timeout=1)
+                break
+            except ConnectionError:
+                assert time.monotonic() < deadline, "mosquitto did not start"
+                time.sleep(0.1)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(5)
 
 
 def private_broker_conf(port: int) -> str:

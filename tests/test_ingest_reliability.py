@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import random
 import select
-import shutil
 import subprocess
 import sys
 import threading
@@ -31,8 +30,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from core import connect_redis, raw_connection
-from core.mqtt import BrokerAddress, connect, ping_broker
-from tests.helpers import free_port, private_broker_conf, unique
+from core.mqtt import BrokerAddress, connect
+from tests.helpers import private_broker, unique
 from tests.ingest_world import Phone, make_phones
 from tests.tcp_proxy import TcpProxy
 from tracking import (
@@ -45,7 +44,6 @@ from tracking import (
     decode,
 )
 
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 WAIT_S = 30.0  # generous: the machine is shared; every wait ends as soon as its condition holds
 
 
@@ -63,23 +61,8 @@ def wait_until(check: Callable[[], object], what: str, timeout_s: float = WAIT_S
 def broker(tmp_path_factory) -> Iterator[int]:
     """A Mosquitto of this module's own, its port: queues as deep as a deployment's
     (scripts/mosquitto.conf), so that nothing published while the worker is away is dropped."""
-    port, folder = free_port(), tmp_path_factory.mktemp("mosquitto")
-    (folder / "mosquitto.conf").write_text(private_broker_conf(port))
-    proc = subprocess.Popen([MOSQUITTO, "-c", str(folder / "mosquitto.conf")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        def up() -> bool:
-            assert proc.poll() is None, "mosquitto exited"
-            try:
-                ping_broker(f"mqtt://127.0.0.1:{port}", timeout=1)
-                return True
-            except ConnectionError:
-                return False
-        wait_until(up, "mosquitto to listen", 10)
+    with private_broker(tmp_path_factory.mktemp("mosquitto")) as port:
         yield port
-    finally:
-        proc.terminate()
-        proc.wait(5)
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ from __future__ import annotations
 import csv
 import itertools
 import re
-import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,16 +17,15 @@ from typer.testing import CliRunner
 
 import sim
 from cli import app
-from core import broker_address, connect_mqtt, get_settings, ping_broker, session_scope
+from core import broker_address, connect_mqtt, get_settings, session_scope
 from core.models import GpsPing, PlanRoute, PlanRun, VisitEvidence
 from dispatch import plan_and_store
-from tests.helpers import free_port, private_broker_conf, unique
+from tests.helpers import private_broker, unique
 from tests.ingest_world import running_worker
 from tracking import IngestWorker, day_bounds, record_day_evidence
 
 DAY = sim.SCENARIOS["tiny"].as_of
 REGION = "TLK"
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 runner = CliRunner()
 
 
@@ -49,22 +46,8 @@ def planned(geodata_loaded, policies_loaded) -> list[int]:
 
 @pytest.fixture
 def broker(tmp_path) -> Iterator[str]:
-    port = free_port()
-    (tmp_path / "mosquitto.conf").write_text(private_broker_conf(port))
-    proc = subprocess.Popen([MOSQUITTO, "-c", str(tmp_path / "mosquitto.conf")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"mqtt://127.0.0.1:{port}"
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            ping_broker(url, timeout=1)
-            break
-        except ConnectionError:
-            assert time.monotonic() < deadline, "mosquitto did not start"
-            time.sleep(0.1)
-    yield url
-    proc.terminate()
-    proc.wait(5)
+    with private_broker(tmp_path) as port:
+        yield f"mqtt://127.0.0.1:{port}"
 
 
 @pytest.fixture
