@@ -152,6 +152,7 @@ def capacity_report(db: Session, month: str | date | Period, *, threshold: float
     report = CapacityReport(period, threshold, settings.capacity_min_work_s, settings.capacity_break_s, settings.capacity_door_s,
                             names["region"], names["buyer_name"])
     time_rows = _time_rows(db)
+    _region_weights(db)
     competing = _competing(db)
     declared = _declarations(db, period)
     outside_caseload = _outside_caseload(db, declared)
@@ -183,6 +184,15 @@ def _time_rows(db: Session) -> pd.DataFrame:
                                        "seconds"])
 
 
+def _region_weights(db: Session) -> None:
+    """The mean client-work seconds of an evidenced visit per region, and over all regions (the row
+    whose region is null), as the temporary table ``region_weight`` that the competing caseload and
+    the declared outside cases are both weighted by."""
+    db.execute(text("DROP TABLE IF EXISTS pg_temp.region_weight"))
+    db.execute(text("CREATE TEMP TABLE region_weight ON COMMIT DROP AS SELECT region, avg(seconds) AS w "
+                    "FROM attributed WHERE case_id IS NOT NULL GROUP BY ROLLUP (region)"))
+
+
 def _competing(db: Session) -> pd.DataFrame:
     """Competing case-days per day, region, subcontractor, buyer and class, with their weight: the mean
     client-work seconds of an evidenced visit in the case's 10 km square, else its region, else overall
@@ -195,18 +205,16 @@ def _competing(db: Session) -> pd.DataFrame:
             FROM current_plan cp JOIN enforcement_case c ON c.id = cp.case_id JOIN address a ON a.id = c.address_id
         ),
         visits AS (
-            SELECT t.region, t.seconds,
+            SELECT t.seconds,
                    floor(ST_X(ST_Transform(a.location, 27700)) / {CELL_M})::int AS cx,
                    floor(ST_Y(ST_Transform(a.location, 27700)) / {CELL_M})::int AS cy
             FROM attributed t JOIN enforcement_case c ON c.id = t.case_id JOIN address a ON a.id = c.address_id
         ),
-        cell_w AS (SELECT cx, cy, avg(seconds) AS w FROM visits GROUP BY cx, cy),
-        region_w AS (SELECT region, avg(seconds) AS w FROM visits GROUP BY region),
-        all_w AS (SELECT avg(seconds) AS w FROM visits)
+        cell_w AS (SELECT cx, cy, avg(seconds) AS w FROM visits GROUP BY cx, cy)
         SELECT l.day, l.region, l.subcontractor_id, l.buyer_id, l.class, count(*) AS case_days,
                sum(coalesce(cw.w, rw.w, aw.w, 1)) AS weighted
         FROM located l LEFT JOIN cell_w cw ON cw.cx = l.cx AND cw.cy = l.cy
-        LEFT JOIN region_w rw ON rw.region = l.region CROSS JOIN all_w aw
+        LEFT JOIN region_weight rw ON rw.region = l.region LEFT JOIN region_weight aw ON aw.region IS NULL
         GROUP BY l.day, l.region, l.subcontractor_id, l.buyer_id, l.class""")).all()
     return pd.DataFrame(rows, columns=["day", "region", "subcontractor_id", "buyer_id", "class", "case_days",
                                        "weighted"])
@@ -225,10 +233,9 @@ def _outside_caseload(db: Session, declared: pd.DataFrame) -> pd.DataFrame:
     if declared.empty:
         return pd.DataFrame(columns=["day", "region", "subcontractor_id", "case_days", "weighted"])
     days = pd.DataFrame(db.execute(text("""
-        WITH region_w AS (SELECT region, avg(seconds) AS w FROM attributed WHERE buyer_id IS NOT NULL GROUP BY region),
-             all_w AS (SELECT avg(seconds) AS w FROM attributed WHERE buyer_id IS NOT NULL)
         SELECT DISTINCT cp.day, cp.region, coalesce(rw.w, aw.w, 1) AS w
-        FROM current_plan cp LEFT JOIN region_w rw ON rw.region = cp.region CROSS JOIN all_w aw""")).all(),
+        FROM current_plan cp LEFT JOIN region_weight rw ON rw.region = cp.region
+        LEFT JOIN region_weight aw ON aw.region IS NULL""")).all(),
         columns=["day", "region", "w"])
     out = declared.merge(days, on="region")
     out["case_days"] = out["outside_cases"]
