@@ -57,8 +57,17 @@ class Budget:
         return max(0.05, limit)
 
 
+def timed_out(plan: Plan) -> bool:
+    """The first solution did not finish: the solver found no plan in time and said so
+    (``NO_PLAN_FOUND``). A plan that serves nothing, every visit dropped for capacity, is an answer
+    (none was worth the drive: a few low-priority visits spread over Wales for two agents), not a
+    failure."""
+    return plan.served == 0 and any(d.reason == NO_PLAN_FOUND for d in plan.dropped)
+
+
 def failed(plan: Plan, part: SubProblem) -> bool:
-    """No visit planned although nothing but time stood in the way: the first solution did not finish."""
+    """No visit planned by the retry although nothing but time stood in the way (its empty first
+    solution always "succeeds", so only the reasons tell)."""
     return plan.served == 0 and bool(part.tasks) and all(
         d.reason in COMPETING_REASONS for d in plan.dropped)
 
@@ -106,7 +115,7 @@ def schedule(executor: ProcessPoolExecutor | Inline, n_workers: int, parts: Sequ
     """Each sub-problem with its plan: ``parts`` solved by ``solve_part`` largest first on ``n_workers``
     slots of ``executor`` by ``searches`` searches each, each given its time as it starts (``Budget``,
     by ``weight``, with ``reserved`` weight held back for what ``after`` adds). A sub-problem whose first
-    solution did not finish (``failed``) is solved once more, from ``RETRY_FIRST_SOLUTION``, if time is
+    solution did not finish (``timed_out``) is solved once more, from ``RETRY_FIRST_SOLUTION``, if time is
     left (if that plans nothing either, its visits are ``NO_PLAN_FOUND``); the sub-problems ``after``
     returns go to the front of the queue."""
     plans: list[tuple[SubProblem, Plan]] = []
@@ -126,7 +135,7 @@ def schedule(executor: ProcessPoolExecutor | Inline, n_workers: int, parts: Sequ
             part, retry, slot = running.pop(future)
             free_slots.append(slot)
             plan = future.result()
-            if not retry and failed(plan, part) and deadline - time.monotonic() > 1.0:
+            if not retry and timed_out(plan) and deadline - time.monotonic() > 1.0:
                 budget.pending += weight(part)
                 queue.insert(0, (part, True))
                 continue

@@ -126,3 +126,17 @@ def test_budget_hands_time_out_so_every_sub_problem_ends_by_the_deadline():
     fourth = budget.start(1, 1, now=1.0 + third)
     assert third == pytest.approx(3.5) and 1.0 + third + fourth == pytest.approx(8.0)
     assert all(end <= 8.0 + 1e-9 for end in budget.busy_until)
+
+
+def test_a_sub_problem_with_nothing_worth_the_drive_is_a_plan_not_a_failure():
+    """Two low-priority visits 40 km from the only agent's base: each is worth less than its round trip
+    (``routing_model.VISIT_VALUE_M``), so the plan serves neither and drops both for capacity. That is
+    the solver's answer, found in time; it is not "no plan found within the time limit", which would
+    have the whole day's plan refused (the demo's month left Wales's last visits like this)."""
+    shifts = [Shift(agent_id=1, start=at(7), end=at(19), start_at=Point(0, 0), end_at=Point(0, 0), region="TLL")]
+    window = (TimeWindow(at(7), at(19), "day"),)
+    tasks = [VisitTask(case_id=i, buyer="national", at=Point(40_000, 1_000 * i), windows=window, service_s=600,
+                       priority=0, region="TLL") for i in (1, 2)]
+    plan = plan_day(tasks, shifts, matrix=MATRIX, day=DAY, time_limit_s=4, workers=1)
+    assert plan.served == 0
+    assert {d.reason for d in plan.dropped} == {"capacity"}
