@@ -14,8 +14,8 @@
    sub-problems start largest first, each with a limit given when it starts (``Budget``): its share, by
    the square of its number of tasks (``_weight``), of the worker-seconds left before the deadline, so
    that time a solver did not use goes to those after it. The solver's own limit covers its matrix and
-   model building. A sub-problem whose first solution did not finish in its time (nothing served) is
-   solved once more while time is left, from ``RETRY_FIRST_SOLUTION``; if that plans nothing either,
+   model building. A sub-problem whose first solution did not finish in its time (the solver found
+   none) is solved once more while time is left, from ``RETRY_FIRST_SOLUTION``; if that plans nothing either,
    its visits are ``NO_PLAN_FOUND`` (so the plan is refused) rather than dropped for capacity. A region
    where two or more buyers compete holds back ``FAIR_ROUND_SHARE`` of its weight for its fairness
    round (step 5, ``_FairnessRound``): the round's sub-problems share it when the region turns out
