@@ -120,7 +120,9 @@ def chart_png(r: BuyerReport) -> bytes:
     # The object API, not pyplot: no global figure state and no display backend on a server.
     fig = Figure(figsize=(7, 5), dpi=110)
     ax = fig.subplots()
-    top = max([0.05, *(max(i.estimate.share_of_caseload, i.estimate.share_of_time) for i in lines)]) * 1.15
+    # Room for every point and the top of its interval (high × share of caseload: the error bar's end).
+    top = min(1.0, max([0.05, *(max(i.estimate.share_of_caseload, i.estimate.share_of_time,
+                                    i.estimate.high * i.estimate.share_of_caseload) for i in lines)]) * 1.1)
     ax.plot([0, top], [0, top], color="#505a5f", lw=1, label="proportional")
     ax.plot([0, top], [0, top * c.threshold], color="#505a5f", lw=1, ls="--", label=f"threshold {c.threshold:.2f}")
     for i in lines:
