@@ -149,8 +149,8 @@ def capacity_report(db: Session, month: str | date | Period, *, threshold: float
     threshold = settings.capacity_threshold if threshold is None else threshold
     materialise(db, period)
     names = _names(db)
-    report = CapacityReport(period, threshold, settings.capacity_min_work_s, settings.capacity_break_s, settings.capacity_door_s,
-                            names["region"], names["buyer_name"])
+    report = CapacityReport(period, threshold, settings.capacity_min_work_s, settings.capacity_break_s,
+                            settings.capacity_door_s, names["region"], names["buyer_name"])
     time_rows = _time_rows(db)
     _region_weights(db)
     competing = _competing(db)

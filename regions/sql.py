@@ -69,7 +69,6 @@ current_plan AS (
 )"""
 
 
-
 def _metres(lon1: str, lat1: str, lon2: str, lat2: str) -> str:
     """The distance in metres between two lon/lat points, flat-earth: only the ratios of a few
     kilometres' legs are read, and arithmetic keeps a national month's million stops cheap."""
@@ -79,8 +78,8 @@ def _metres(lon1: str, lat1: str, lon2: str, lat2: str) -> str:
 
 ATTRIBUTED = f"""
 evidence AS (
-    SELECT e.id, e.agent_id, e.case_id, e.arrival, e.departure, ST_X(a.location) AS lon, ST_Y(a.location) AS lat,
-           (e.arrival AT TIME ZONE 'Europe/London')::date AS day
+    SELECT e.id, e.agent_id, e.case_id, c.buyer_id, a.itl1_cd, e.arrival, e.departure,
+           ST_X(a.location) AS lon, ST_Y(a.location) AS lat, (e.arrival AT TIME ZONE 'Europe/London')::date AS day
     FROM visit_evidence e JOIN enforcement_case c ON c.id = e.case_id JOIN address a ON a.id = c.address_id
     WHERE e.arrival >= :t0 AND e.arrival < :t1
 ),
@@ -103,8 +102,8 @@ idled AS (
     FROM stops s
 ),
 legs AS (
-    SELECT i.agent_id, i.day, i.arrival, i.departure, i.evidence_ids, i.cases, i.dwell_s, i.kind,
-           row_number() OVER w AS rn,
+    SELECT i.agent_id, ag.subcontractor_id, ag.itl1_cd AS home_region, i.day, i.arrival, i.departure,
+           i.evidence_ids, i.cases, i.dwell_s, i.kind, row_number() OVER w AS rn,
            greatest(0, extract(epoch FROM i.arrival - coalesce(
                lag(i.departure) OVER w, least(t.first_fix_at, i.arrival), i.arrival))
                - (i.idle_before - coalesce(lag(i.idle_before) OVER w, 0)))::float8 AS leg_s,
@@ -117,12 +116,15 @@ legs AS (
     WINDOW w AS (PARTITION BY i.agent_id, i.day ORDER BY i.arrival, i.departure)
 ),
 detoured AS (
+    -- g_in, g_out: the shares of its legs in and out that a stop takes (the rest drives through).
     SELECT l.*,
-           CASE WHEN l.kind <> 'work' THEN 0 WHEN l.dwell_s >= :door_s THEN 1 ELSE l.f END AS g_in,
-           CASE WHEN l.kind = 'work' AND l.dwell_s < :door_s THEN l.f ELSE 0 END AS g_out
-    FROM (SELECT l.*, coalesce((l.pu + l.un - l.pn) / nullif(l.pu + l.un, 0), 0) AS f FROM (SELECT l.*, {_metres("l.p_lon", "l.p_lat", "l.lon", "l.lat")} AS pu,
-                 {_metres("l.lon", "l.lat", "l.n_lon", "l.n_lat")} AS un,
-                 {_metres("l.p_lon", "l.p_lat", "l.n_lon", "l.n_lat")} AS pn FROM legs l) l) l
+           CASE WHEN l.kind <> 'work' THEN 0 WHEN l.dwell_s >= :door_s THEN 1 ELSE d.f END AS g_in,
+           CASE WHEN l.kind = 'work' AND l.dwell_s < :door_s THEN d.f ELSE 0 END AS g_out
+    FROM legs l
+    CROSS JOIN LATERAL (SELECT {_metres("l.p_lon", "l.p_lat", "l.lon", "l.lat")} AS pu,
+                               {_metres("l.lon", "l.lat", "l.n_lon", "l.n_lat")} AS un,
+                               {_metres("l.p_lon", "l.p_lat", "l.n_lon", "l.n_lat")} AS pn) m
+    CROSS JOIN LATERAL (SELECT coalesce((m.pu + m.un - m.pn) / nullif(m.pu + m.un, 0), 0) AS f) d
 ),
 split AS (
     SELECT d.*,
@@ -139,29 +141,28 @@ split AS (
     WINDOW w AS (PARTITION BY d.agent_id, d.day ORDER BY d.rn)
 ),
 timed AS (
-    SELECT s.agent_id, s.day, s.arrival, s.departure, s.evidence_ids, s.cases, s.dwell_s,
+    SELECT s.agent_id, s.subcontractor_id, s.home_region, s.day, s.arrival, s.departure, s.evidence_ids, s.cases,
+           s.dwell_s,
            s.own_in + s.own_out + CASE WHEN s.receives THEN sum(s.leg_s - s.taken) OVER g ELSE 0 END AS travel_s
     FROM split s
     WINDOW g AS (PARTITION BY s.agent_id, s.day, s.grp)
 ),
 attributed AS (
-    SELECT t.agent_id, t.day, a.itl1_cd AS region, ag.subcontractor_id, c.buyer_id, e.case_id, e.id AS evidence_id,
+    SELECT t.agent_id, t.day, e.itl1_cd AS region, t.subcontractor_id, e.buyer_id, e.case_id, e.id AS evidence_id,
            cp.class, t.dwell_s / t.cases AS dwell_s, t.travel_s / t.cases AS travel_s,
            (t.dwell_s + t.travel_s) / t.cases AS seconds, t.arrival, t.departure
     FROM timed t
     CROSS JOIN LATERAL unnest(t.evidence_ids) AS ids(evidence_id)
-    JOIN visit_evidence e ON e.id = ids.evidence_id
-    JOIN enforcement_case c ON c.id = e.case_id
-    JOIN address a ON a.id = c.address_id
-    JOIN agent ag ON ag.id = t.agent_id
+    JOIN evidence e ON e.id = ids.evidence_id
     LEFT JOIN current_plan cp ON cp.case_id = e.case_id AND cp.day = t.day AND cp.served
-    WHERE t.evidence_ids IS NOT NULL AND a.itl1_cd IS NOT NULL
+    WHERE t.evidence_ids IS NOT NULL AND e.itl1_cd IS NOT NULL
     UNION ALL
-    SELECT t.agent_id, t.day, ag.itl1_cd, ag.subcontractor_id, NULL, NULL, NULL, NULL, t.dwell_s, t.travel_s,
+    SELECT t.agent_id, t.day, t.home_region, t.subcontractor_id, NULL, NULL, NULL, NULL, t.dwell_s, t.travel_s,
            t.dwell_s + t.travel_s, t.arrival, t.departure
-    FROM timed t JOIN agent ag ON ag.id = t.agent_id
-    WHERE t.evidence_ids IS NULL AND ag.itl1_cd IS NOT NULL
+    FROM timed t
+    WHERE t.evidence_ids IS NULL AND t.home_region IS NOT NULL
 )"""
+
 
 def params(period: Period) -> dict:
     """The bind parameters of the CTEs for ``period``, and of ``month_sql.OPEN_DURING``."""

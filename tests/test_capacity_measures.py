@@ -134,7 +134,6 @@ def test_a_stop_at_no_case_address_takes_the_drive_only_when_it_is_a_destination
     x, y, z, w = (world.agent(firm) for _ in range(4))
     a1, a2 = world.case(a, firm), world.case(a, firm, at=(LON + 0.1, LAT))
     d = world.day(3)
-    world.plan(d, served=[(a1, x, 95), (a2, x, 95)])
     midway = (LON + 0.05, LAT)
     half_m = 0.05 * math.cos(math.radians(LAT)) * 111320
     apex = (LON + 0.05, LAT + math.sqrt(3) * half_m / 110574)
