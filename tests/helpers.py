@@ -9,7 +9,7 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -114,15 +114,26 @@ def publisher() -> Iterator[mqtt.Client]:
         client.loop_stop()
 
 
+def private_broker_conf(port: int) -> str:
+    """A Mosquitto configuration for a broker of a test's own on ``port``: anonymous, in memory, and
+    with queues as deep as a deployment's (scripts/mosquitto.conf), so that nothing published while a
+    loaded machine's worker falls behind is dropped (Mosquitto's defaults keep 1,000 queued)."""
+    # Run as ourselves: started as root, Mosquitto would drop to its own user.
+    return (f"user {getpass.getuser()}\nlistener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            "max_queued_messages 1000000\nmax_queued_bytes 0\nmax_inflight_messages 100\n")
+
+
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
 @contextmanager
-def private_broker(folder: Path) -> Iterator[int]:
-    """A Mosquitto of the caller's own (``private_broker_conf``, its files in ``folder``), its port once
-    it answers; stopped afterwards."""
-    port = free_port()
-    (folder / "mosquitto.conf").write_text(private_broker_conf(port))
+def private_broker(folder: Path, conf: Callable[[int], str] = private_broker_conf, *, port: int | None = None,
+                   login: str = "") -> Iterator[int]:
+    """A Mosquitto of the caller's own on ``port`` (else a spare one), configured by ``conf(port)``
+    (by default anonymous with a deployment's deep queues) in ``folder``: its port once it answers
+    (signed in as ``login``, ``user:password``, when the configuration wants one); stopped afterwards."""
+    port = port or free_port()
+    (folder / "mosquitto.conf").write_text(conf(port))
     proc = subprocess.Popen([MOSQUITTO, "-c", str(folder / "mosquitto.conf")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -130,7 +141,7 @@ def private_broker(folder: Path) -> Iterator[int]:
         while True:
             assert proc.poll() is None, "mosquitto exited"
             try:
-                ping_broker(f"mqtt://127.0.0.1:{port}", timeout=1)
+                ping_broker(f"mqtt://{login + '@' if login else ''}127.0.0.1:{port}", timeout=1)
                 break
             except ConnectionError:
                 assert time.monotonic() < deadline, "mosquitto did not start"
@@ -139,12 +150,3 @@ def private_broker(folder: Path) -> Iterator[int]:
     finally:
         proc.terminate()
         proc.wait(5)
-
-
-def private_broker_conf(port: int) -> str:
-    """A Mosquitto configuration for a broker of a test's own on ``port``: anonymous, in memory, and
-    with queues as deep as a deployment's (scripts/mosquitto.conf), so that nothing published while a
-    loaded machine's worker falls behind is dropped (Mosquitto's defaults keep 1,000 queued)."""
-    # Run as ourselves: started as root, Mosquitto would drop to its own user.
-    return (f"user {getpass.getuser()}\nlistener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            "max_queued_messages 1000000\nmax_queued_bytes 0\nmax_inflight_messages 100\n")

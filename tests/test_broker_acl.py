@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import getpass
 import queue
-import shutil
 import stat
-import subprocess
 import threading
 import time
 import uuid
@@ -26,9 +24,8 @@ from core.mqtt import BrokerAddress, connect, ping_broker
 from core.security import verify_device_secret
 from core.settings import Settings
 from tests.case_world import make_agent
-from tests.helpers import free_port, unique
+from tests.helpers import free_port, private_broker, unique
 
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 NOT_AUTHORIZED = 135  # MQTT v5 reason code 0x87
 ACCEPTED = {0, 16}  # success, and "no matching subscribers" (also a success: the broker took it)
 QUIET_S = 1.0  # how long "nothing arrives" is watched for
@@ -126,7 +123,6 @@ def world(migrated, tmp_path, monkeypatch):
     port, service = free_port(), ("svc-" + uuid.uuid4().hex[:6], uuid.uuid4().hex)
     monkeypatch.setenv("BAILIWICK_MQTT_URL", f"mqtt://{service[0]}:{service[1]}@127.0.0.1:{port}")
     get_settings.cache_clear()
-    proc = None
     try:
         secrets_of = {phone: _add_device(phone, "--agent", refs[0]),
                       other_phone: _add_device(other_phone, "--agent", refs[1]),
@@ -134,28 +130,14 @@ def world(migrated, tmp_path, monkeypatch):
         files = tmp_path / "broker"
         result = runner.invoke(app, ["broker", "config", "--out", str(files)])
         assert result.exit_code == 0, result.output
-        (tmp_path / "mosquitto.conf").write_text(
-            # Run as ourselves: started as root, Mosquitto would drop to its own user and lose the files.
-            f"user {getpass.getuser()}\nlistener {port} 127.0.0.1\nallow_anonymous false\n"
-            f"persistence false\npassword_file {files / 'passwd'}\nacl_file {files / 'acl'}\n")
-        proc = subprocess.Popen([MOSQUITTO, "-c", str(tmp_path / "mosquitto.conf")],
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 5
-        while True:
-            try:
-                ping_broker(f"mqtt://{service[0]}:{service[1]}@127.0.0.1:{port}", timeout=1)
-                break
-            except ConnectionError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise
-                time.sleep(0.1)
-        yield World(port=port, service=service, phone=(phone, secrets_of[phone]),
-                    other_phone=(other_phone, secrets_of[other_phone]), van=(van, secrets_of[van]),
-                    agent_a=ids[0], agent_b=ids[1], van_id=ids[2], other_van_id=ids[3])
+        # Run as ourselves: started as root, Mosquitto would drop to its own user and lose the files.
+        conf = (f"user {getpass.getuser()}\nlistener {port} 127.0.0.1\nallow_anonymous false\n"
+                f"persistence false\npassword_file {files / 'passwd'}\nacl_file {files / 'acl'}\n")
+        with private_broker(tmp_path, lambda _port: conf, port=port, login=f"{service[0]}:{service[1]}"):
+            yield World(port=port, service=service, phone=(phone, secrets_of[phone]),
+                        other_phone=(other_phone, secrets_of[other_phone]), van=(van, secrets_of[van]),
+                        agent_a=ids[0], agent_b=ids[1], van_id=ids[2], other_van_id=ids[3])
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(5)
         get_settings.cache_clear()
         with session_scope() as db:
             db.execute(delete(Device).where(Device.device_id.in_([phone, other_phone, van])))

@@ -3,17 +3,12 @@ port with a password file written from our hashes, accepts the right secret and 
 from __future__ import annotations
 
 import getpass
-import shutil
-import subprocess
-import time
 
 import pytest
 
 from core.mqtt import ping_broker
 from core.security import hash_device_secret, verify_device_secret
-from tests.helpers import free_port
-
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+from tests.helpers import private_broker
 
 
 def test_hash_round_trip():
@@ -26,25 +21,16 @@ def test_hash_round_trip():
 
 @pytest.fixture
 def authenticated_broker(tmp_path):
-    port = free_port()
     (tmp_path / "passwd").write_text(f"phone-A0001:{hash_device_secret('s3cret-token')}\n")
     (tmp_path / "passwd").chmod(0o600)
-    (tmp_path / "mosquitto.conf").write_text(
+
+    def conf(port: int) -> str:
         # Run as ourselves: started as root, Mosquitto would drop to its own user and lose the file.
-        f"user {getpass.getuser()}\nlistener {port} 127.0.0.1\nallow_anonymous false\n"
-        f"password_file {tmp_path / 'passwd'}\n")
-    proc = subprocess.Popen([MOSQUITTO, "-c", str(tmp_path / "mosquitto.conf")],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        try:
-            ping_broker(f"mqtt://phone-A0001:s3cret-token@127.0.0.1:{port}", timeout=1)
-            break
-        except ConnectionError:
-            time.sleep(0.1)
-    yield port
-    proc.terminate()
-    proc.wait(5)
+        return (f"user {getpass.getuser()}\nlistener {port} 127.0.0.1\nallow_anonymous false\n"
+                f"password_file {tmp_path / 'passwd'}\n")
+
+    with private_broker(tmp_path, conf, login="phone-A0001:s3cret-token") as port:
+        yield port
 
 
 def test_mosquitto_accepts_our_hash(authenticated_broker):
