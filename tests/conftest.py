@@ -71,6 +71,17 @@ def settings():
 
 
 @pytest.fixture
+def private_broker_url(tmp_path):
+    """The URL of a Mosquitto of the test's own, with a deployment's deep queues
+    (``tests.helpers.private_broker``): on the shared broker's defaults (1,000 queued) a worker that a
+    loaded machine slows down loses messages."""
+    from tests.helpers import private_broker
+
+    with private_broker(tmp_path) as port:
+        yield f"mqtt://127.0.0.1:{port}"
+
+
+@pytest.fixture
 def redis_client():
     from core import connect_redis
 

@@ -20,7 +20,7 @@ from cli import app
 from core import broker_address, connect_mqtt, get_settings, session_scope
 from core.models import GpsPing, PlanRoute, PlanRun, VisitEvidence
 from dispatch import plan_and_store
-from tests.helpers import private_broker, unique
+from tests.helpers import unique
 from tests.ingest_world import running_worker
 from tracking import IngestWorker, day_bounds, record_day_evidence
 
@@ -45,16 +45,11 @@ def planned(geodata_loaded, policies_loaded) -> list[int]:
 
 
 @pytest.fixture
-def broker(tmp_path) -> Iterator[str]:
-    with private_broker(tmp_path) as port:
-        yield f"mqtt://127.0.0.1:{port}"
-
-
-@pytest.fixture
-def worker(broker) -> Iterator[IngestWorker]:
+def worker(private_broker_url: str) -> Iterator[IngestWorker]:
     # The scenario's day is fixed: reach it however long ago it is.
     reach = (datetime.now(UTC).date() - DAY).days + 2
-    with running_worker(namespace=f"test:{unique('sim')}:", mqtt_url=broker, retention_days=max(reach, 90)) as w:
+    with running_worker(namespace=f"test:{unique('sim')}:", mqtt_url=private_broker_url,
+                        retention_days=max(reach, 90)) as w:
         yield w
 
 
@@ -69,10 +64,10 @@ def _t(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def test_sim_agents_publishes_the_planned_day_and_the_evidence_finds_its_visits(planned, broker, worker,
+def test_sim_agents_publishes_the_planned_day_and_the_evidence_finds_its_visits(planned, private_broker_url, worker,
                                                                                 tmp_path, monkeypatch) -> None:
     truth_csv = tmp_path / "truth.csv"
-    monkeypatch.setenv("BAILIWICK_MQTT_URL", broker)
+    monkeypatch.setenv("BAILIWICK_MQTT_URL", private_broker_url)
     get_settings.cache_clear()
     try:
         result = runner.invoke(app, ["sim", "agents", "--scenario", "tiny", "--day", DAY.isoformat(), "--replay",
@@ -137,18 +132,18 @@ def test_sim_agents_refuses_bad_input_naming_the_flag() -> None:
         assert result.exit_code == 2 and flag in result.output, result.output
 
 
-def test_messages_are_published_at_speed_times_real_time_in_order(broker) -> None:
+def test_messages_are_published_at_speed_times_real_time_in_order(private_broker_url: str) -> None:
     """Three messages 30 s apart at --speed 100 arrive 0.3 s apart, in order, with QoS 1."""
     topic = f"test/{unique('sim')}"
     got: list[tuple[float, bytes]] = []
-    listener = connect_mqtt(broker_address(broker))
+    listener = connect_mqtt(broker_address(private_broker_url))
     listener.on_message = lambda _c, _u, m: got.append((time.monotonic(), m.payload))
     listener.subscribe(topic, qos=1)
     time.sleep(0.3)
     at = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     messages = [sim.Message(at + timedelta(seconds=30 * i), topic, str(i).encode(), 1) for i in range(3)]
     try:
-        assert sim.publish_messages(messages, speed=100.0, mqtt_url=broker) == 3
+        assert sim.publish_messages(messages, speed=100.0, mqtt_url=private_broker_url) == 3
         deadline = time.monotonic() + 5
         while len(got) < 3 and time.monotonic() < deadline:
             time.sleep(0.02)
