@@ -23,7 +23,8 @@ over the (region, class) groups of ``class_shares``:
    buyer's.
    ``out_of_reach`` first takes out of the count the visits no agent on shift could make even with
    nothing else to do: they are not capacity given to another buyer.
-3. ``trim``: where a class is still below the bar, visits are cut one by one from the buyers served
+3. ``trim``: where a class is still below the bar once ``dispatch.exchange`` has put the worst-served
+   buyer's visits in the place of others' where they fit, visits are cut one by one from the buyers served
    above their share (the class's served visits down to its lowest buyer's rate ÷ ``FAIR_TARGET``,
    ``_keep``): lowest priority first, then the visit whose removal saves the most time. A trimmed
    visit is dropped with reason ``FAIR_SHARE``. Dispatchers' pins are never trimmed, nor counted. A
@@ -60,7 +61,7 @@ __all__ = [
     "COMPETING_REASONS", "FAIR_SHARE", "FAIR_TARGET", "NO_FEASIBLE_PLAN", "NO_PLAN_FOUND", "OUT_OF_REACH",
     "SOLVER_FAIR_ENOUGH", "class_fairness", "class_shares", "fair_shares", "fairness_by_class",
     "fairness_by_region", "favour", "favourable", "out_of_reach", "region_fairness",
-    "served_shares", "trim", "under_served",
+    "region_served", "served_shares", "share_ratio", "trim", "under_served",
 ]
 
 FAIR_TARGET = 0.9  # bench/day.py's bar for fairness_min_ratio (issue 4)
@@ -152,7 +153,7 @@ def fairness_by_region(plan: Plan, tasks: Sequence[VisitTask], *, urgent: bool =
     return min(region_fairness(plan, tasks, urgent=urgent).values(), default=1.0)
 
 
-def _share_ratio(buyers: Mapping[str, tuple[int, int]]) -> float | None:
+def share_ratio(buyers: Mapping[str, tuple[int, int]]) -> float | None:
     """min over buyers of served share ÷ competing share, or None when the group does not count (fewer
     than two buyers, or nothing served)."""
     if len(buyers) < 2 or not any(s for _, s in buyers.values()):
@@ -163,7 +164,7 @@ def _share_ratio(buyers: Mapping[str, tuple[int, int]]) -> float | None:
 
 def _unfair(buyers: Mapping[str, tuple[int, int]]) -> bool:
     """Whether the class counts and is below ``FAIR_TARGET`` (a buyer served nothing is 0, not None)."""
-    ratio = _share_ratio(buyers)
+    ratio = share_ratio(buyers)
     return ratio is not None and ratio < FAIR_TARGET
 
 
@@ -171,7 +172,7 @@ def class_fairness(plan: Plan, tasks: Sequence[VisitTask]) -> dict[Group, float]
     """Each counted (region, priority class)'s ratio (see ``fairness_by_class``)."""
     out = {}
     for key, buyers in class_shares(plan, tasks).items():
-        ratio = _share_ratio(buyers)
+        ratio = share_ratio(buyers)
         if ratio is not None:
             out[key] = ratio
     return out
@@ -330,13 +331,19 @@ def favourable(under: Mapping[Group, dict[str, int]]) -> dict[Group, dict[str, i
     return {key: needs for key, needs in under.items() if key[1] is PriorityClass.urgent}
 
 
-def trim(plan: Plan, tasks: Sequence[VisitTask], matrix: MatrixProvider) -> Plan:
+def region_served(plan: Plan, by_case: Mapping[int, VisitTask]) -> Counter[str | None]:
+    """Region → visits ``plan`` serves there."""
+    return Counter(by_case[v.case_id].region for r in plan.routes for v in r.visits)
+
+
+def trim(plan: Plan, tasks: Sequence[VisitTask], matrix: MatrixProvider, *, planned: Plan | None = None) -> Plan:
     """``plan`` with the visits of buyers served above their share cut until every region's every
     priority class is at ``FAIR_TARGET`` by ``fairness_by_class`` (module docstring, step 3). Classes
-    already fair are untouched; pins are never cut (nor counted)."""
+    already fair are untouched; pins are never cut (nor counted). ``TRIM_KEEP`` is of what ``planned``
+    served in each region (by default ``plan``; ``dispatch.exchange`` may already have given up some)."""
     by_case = {t.case_id: t for t in tasks}
-    region_served = Counter(by_case[v.case_id].region for r in plan.routes for v in r.visits)
-    left = Counter(region_served)  # what each region keeps after the trims decided so far
+    day = region_served(planned or plan, by_case)
+    left = region_served(plan, by_case)  # what each region keeps after the trims decided so far
     over: dict[tuple[Group, str], int] = {}  # ((region, class), buyer) → visits to cut
     for key, buyers in class_shares(plan, tasks).items():
         if not _unfair(buyers):
@@ -349,7 +356,7 @@ def trim(plan: Plan, tasks: Sequence[VisitTask], matrix: MatrixProvider) -> Plan
         cut = sum(s for _, s in buyers.values()) - sum(keep.values())
         # Not made when the region would keep less than TRIM_KEEP of its day: the class then stays as
         # unfair as it is.
-        if left[key[0]] - cut < TRIM_KEEP * region_served[key[0]]:
+        if left[key[0]] - cut < TRIM_KEEP * day[key[0]]:
             continue
         left[key[0]] -= cut
         over.update({(key, b): s - keep[b] for b, (_, s) in buyers.items() if s > keep[b]})

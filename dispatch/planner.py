@@ -37,14 +37,17 @@
    reach (not capacity given to another buyer); if the urgent class is below it, the under-served
    buyers' unplanned urgent visits go to the cluster of the nearest agent who may make them, and every
    cluster receiving visits they need is solved again with those visits urgent and the rest demoted
-   below urgent (``_favoured_parts``; the lower classes are left to the trim,
+   below urgent (``_favoured_parts``; the lower classes are left to step 6,
    ``dispatch.fairness.favourable``).
-6. Trim (``dispatch.fairness.trim``): both the region's first plan and the one with the round's clusters are
-   cut to ``FAIR_TARGET`` class by class (visits of buyers above their share dropped as ``fair
-   share``), and each region keeps the one whose every class is fair, or else the one that serves
-   more. So every class of a region with two buyers ends at or above the target unless that would
-   cancel more than half its visits (``dispatch.fairness.TRIM_KEEP``); the cost in visits is in
-   ``Plan.stats`` (``fair_share_dropped``).
+6. Exchange, then trim (``_balanced``): in each class below ``FAIR_TARGET`` the worst-served buyer's
+   unplanned visits take the places of better-served buyers' planned ones where they fit the route
+   (``dispatch.exchange``: as many visits served, the cheapest first); what is still unfair is cut
+   (``dispatch.fairness.trim``: visits of buyers above their share dropped as ``fair share``). Both
+   the region's first plan and the one with the round's clusters are balanced, and each region keeps
+   the one whose every class is fair, or else the one that serves more. So every class of a region
+   with two buyers ends at or above the target unless no exchange fits and the cut would cancel more
+   than half its visits (``dispatch.fairness.TRIM_KEEP``); the cost in visits is in ``Plan.stats``
+   (``fair_share_dropped``, which counts the visits exchanged out as well).
 7. Repair (``dispatch.repair``), before the trim: each route is checked on its own by the independent
    validator, and a route it rejects loses visits until it passes (logged as a warning; counted in
    ``Plan.stats["repaired_visits"]``).
@@ -71,6 +74,7 @@ from dispatch.fairness import (
     fair_shares, fairness_by_class, fairness_by_region, favour, favourable, out_of_reach, served_shares, trim,
     under_served,
 )
+from dispatch.exchange import exchange
 from dispatch.matrix import MatrixProvider, PlanarMatrixProvider
 from dispatch.model import Dropped, Plan, Shift, VisitTask
 from dispatch.repair import repair
@@ -200,13 +204,18 @@ def _unfair_regions(plan: Plan, tasks: Sequence[VisitTask]) -> set[str | None]:
     return {region for (region, _), ratio in class_fairness(plan, tasks).items() if ratio < FAIR_TARGET}
 
 
+def _balanced(plan: Plan, tasks: Sequence[VisitTask], matrix: MatrixProvider) -> Plan:
+    """Step 6: visits exchanged towards each class's fair share, then what is still unfair trimmed."""
+    return trim(exchange(plan, tasks, matrix), tasks, matrix, planned=plan)
+
+
 def _better_of(plan: Plan, candidate: Plan, parts: Sequence[SubProblem], redo: Sequence[SubProblem],
                tasks: Sequence[VisitTask], matrix: MatrixProvider) -> Plan:
-    """Both plans trimmed (step 6), then region by region of the fairness round the one that is fair
+    """Both plans balanced (step 6), then region by region of the fairness round the one that is fair
     (a trim may have been refused, ``dispatch.fairness.TRIM_KEEP``), else the one that serves more: a
     region's agents and tasks come from one plan or the other, never from both (each was trimmed
     against its own shares)."""
-    old, new = trim(plan, tasks, matrix), trim(candidate, tasks, matrix)
+    old, new = _balanced(plan, tasks, matrix), _balanced(candidate, tasks, matrix)
     old_unfair, new_unfair = _unfair_regions(old, tasks), _unfair_regions(new, tasks)
     take_new: set[int] = set()  # agents
     new_cases: set[int] = set()
@@ -330,7 +339,7 @@ def plan_day(tasks: Sequence[VisitTask], shifts: Sequence[Shift], *, matrix: Mat
                           fair_round.hold_back(roomy), fair_round.after, _solve_part,
                           searches=max(1, workers // max(1, len(split.parts))))
     repaired, taken_off = repair(fair_round.day_plan(solved), tasks, matrix)
-    plan = trim(repaired, tasks, matrix)
+    plan = _balanced(repaired, tasks, matrix)
     plan.stats = {"solve_seconds": time.monotonic() - started, "parts": float(len(split.parts)),
                   "repaired_visits": float(taken_off),
                   "served": float(plan.served), "dropped": float(len(plan.dropped)),

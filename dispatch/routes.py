@@ -1,18 +1,20 @@
-"""Editing a planned route: what each visit costs it, and the route without some visits.
+"""Editing a planned route: what each visit costs it, the route without some visits, or with others.
 
-Used by the fairness trim (``dispatch.fairness.trim``) and the repair of routes the validator rejects
-(``dispatch.repair``). Removing stops never makes the rest late: travel times obey the triangle
-inequality, and the kept visits keep their times (the agent may wait).
+Used by the fairness trim (``dispatch.fairness.trim``), the exchange of visits between buyers
+(``dispatch.exchange``) and the repair of routes the validator rejects (``dispatch.repair``). Removing
+stops never makes the rest late: travel times obey the triangle inequality, and the kept visits keep
+their times (the agent may wait).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
 from dispatch.matrix import MatrixProvider
-from dispatch.model import Point, Route
+from dispatch.model import PlannedVisit, Point, Route
 
-__all__ = ["visit_costs", "without"]
+__all__ = ["remeasured", "visit_costs", "without"]
 
 
 def _route_points(route: Route) -> list[Point]:
@@ -27,18 +29,22 @@ def visit_costs(route: Route, matrix: MatrixProvider) -> list[float]:
 
 
 def without(route: Route, gone: set[int], matrix: MatrixProvider) -> Route | None:
-    """``route`` without the visits in ``gone``: the rest keep their times (they may now wait), seqs are
-    renumbered, distance and duration (leaving as late, back as early as the kept visits allow) are
-    recomputed. None when no visit is left."""
+    """``route`` without the visits in ``gone``: the rest keep their times (they may now wait); see
+    ``remeasured``. None when no visit is left."""
     kept = [v for v in route.visits if v.case_id not in gone]
-    if not kept:
-        return None
-    kept = [replace(v, seq=n) for n, v in enumerate(kept, start=1)]
-    trimmed = replace(route, visits=tuple(kept))
-    tm = matrix.matrix(_route_points(trimmed))
+    return remeasured(route, kept, matrix) if kept else None
+
+
+def remeasured(route: Route, visits: Sequence[PlannedVisit], matrix: MatrixProvider) -> Route:
+    """``route`` with ``visits`` (not empty) in place of its own, at their times: seqs renumbered, distance
+    and duration (leaving as late, back as early as the visits allow, never longer than before)
+    recomputed."""
+    kept = [replace(v, seq=n) for n, v in enumerate(visits, start=1)]
+    changed = replace(route, visits=tuple(kept))
+    tm = matrix.matrix(_route_points(changed))
     last = len(kept) + 1
     leave = kept[0].eta - timedelta(seconds=int(tm.duration_s[0, 1]))
     back = kept[-1].etd + timedelta(seconds=int(tm.duration_s[last - 1, last]))
     distance = float(sum(tm.distance_m[k, k + 1] for k in range(last)))
-    return replace(trimmed, distance_m=distance,
+    return replace(changed, distance_m=distance,
                    duration_s=min(route.duration_s, int((back - leave).total_seconds())))
