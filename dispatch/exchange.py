@@ -23,6 +23,7 @@ A visit given up is dropped as ``FAIR_SHARE``; pins are never moved nor given up
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -150,12 +151,13 @@ class _Class:
         self._move(taker, givers, 1)
 
 
-def _runs(routes: Mapping[int, Route], key: Group, taker: str, by_case: Mapping[int, VisitTask],
-          ) -> list[tuple[int, int, int]]:
+def _runs(routes: Mapping[int, Route], agents: Sequence[int], key: Group, taker: str,
+          by_case: Mapping[int, VisitTask]) -> list[tuple[int, int, int]]:
     """(agent, first position, length) of every run of up to ``RUN`` consecutive planned visits of the
-    class ``key``, none of them ``taker``'s nor pinned."""
+    class ``key`` on the routes of ``agents``, none of them ``taker``'s nor pinned."""
     out = []
-    for a, r in routes.items():
+    for a in agents:
+        r = routes[a]
         ok = [class_of(by_case[v.case_id]) == key and not by_case[v.case_id].pinned and v.buyer != taker
               for v in r.visits]
         for k in range(len(ok)):
@@ -166,13 +168,14 @@ def _runs(routes: Mapping[int, Route], key: Group, taker: str, by_case: Mapping[
     return out
 
 
-def _round(day: date, key: Group, group: _Class, routes: dict[int, Route], unplanned: dict[int, VisitTask],
-           by_case: Mapping[int, VisitTask], matrix: MatrixProvider, gone: dict[int, VisitTask],
-           spare: dict[str | None, float]) -> int:
-    """One round of exchanges for ``group``'s worst-served buyer; the number made."""
+def _round(day: date, key: Group, group: _Class, routes: dict[int, Route], agents: Sequence[int],
+           unplanned: dict[int, VisitTask], by_case: Mapping[int, VisitTask], matrix: MatrixProvider,
+           gone: dict[int, VisitTask], spare: dict[str | None, float]) -> int:
+    """One round of exchanges for ``group``'s worst-served buyer on the routes of ``agents`` (those with
+    a visit in its region); the number made."""
     taker = group.lowest()
     wanted = [t for t in unplanned.values() if t.buyer == taker and class_of(t) == key]
-    runs = _runs(routes, key, taker, by_case) if wanted else []
+    runs = _runs(routes, agents, key, taker, by_case) if wanted else []
     if not runs:
         return 0
     spots = _xy([routes[a].visits[k].at for a, k, _ in runs])
@@ -232,6 +235,10 @@ def exchange(plan: Plan, tasks: Sequence[VisitTask], matrix: MatrixProvider) -> 
         return plan
     by_case = {t.case_id: t for t in tasks}
     routes = {r.agent_id: r for r in plan.routes}
+    in_region: dict[str | None, list[int]] = defaultdict(list)  # the agents with a visit in each region
+    for r in plan.routes:
+        for region in dict.fromkeys(by_case[v.case_id].region for v in r.visits):
+            in_region[region].append(r.agent_id)
     unplanned = {d.case_id: by_case[d.case_id] for d in plan.dropped
                  if d.reason in COMPETING_REASONS and d.case_id in by_case and not by_case[d.case_id].pinned
                  and class_of(by_case[d.case_id]) in unfair}
@@ -240,7 +247,8 @@ def exchange(plan: Plan, tasks: Sequence[VisitTask], matrix: MatrixProvider) -> 
     spare = {r: (1 - TRIM_KEEP) * n for r, n in region_served(plan, by_case).items()}
     for key, group in unfair.items():
         for _ in range(ROUNDS):
-            if group.fair() or not _round(plan.day, key, group, routes, unplanned, by_case, matrix, gone, spare):
+            if group.fair() or not _round(plan.day, key, group, routes, in_region[key[0]], unplanned, by_case,
+                                          matrix, gone, spare):
                 break
     if not gone:
         return plan
