@@ -25,6 +25,7 @@ from api.routers import (
     pins,
     plans,
     policies,
+    queries,
     replan,
     reports,
     sightings,
@@ -41,6 +42,6 @@ def create_app() -> FastAPI:
     install_error_handlers(app)
     for module in (health, auth, users, caseload, geography, case_intake, cases, ledger, visits, policies,
                    dispatch, plans, pins, replan, live, evidence, case_anpr, anpr, sightings,
-                   anpr_alerts, capacity, capacity_maps, reports):
+                   anpr_alerts, capacity, capacity_maps, reports, queries):
         app.include_router(module.router)
     return app

@@ -2,7 +2,7 @@
 
 The handlers below give every error one of three shapes, and :func:`errors` describes them in the
 OpenAPI spec, so that the spec names every status a route answers with the body it carries:
-- ``{"detail"}`` (:class:`ErrorOut`): 401, 403, 404, 413 and any other refusal;
+- ``{"detail"}`` (:class:`ErrorOut`): 401, 403, 404, 413, 415 and any other refusal;
 - ``{"detail", "errors"?}`` (:class:`InvalidOut`): 422, with ``errors`` listing the bad fields when
   the request failed validation;
 - ``{"detail", "rule_id"?}`` (:class:`ConflictOut`): 409; ``rule_id`` names the domain rule that
@@ -51,6 +51,7 @@ _ERRORS: dict[int, tuple[type[BaseModel], str]] = {
     404: (ErrorOut, "not found, or outside the caller's buyer scope"),
     409: (ConflictOut, "a rule refused the action; rule_id names a domain rule"),
     413: (ErrorOut, "too large"),
+    415: (ErrorOut, "a body or file of a type the route does not take; detail names the field"),
     422: (InvalidOut, "the request is invalid; detail and errors name the field"),
     503: (ErrorOut, "a service the route needs is not ready; try again (Retry-After)"),
 }

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     # Defaults to ``shared_dir / "geodata"`` when not set.
     geodata_dir: Path | None = None
     secrets_dir: Path = PROJECT_ROOT / ".secrets"
+    # Query attachments, under content-addressed names; outside any directory the server serves.
+    files_dir: Path = PROJECT_ROOT / "var" / "files"
     # A GPS fix less accurate than this (its radius, metres) is dead-lettered rather than stored.
     gps_max_accuracy_m: float = 500.0
     # Days of gps_ping kept: a fix older than this is dead-lettered rather than stored, and

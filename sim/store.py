@@ -36,7 +36,10 @@ from sim.generator import Scenario
 # with them.
 TRUNCATED = ("anpr_hit", "anpr_sighting", "anpr_read_count", "visit_evidence", "unmatched_stop", "tracked_day",
              "capacity_declaration", "plan_visit", "plan_dropped", "plan_route", "plan_run", "plan_pin",
-             "ledger_entry", "visit", "case_vehicle", "case_event", "vehicle", "enforcement_case", "address", "debtor", "device", "van")
+             "ledger_entry", "visit", "case_vehicle", "case_event", "vehicle", "enforcement_case", "address", "debtor", "device", "van",
+             # A replaced case's customer queries go with it; the buyers' query vocabularies and the
+             # stored files stay (a reseed keeps the buyers, and files are content-addressed).
+             "customer_query_attachment", "customer_query_change", "customer_query_message", "customer_query")
 DELETED = ("agent", "subcontractor")
 # The emptied tables keyed by something else than an id sequence.
 NO_ID = {"case_vehicle", "anpr_read_count", "tracked_day"}

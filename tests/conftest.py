@@ -17,6 +17,16 @@ import pytest
 from core import get_settings, migrate, session_scope
 
 
+@pytest.fixture(scope="session", autouse=True)
+def files_dir(tmp_path_factory):
+    """Query attachments go to a directory of the run's own (``BAILIWICK_FILES_DIR``), never to the
+    checkout's ``var/files``: the contract walk and the isolation walk upload too."""
+    path = tmp_path_factory.mktemp("files")
+    os.environ["BAILIWICK_FILES_DIR"] = str(path)
+    get_settings.cache_clear()
+    return path
+
+
 @pytest.fixture(scope="session")
 def database_url() -> str:
     return TEST_DATABASE_URL

@@ -1,5 +1,6 @@
-"""Buyer isolation across every case, visit, evidence and policy route: buyer A's token on buyer B's case, visit
-or policy is 404 (not 403, so existence does not leak) and changes nothing; buyer B sees its own.
+"""Buyer isolation across every case, visit, evidence, policy and query route: buyer A's token on buyer B's case,
+visit, policy, query or attachment is 404 (not 403, so existence does not leak) and changes nothing; buyer B
+sees its own.
 
 The plan routes (``/plans``, ``/maps/plans``) are walked apart: a day's plan is not one buyer's object,
 so buyer A may get an answer there (its own part of the plan, or 403), but never a trace of buyer B's
@@ -18,15 +19,26 @@ import pytest
 from sqlalchemy import func, select
 
 from api import create_app
-from core import session_scope
-from core.models import CaseEvent, LedgerEntry, Visit
+from core import get_settings, session_scope
+from core.models import (
+    CaseEvent,
+    CustomerQuery,
+    LedgerEntry,
+    QueryAttachment,
+    QueryChange,
+    QueryMessage,
+    Role,
+    User,
+    Visit,
+)
 from core.visit_rules import TimeWindow
 from core.visits import record_visit
 from dispatch.model import Dropped, Plan, PlannedVisit, Point, Route, Shift
 from dispatch.store import save_plan
+from queries import Caller, IncomingFile, attach, raise_query
 from tests.case_world import LAT, LON, bearer, make_agent, make_buyer, make_case, make_user
 
-PREFIXES = ("/cases", "/visits", "/policies", "/dispatch", "/maps/cases")
+PREFIXES = ("/cases", "/visits", "/policies", "/dispatch", "/maps/cases", "/queries")
 PLAN_PREFIXES = ("/plans", "/maps/plans")
 PLAN_DAY = date(2026, 2, 25)
 
@@ -48,11 +60,22 @@ def _plan_of_b(visited: int, dropped: int, buyer: str, agent_id: int) -> Plan:
     return Plan(PLAN_DAY, [route], [Dropped(dropped, buyer, where, "capacity")])
 
 
+def _query_of_b(db, username: str, case_id: int) -> tuple[int, int]:
+    """A query buyer B's caseworker raised on its case, with a telephone recording attached: the ids."""
+    user = db.scalar(select(User).where(User.username == username))
+    caller = Caller(user.id, user.username, Role.buyer, user.buyer_id)
+    query = raise_query(db, caller, case_id=case_id, type_code="payment_not_recorded", text="Paid on 1 March.")
+    with IncomingFile(get_settings().files_dir) as incoming:
+        incoming.write(b"ID3\x03\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x00" * 64)
+        recording = attach(db, caller, query.query.id, incoming.finish(), "call.mp3")
+    return query.query.id, recording.id
+
+
 @pytest.fixture(scope="module")
 def world(policies_loaded, geodata_loaded):
     """Buyer A (Plymouth's policy) and buyer B (Croydon's), B's case in the enforcement stage with a
-    visit, a stored plan of ``PLAN_DAY`` visiting that case and dropping another of B's, and one user
-    each plus an admin."""
+    visit and a query with an attachment, a stored plan of ``PLAN_DAY`` visiting that case and dropping
+    another of B's, and one user each plus an admin."""
     with session_scope() as db:
         buyer_a, buyer_b = make_buyer(db, "plymouth"), make_buyer(db, "croydon")
         case = make_case(db, buyer_b, stage="enforcement", notice_issued_on=date(2026, 1, 6),
@@ -69,6 +92,7 @@ def world(policies_loaded, geodata_loaded):
                "planned_cases": (case.id, left_out.id), "agent_id": agent.id,
                "a": make_user(db, "buyer", buyer=buyer_a), "b": make_user(db, "buyer", buyer=buyer_b),
                "admin": make_user(db, "admin")}
+        ids["query_id"], ids["attachment_id"] = _query_of_b(db, ids["b"], case.id)
     return ids
 
 
@@ -100,7 +124,7 @@ def _example(spec: dict[str, Any], schema: dict[str, Any]) -> Any:
 
 
 def _path_value(name: str, world: dict[str, Any]) -> Any:
-    if name in ("case_id", "visit_id"):
+    if name in ("case_id", "visit_id", "query_id", "attachment_id"):
         return world[name]
     if name in ("name", "policy_name", "policy"):
         return world["policy_b"]
@@ -119,10 +143,13 @@ def _routes(app, prefixes: tuple[str, ...] = PREFIXES) -> list[tuple[str, str, d
 def _snapshot(client, world) -> tuple:
     admin = bearer(client, world["admin"])
     detail = client.get(f"/cases/{world['case_id']}", headers=admin).json()
+    query = client.get(f"/queries/{world['query_id']}", headers=admin).json()
     with session_scope() as db:
         counts = tuple(db.scalar(select(func.count()).select_from(t).where(t.case_id == world["case_id"]))
-                       for t in (CaseEvent, LedgerEntry, Visit))
-    return detail, counts
+                       for t in (CaseEvent, LedgerEntry, Visit, CustomerQuery))
+        counts += tuple(db.scalar(select(func.count()).select_from(t).where(t.query_id == world["query_id"]))
+                        for t in (QueryMessage, QueryChange, QueryAttachment))
+    return detail, query, counts
 
 
 ROUTES = _routes(create_app())
@@ -153,13 +180,26 @@ def test_routes_taking_the_case_in_body_or_query_do_not_leak(client, world):
     assert r.status_code == 404, r.text
     r = client.get("/cases", headers=a, params={"supplier_reference": world["supplier_reference"]})
     assert (r.status_code, r.json()["total"]) == (200, 0)
+    r = client.post("/queries", headers=a, json={"case_id": world["case_id"], "type": "other", "text": "x"})
+    assert r.status_code == 404, r.text
+    r = client.get("/queries", headers=a, params={"case_id": world["case_id"]})
+    assert (r.status_code, r.json()["total"]) == (200, 0)
+    for route in ("/queries", "/queries/types", "/queries/escalation-categories"):
+        assert client.get(route, headers=a, params={"buyer": world["buyer_b_reference"]}).status_code == 404
+    body = {"items": [{"code": "x", "label": "X"}]}
+    for route in ("/queries/types", "/queries/escalation-categories"):
+        assert client.put(route, headers=a, json=body, params={"buyer": world["buyer_b_reference"]}).status_code == 404
     assert _snapshot(client, world) == before
 
 
-def test_the_walk_sees_the_case_and_visit_routes():
+def test_the_walk_sees_the_case_visit_and_query_routes():
     assert {p for _, p, _ in ROUTES} >= {"/cases/{case_id}", "/cases/{case_id}/history",
                                          "/cases/{case_id}/transitions", "/cases/{case_id}/visits",
-                                         "/cases/{case_id}/evidence", "/maps/cases/{case_id}"}
+                                         "/cases/{case_id}/evidence", "/maps/cases/{case_id}",
+                                         "/queries/{query_id}", "/queries/{query_id}/messages",
+                                         "/queries/{query_id}/status", "/queries/{query_id}/allocation",
+                                         "/queries/{query_id}/attachments",
+                                         "/queries/{query_id}/attachments/{attachment_id}"}
     assert {p for _, p, _ in PLAN_ROUTES} >= {"/plans/{day}", "/plans/{day}/agents/{agent_id}", "/maps/plans/{day}"}
 
 
