@@ -171,8 +171,8 @@ def _runs(routes: Mapping[int, Route], agents: Sequence[int], key: Group, taker:
 def _round(day: date, key: Group, group: _Class, routes: dict[int, Route], agents: Sequence[int],
            unplanned: dict[int, VisitTask], by_case: Mapping[int, VisitTask], matrix: MatrixProvider,
            gone: dict[int, VisitTask], spare: dict[str | None, float]) -> int:
-    """One round of exchanges for ``group``'s worst-served buyer on the routes of ``agents`` (those with
-    a visit in its region); the number made."""
+    """One round of exchanges for ``group``'s worst-served buyer on the routes of ``agents`` (its
+    region's); the number made."""
     taker = group.lowest()
     wanted = [t for t in unplanned.values() if t.buyer == taker and class_of(t) == key]
     runs = _runs(routes, agents, key, taker, by_case) if wanted else []
@@ -235,10 +235,11 @@ def exchange(plan: Plan, tasks: Sequence[VisitTask], matrix: MatrixProvider) -> 
         return plan
     by_case = {t.case_id: t for t in tasks}
     routes = {r.agent_id: r for r in plan.routes}
-    in_region: dict[str | None, list[int]] = defaultdict(list)  # the agents with a visit in each region
+    # Each region's own agents: the class's share is of the agents' time there (an agent of another
+    # region with a visit here is lent, and its day is planned with its own region's).
+    in_region: dict[str | None, list[int]] = defaultdict(list)
     for r in plan.routes:
-        for region in dict.fromkeys(by_case[v.case_id].region for v in r.visits):
-            in_region[region].append(r.agent_id)
+        in_region[r.shift.region].append(r.agent_id)
     unplanned = {d.case_id: by_case[d.case_id] for d in plan.dropped
                  if d.reason in COMPETING_REASONS and d.case_id in by_case and not by_case[d.case_id].pinned
                  and class_of(by_case[d.case_id]) in unfair}

@@ -43,8 +43,12 @@
    unplanned visits take the places of better-served buyers' planned ones where they fit the route
    (``dispatch.exchange``: as many visits served, the cheapest first); what is still unfair is cut
    (``dispatch.fairness.trim``: visits of buyers above their share dropped as ``fair share``). Both
-   the region's first plan and the one with the round's clusters are balanced, and each region keeps
-   the one whose every class is fair, or else the one that serves more. So every class of a region
+   the region's first plan and the one with the round's clusters are trimmed, and each region keeps
+   the one whose every class is fair, or else the one that serves more (``_better_of``); the day's
+   plan is then exchanged and trimmed as a whole. Not before the choice: a region's plan is taken by
+   its sub-problems' agents and tasks, and an exchange moves visits by the tasks' own region (a
+   cluster may hold another region's visits), so a visit exchanged in one plan could end planned in
+   one and dropped in the other. So every class of a region
    with two buyers ends at or above the target unless no exchange fits and the cut would cancel more
    than half its visits (``dispatch.fairness.TRIM_KEEP``); the cost in visits is in ``Plan.stats``
    (``fair_share_dropped``, which counts the visits exchanged out as well).
@@ -211,11 +215,11 @@ def _balanced(plan: Plan, tasks: Sequence[VisitTask], matrix: MatrixProvider) ->
 
 def _better_of(plan: Plan, candidate: Plan, parts: Sequence[SubProblem], redo: Sequence[SubProblem],
                tasks: Sequence[VisitTask], matrix: MatrixProvider) -> Plan:
-    """Both plans balanced (step 6), then region by region of the fairness round the one that is fair
+    """Both plans trimmed (step 6), then region by region of the fairness round the one that is fair
     (a trim may have been refused, ``dispatch.fairness.TRIM_KEEP``), else the one that serves more: a
     region's agents and tasks come from one plan or the other, never from both (each was trimmed
     against its own shares)."""
-    old, new = _balanced(plan, tasks, matrix), _balanced(candidate, tasks, matrix)
+    old, new = trim(plan, tasks, matrix), trim(candidate, tasks, matrix)
     old_unfair, new_unfair = _unfair_regions(old, tasks), _unfair_regions(new, tasks)
     take_new: set[int] = set()  # agents
     new_cases: set[int] = set()

@@ -28,6 +28,10 @@ from psycopg.copy import QueuedLibpqWriter
 
 from sim.generator import Scenario
 
+# A replaced case's customer queries go with it, but their ids are never given again: audit rows name a
+# query by id. The buyers' query vocabularies and the stored files stay (a reseed keeps the buyers, and
+# files are content-addressed).
+QUERIES = ("customer_query_attachment", "customer_query_change", "customer_query_message", "customer_query")
 # Emptied by TRUNCATE. agent and subcontractor are referenced by
 # app_user (directly or through agent), which is kept, and PostgreSQL refuses to TRUNCATE a table
 # referenced by a table outside the statement: they are emptied with DELETE instead.
@@ -37,9 +41,7 @@ from sim.generator import Scenario
 TRUNCATED = ("anpr_hit", "anpr_sighting", "anpr_read_count", "visit_evidence", "unmatched_stop", "tracked_day",
              "capacity_declaration", "plan_visit", "plan_dropped", "plan_route", "plan_run", "plan_pin",
              "ledger_entry", "visit", "case_vehicle", "case_event", "vehicle", "enforcement_case", "address", "debtor", "device", "van",
-             # A replaced case's customer queries go with it; the buyers' query vocabularies and the
-             # stored files stay (a reseed keeps the buyers, and files are content-addressed).
-             "customer_query_attachment", "customer_query_change", "customer_query_message", "customer_query")
+             *QUERIES)
 DELETED = ("agent", "subcontractor")
 # The emptied tables keyed by something else than an id sequence.
 NO_ID = {"case_vehicle", "anpr_read_count", "tracked_day"}
@@ -71,7 +73,7 @@ def store(scenario: Scenario, conn: psycopg.Connection, advance: Callable[[int],
         _rebind_firm_users(cur)
         # The rows carry their own ids; sequences continue after them for ordinary inserts.
         for table in (*TRUNCATED, *DELETED):
-            if table not in NO_ID:
+            if table not in NO_ID and table not in QUERIES:
                 cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                             f"coalesce(max(id), 0) + 1, false) FROM {table}")
         # Fresh statistics, so the first queries after a reseed are planned for the new sizes.
