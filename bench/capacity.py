@@ -22,7 +22,9 @@ month's report is computed. A flag is a (region, buyer) whose overall index's in
 threshold; the planted (region, buyer) is the one that should be flagged. Precision is the share of
 flags that are planted ones, recall the share of planted diversions flagged, over all seeds.
 
-Run: ``.venv/bin/python bench/capacity.py [--seeds N] [--only speed|detection]``. The last line is
+Run: ``.venv/bin/python bench/capacity.py [--seeds N] [--only speed|detection] [--plan-seconds S]``
+(``--plan-seconds``: each detection day's planning limit, as ``sim month``'s option; with less than
+about 1 s per sub-problem the planner has no room for its fairness round, ``dispatch.planner``). The last line is
 ``RESULT seconds=… flag_precision=… flag_recall=… seeds=…``.
 """
 from __future__ import annotations
@@ -51,6 +53,8 @@ PLAN_LIMIT_S = 600.0  # as bench/day.py gives the national day: less leaves sub-
 BENCH_ACTOR = "bench:capacity"
 DEMO_MONTH = "2026-11"
 SEEDS = 3
+# Each day of a detection month is planned as `bailiwick sim month --plan-seconds` plans it.
+PLAN_DAY_S = 6.0
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -188,7 +192,7 @@ def _targets(url: str) -> list[tuple[str, str, str]]:
             WHERE a.itl1_cd IS NOT NULL GROUP BY 1, 2, 3 HAVING count(*) >= 20 ORDER BY 1, 2, 3"""))]
 
 
-def detection(seeds: int) -> tuple[float, float]:
+def detection(seeds: int, plan_seconds: float) -> tuple[float, float]:
     url = scenario_url("demo", "month")
     true_pos = flags = planted = 0
     for seed in range(1, seeds + 1):
@@ -198,7 +202,7 @@ def detection(seeds: int) -> tuple[float, float]:
         print(f"seed {seed}: sim month {DEMO_MONTH} --divert {divert} …", flush=True)
         started = time.monotonic()
         subprocess.run([str(Path(sys.executable).with_name("bailiwick")), "sim", "month", "--scenario", "demo",
-                        "--month", DEMO_MONTH,
+                        "--month", DEMO_MONTH, "--plan-seconds", f"{plan_seconds:g}",
                         "--divert", divert, "--seed", str(seed)], check=True, cwd=ROOT,
                        env={**os.environ, "BAILIWICK_DATABASE_URL": url})
         with session_scope(url) as db:
@@ -221,12 +225,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=SEEDS)
     parser.add_argument("--only", choices=["speed", "detection"])
+    parser.add_argument("--plan-seconds", type=float, default=PLAN_DAY_S,
+                        help="the planner's time limit for each day of a detection month")
     args = parser.parse_args()
     seconds = precision = recall = float("nan")
     if args.only != "detection":
         seconds, _ = speed(scenario_url("national"))
     if args.only != "speed":
-        precision, recall = detection(args.seeds)
+        precision, recall = detection(args.seeds, args.plan_seconds)
     print(f"RESULT seconds={seconds:.1f} flag_precision={precision:.2f} flag_recall={recall:.2f} "
           f"seeds={args.seeds if args.only != 'speed' else 0}")
 
