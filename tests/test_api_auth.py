@@ -14,6 +14,7 @@ from core import get_settings, session_scope
 from core.models import AuditEvent, Buyer, User
 from core.users import create_user
 from tests.helpers import PASSWORD, bearer, unique
+from tests.query_world import make_firm
 
 @pytest.fixture(scope="module")
 def app():
@@ -186,3 +187,26 @@ def test_unexpected_errors_are_json_without_internals(people):
     assert r.status_code == 500
     assert r.json() == {"detail": "internal server error"}
     assert "secret" not in r.text
+
+
+def test_admin_creates_a_subcontractor_user_bound_to_its_firm(client, people):
+    h = bearer(client, people["users"]["admin"])
+    with session_scope() as db:
+        firm = make_firm(db)
+        firm_id, firm_ref = firm.id, firm.reference
+    name = unique("firmuser")
+    try:
+        r = client.post("/users", headers=h, json={"username": name, "password": PASSWORD, "role": "subcontractor",
+                                                   "subcontractor": firm_ref})
+        assert r.status_code == 201, r.text
+        made = r.json()
+        assert (made["role"], made["subcontractor_id"], made["buyer_id"]) == ("subcontractor", firm_id, None)
+        # The firm is required for the role, and refused for any other; an unknown firm is named.
+        for body in ({"role": "subcontractor"}, {"role": "subcontractor", "subcontractor": "no-such-firm"},
+                     {"role": "dispatcher", "subcontractor": firm_ref}):
+            r = client.post("/users", headers=h, json={"username": unique("x"), "password": PASSWORD, **body})
+            assert r.status_code == 422, (body, r.text)
+            assert r.json()["detail"].startswith("subcontractor:"), (body, r.text)
+    finally:
+        with session_scope() as db:
+            db.execute(delete(User).where(User.username == name))

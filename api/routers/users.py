@@ -14,7 +14,7 @@ router = APIRouter(prefix="/users", tags=["users"], responses=errors(*WITH_BODY)
 
 def _out(user: User) -> UserOut:
     return UserOut(id=user.id, username=user.username, role=Role(user.role), buyer_id=user.buyer_id,
-                   agent_id=user.agent_id, active=user.active)
+                   agent_id=user.agent_id, subcontractor_id=user.subcontractor_id, active=user.active)
 
 
 @router.get("/me", response_model=UserOut)
@@ -33,7 +33,7 @@ def add_user(body: UserCreate, db: DB, admin: Admin) -> UserOut:
     try:
         user = create_user(db, username=body.username, password=body.password, role=body.role,
                            buyer_reference=body.buyer, agent_reference=body.agent,
-                           actor=admin.actor)
+                           subcontractor_reference=body.subcontractor, actor=admin.actor)
     except UserError as exc:
         code = status.HTTP_409_CONFLICT if "already exists" in exc.message else status.HTTP_422_UNPROCESSABLE_CONTENT
         raise HTTPException(code, str(exc)) from None

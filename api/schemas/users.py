@@ -13,6 +13,8 @@ class UserCreate(BaseModel):
     role: Role
     buyer: Text | None = Field(default=None, description="buyer reference; required for role buyer")
     agent: Text | None = Field(default=None, description="agent reference, for role agent")
+    subcontractor: Text | None = Field(default=None,
+                                       description="subcontractor reference; required for role subcontractor")
 
 
 class UserOut(BaseModel):
@@ -21,4 +23,5 @@ class UserOut(BaseModel):
     role: Role
     buyer_id: int | None
     agent_id: int | None
+    subcontractor_id: int | None
     active: bool
