@@ -1,5 +1,6 @@
 """Exchanging visits between buyers on planned routes, so that a priority class of a region reaches its
-fair share without giving up visits (``dispatch.planner``, step 6, before the trim).
+fair share by serving the worst-served buyer rather than only cutting the others (``dispatch.planner``,
+step 6, before the trim).
 
 The trim (``dispatch.fairness.trim``) reaches ``FAIR_TARGET`` by cutting the over-served buyers'
 visits, and stands down where that would cancel most of a region's day (``TRIM_KEEP``): a buyer whose
@@ -11,13 +12,15 @@ the class in the place of better-served buyers' visits of the same class:
   starts and ends inside one of its windows, and is left in time to reach the one after (or the home
   base by the shift's end), by an agent who may make it (``dispatch.skills.may_do``); the route must
   still pass the validator (its breaks);
-- each exchange raises the worst-served buyer by one visit and lowers a better-served one by one, and
-  is made only if it raises the class's ratio (the share ratio of its worst-served buyer, whoever that
-  is after it): the day serves as many visits as before, and a buyer with a single visit may be served
-  it ahead of others, as long as none of them ends where the worst-served one was;
-- the cheapest exchanges (extra seconds of driving and service) are made first, a round at a time:
-  within a round, no two exchanges touch neighbouring visits of a route (each was priced with the
-  route as it was).
+- an unplanned visit takes the place of one planned visit, or, where no single one makes room (a visit
+  further out), of a run of up to ``RUN`` consecutive ones; the visits given up across a region stay
+  within the trim's bound (``TRIM_KEEP`` of its planned visits);
+- an exchange is made only if it raises the class's ratio (the share ratio of its worst-served buyer,
+  whoever that is after it): a buyer with a single visit may be served it ahead of others, as long as
+  none of them ends where the worst-served one was;
+- the exchanges that give up fewest visits, then the cheapest (extra seconds of driving and service),
+  are made first, a round at a time: within a round, no two exchanges touch neighbouring visits of a
+  route (each was priced with the route as it was).
 
 A visit given up is dropped as ``FAIR_SHARE``; pins are never moved nor given up.
 """

@@ -41,7 +41,7 @@
    ``dispatch.fairness.favourable``).
 6. Exchange, then trim (``_balanced``): in each class below ``FAIR_TARGET`` the worst-served buyer's
    unplanned visits take the places of better-served buyers' planned ones where they fit the route
-   (``dispatch.exchange``: as many visits served, the cheapest first); what is still unfair is cut
+   (``dispatch.exchange``: one for one, or for a short run when further out); what is still unfair is cut
    (``dispatch.fairness.trim``: visits of buyers above their share dropped as ``fair share``). Both
    the region's first plan and the one with the round's clusters are trimmed, and each region keeps
    the one whose every class is fair, or else the one that serves more (``_better_of``); the day's
