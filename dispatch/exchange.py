@@ -41,7 +41,7 @@ from dispatch.matrix import MatrixProvider
 from dispatch.model import Dropped, Plan, PlannedVisit, Point, Route, VisitTask
 from dispatch.routes import remeasured
 from dispatch.skills import may_do
-from dispatch.validator import validate
+from dispatch.validator import validate_route
 
 __all__ = ["exchange"]
 
@@ -58,6 +58,7 @@ class _Swap:
     agent: int
     k: int  # the position on the agent's route of the first visit it replaces
     eta: datetime
+    window: TimeWindow  # the task's window it starts in
 
 
 def _xy(points: Sequence[Point]) -> np.ndarray:
@@ -96,22 +97,21 @@ def _priced(route: Route, k: int, run: int, task: VisitTask, dur: np.ndarray, ix
     fit = _start(task, free + timedelta(seconds=int(dur[ix[here], ix[task.at]])))
     if fit is None:
         return None
-    eta, _ = fit
+    eta, window = fit
     if eta + timedelta(seconds=task.service_s + int(dur[ix[task.at], ix[after]])) > due:
         return None
     stops = [here, *(v.at for v in route.visits[k:k + run]), after]
     old = sum(dur[ix[a], ix[b]] for a, b in zip(stops, stops[1:])) + sum(v.service_s for v in route.visits[k:k + run])
     extra = dur[ix[here], ix[task.at]] + task.service_s + dur[ix[task.at], ix[after]] - old
-    return _Swap(run, float(extra), task, route.agent_id, k, eta)
+    return _Swap(run, float(extra), task, route.agent_id, k, eta, window)
 
 
 def _swapped(route: Route, swap: _Swap, matrix: MatrixProvider) -> Route:
     t = swap.task
     etd = swap.eta + timedelta(seconds=t.service_s)
-    _, window = _start(t, swap.eta)  # type: ignore[misc]  # priced, so it fits
-    band = next((w.time_band for w in t.preferred if w.start <= swap.eta and etd <= w.end), window.time_band)
+    band = next((w.time_band for w in t.preferred if w.start <= swap.eta and etd <= w.end), swap.window.time_band)
     visit = PlannedVisit(case_id=t.case_id, agent_id=route.agent_id, seq=swap.k + 1, eta=swap.eta, etd=etd,
-                         window=window, service_s=t.service_s, buyer=t.buyer, at=t.at, time_band=band)
+                         window=swap.window, service_s=t.service_s, buyer=t.buyer, at=t.at, time_band=band)
     visits = list(route.visits)
     visits[swap.k:swap.k + swap.run] = [visit]
     return remeasured(route, visits, matrix)
@@ -212,8 +212,7 @@ def _round(day: date, key: Group, group: _Class, routes: dict[int, Route], agent
                 or swap.run - 1 > spare[key[0]] or not group.raised_by(taker, [v.buyer for v in olds])):
             continue
         route = _swapped(routes[swap.agent], swap, matrix)
-        own = [by_case[v.case_id] for v in route.visits]
-        if validate(Plan(day=day, routes=[route], dropped=[]), own, [route.shift], travel=matrix):
+        if validate_route(route, by_case, travel=matrix, day=day):
             continue
         routes[swap.agent] = route
         touched.update(span)

@@ -17,16 +17,11 @@ from datetime import datetime
 from dispatch.matrix import MatrixProvider
 from dispatch.model import Dropped, Plan, PlannedVisit, Route, VisitTask
 from dispatch.routes import visit_costs, without
-from dispatch.validator import Violation, validate
+from dispatch.validator import Violation, validate_route
 
 __all__ = ["repair"]
 
 log = logging.getLogger(__name__)
-
-
-def _faults(route: Route, tasks: dict[int, VisitTask], matrix: MatrixProvider, plan: Plan) -> list[Violation]:
-    own = [tasks[v.case_id] for v in route.visits]
-    return validate(Plan(day=plan.day, routes=[route], dropped=[]), own, [route.shift], travel=matrix)
 
 
 def _idle_in_breaks(route: Route, k: int, spans: Sequence[tuple[datetime, datetime]]) -> float:
@@ -63,7 +58,7 @@ def repair(plan: Plan, tasks: Sequence[VisitTask], matrix: MatrixProvider) -> tu
     dropped: list[Dropped] = []
     for route in plan.routes:
         fixed: Route | None = route
-        while fixed is not None and (faults := _faults(fixed, by_case, matrix, plan)):
+        while fixed is not None and (faults := validate_route(fixed, by_case, travel=matrix, day=plan.day)):
             visit = _culprit(fixed, faults, by_case, matrix)
             log.warning("agent %s: route rejected by the validator (%s); case %s taken off", route.agent_id,
                         "; ".join(f"{f.kind}: {f.message}" for f in faults), visit.case_id)

@@ -42,13 +42,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
 from core import CaseFacts, VisitFact, visit_allowed
 from dispatch.model import Break, Plan, PlannedVisit, Point, Route, Shift, VisitTask
 
-__all__ = ["MatrixLike", "Violation", "validate"]
+__all__ = ["MatrixLike", "Violation", "validate", "validate_route"]
 
 
 class _Durations(Protocol):
@@ -267,3 +267,11 @@ def validate(plan: Plan, tasks: Sequence[VisitTask], shifts: Sequence[Shift], *,
     if facts is not None:
         _check_rules(plan, facts, histories, report)
     return report.violations
+
+
+def validate_route(route: Route, tasks: Mapping[int, VisitTask], *, travel: Travel, day: date) -> list[Violation]:
+    """``validate`` for ``route`` alone (its shift, travel, windows and breaks), its visits' tasks taken
+    from ``tasks`` (case id → task): the check of a route edited on its own (``dispatch.repair``,
+    ``dispatch.exchange``)."""
+    return validate(Plan(day=day, routes=[route], dropped=[]), [tasks[v.case_id] for v in route.visits],
+                    [route.shift], travel=travel)

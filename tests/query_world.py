@@ -1,5 +1,5 @@
-"""Buyers, caseworkers, subcontractor users and cases for the customer-query tests (not fixtures), and
-small files of each kind an attachment may be."""
+"""Buyers, caseworkers, subcontractor users and cases for the customer-query tests, with the ``world``
+and ``tokens`` fixtures their modules import, and small files of each kind an attachment may be."""
 from __future__ import annotations
 
 import io
@@ -8,11 +8,13 @@ import wave
 import zipfile
 import zlib
 
+import pytest
 from sqlalchemy.orm import Session
 
+from core import session_scope
 from core.models import Subcontractor
 from core.users import create_user
-from tests.case_world import make_buyer, make_case, make_user
+from tests.case_world import bearer, make_buyer, make_case, make_user
 from tests.helpers import PASSWORD, unique
 
 
@@ -42,6 +44,18 @@ def query_world(db: Session) -> dict:
             "b1": make_user(db, "buyer", buyer=buyer_b),
             "sub_f": make_firm_user(db, firm_f), "sub_g": make_firm_user(db, firm_g),
             "admin": make_user(db, "admin"), "dispatcher": make_user(db, "dispatcher")}
+
+
+@pytest.fixture(scope="module")
+def world(geodata_loaded):
+    with session_scope() as db:
+        return query_world(db)
+
+
+@pytest.fixture(scope="module")
+def tokens(client, world):
+    """A bearer header for each user of ``world``."""
+    return {who: bearer(client, world[who]) for who in ("a1", "a2", "b1", "sub_f", "sub_g", "admin", "dispatcher")}
 
 
 def long_text(chars: int) -> str:

@@ -13,18 +13,7 @@ from sqlalchemy import select
 from core import session_scope
 from core.models import AuditEvent, QueryChange
 from tests.case_world import bearer, make_agent, make_buyer, make_case, make_user
-from tests.query_world import long_text, query_world
-
-
-@pytest.fixture(scope="module")
-def world(geodata_loaded):
-    with session_scope() as db:
-        return query_world(db)
-
-
-@pytest.fixture(scope="module")
-def tokens(client, world):
-    return {who: bearer(client, world[who]) for who in ("a1", "a2", "b1", "sub_f", "sub_g", "admin", "dispatcher")}
+from tests.query_world import long_text, tokens, world  # noqa: F401  (fixtures)
 
 
 def _raise(client, tokens, world, *, case="case_f", who="a1", type_="payment_not_recorded", text=None, **extra):

@@ -12,19 +12,7 @@ from sqlalchemy import func, select
 from core import get_settings, session_scope
 from core.models import AuditEvent, QueryAttachment, StoredFile
 from queries import MAX_BYTES, content_path
-from tests.case_world import bearer
-from tests.query_world import CSV, ELF, EXE, PDF, docx, long_text, png, query_world, wav
-
-
-@pytest.fixture(scope="module")
-def world(geodata_loaded):
-    with session_scope() as db:
-        return query_world(db)
-
-
-@pytest.fixture(scope="module")
-def tokens(client, world):
-    return {who: bearer(client, world[who]) for who in ("a1", "b1", "sub_f", "sub_g", "admin")}
+from tests.query_world import CSV, ELF, EXE, PDF, docx, long_text, png, tokens, wav, world  # noqa: F401  (fixtures)
 
 
 @pytest.fixture

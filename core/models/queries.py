@@ -46,36 +46,31 @@ class QueryChangeKind(enum.StrEnum):
     allocated = "allocated"
 
 
-class QueryType(Base):
-    """One of a buyer's own query types [000 §1.127: at least 20 as the buyer specifies]. A type is
-    never deleted, since queries name it: the buyer retires it (``active`` false)."""
+class _BuyerTerm:
+    """A term of one buyer's own list, shown in ``position`` order. Never deleted, since queries name
+    it: the buyer retires it (``active`` false)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("buyer.id"))
+    code: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    position: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class QueryType(_BuyerTerm, Base):
+    """One of a buyer's own query types [000 §1.127: at least 20 as the buyer specifies]."""
 
     __tablename__ = "query_type"
     __table_args__ = (UniqueConstraint("buyer_id", "code", name="uq_query_type_buyer_code"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    buyer_id: Mapped[int] = mapped_column(ForeignKey("buyer.id"))
-    code: Mapped[str] = mapped_column(String(64))
-    label: Mapped[str] = mapped_column(String(200))
-    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
-    position: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
-    created_at: Mapped[datetime] = created_at_column()
 
-
-class EscalationCategory(Base):
-    """One of a buyer's escalation routes [000 §1.127: at least 5 as the buyer specifies]; retired,
-    never deleted, like a query type."""
+class EscalationCategory(_BuyerTerm, Base):
+    """One of a buyer's escalation routes [000 §1.127: at least 5 as the buyer specifies]."""
 
     __tablename__ = "query_escalation_category"
     __table_args__ = (UniqueConstraint("buyer_id", "code", name="uq_query_escalation_category_buyer_code"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    buyer_id: Mapped[int] = mapped_column(ForeignKey("buyer.id"))
-    code: Mapped[str] = mapped_column(String(64))
-    label: Mapped[str] = mapped_column(String(200))
-    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
-    position: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
-    created_at: Mapped[datetime] = created_at_column()
 
 
 class CustomerQuery(Base):
