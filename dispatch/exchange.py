@@ -185,7 +185,7 @@ def _round(day: date, key: Group, group: _Class, routes: dict[int, Route], agent
     near: dict[int, list[int]] = {}
     for t, xy in zip(wanted, _xy([t.at for t in wanted])):
         d = np.hypot(*(spots - xy).T)
-        near[t.case_id] = list(np.argsort(d)[:NEAREST * RUN]) if len(d) > NEAREST * RUN else list(range(len(d)))
+        near[t.case_id] = np.argsort(d)[:NEAREST * RUN].tolist()
     points: list[Point] = [t.at for t in wanted]
     for a, k, n in {runs[j] for js in near.values() for j in js}:
         here, _, after, _ = _ends(routes[a], k, n)
@@ -230,7 +230,8 @@ def _round(day: date, key: Group, group: _Class, routes: dict[int, Route], agent
 def exchange(plan: Plan, tasks: Sequence[VisitTask], matrix: MatrixProvider) -> Plan:
     """``plan`` with, in every (region, priority class) below ``FAIR_TARGET`` (``fairness_by_class``), the
     worst-served buyer's unplanned visits exchanged for better-served buyers' planned ones where they fit
-    (module docstring). The plan serves as many visits; what it gave up is dropped as ``FAIR_SHARE``."""
+    (module docstring): as many visits served, or fewer where a run of them made room for one further out;
+    what it gave up is dropped as ``FAIR_SHARE``."""
     unfair = {key: _Class(buyers) for key, buyers in class_shares(plan, tasks).items()}
     unfair = {key: group for key, group in unfair.items() if not group.fair()}
     if not unfair:
